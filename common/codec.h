@@ -1,0 +1,54 @@
+/* codec: the sessions topic's wire format, version 1: one msgpack map per Kafka message.
+ *
+ *   {"v":1, "id":str, "rid":str, "node":str, "cid":str, "fp":uint, "lp":uint, "ts":uint,
+ *    "sip":bin4|16, "dip":bin4|16, "sp":uint, "dp":uint, "pr":uint,
+ *    "spk":uint, "dpk":uint, "sby":uint, "dby":uint, "sdb":uint, "ddb":uint,
+ *    "tf":{"syn":uint, "syn-ack":uint, "ack":uint, "psh":uint, "fin":uint, "rst":uint,
+ *          "urg":uint, "src-zero":uint, "dst-zero":uint}}
+ *
+ * "v" comes first so foreign data is refused at byte 1. Required: v, id, fp, lp, sip, dip, pr.
+ * Absent fields (FW_ABSENT counters, empty strings, port 0) are omitted. Unknown keys are
+ * skipped (additions within version 1 stay readable by older detectors); a new major version
+ * is refused. docs/wire-format.md is the full specification.
+ *
+ * Encoding uses msgpack-c's packer. Decoding is a strict bounds-checked reader over the buffer:
+ * no allocation, no reads past len, container sizes checked against the bytes left (msgpack-c's
+ * object unpacker would allocate whatever a 5-byte header claims), duplicate keys, wrong types,
+ * out-of-range values, truncation, trailing bytes and oversized input are all errors. */
+#ifndef FW_CODEC_H
+#define FW_CODEC_H
+
+#include <stddef.h>
+
+#include "session.h"
+
+#define FW_CODEC_VERSION 1
+#define FW_RECORD_MAX 1024 /* bytes; the largest valid record is about 560 */
+
+/* Negative error codes returned by fw_session_decode / fw_session_encode. */
+typedef enum {
+        FW_CODEC_OK = 0,
+        FW_CODEC_ETRUNC = -1,   /* input ends inside a value */
+        FW_CODEC_ESIZE = -2,    /* empty or larger than FW_RECORD_MAX */
+        FW_CODEC_ETYPE = -3,    /* a value has the wrong msgpack type */
+        FW_CODEC_ERANGE = -4,   /* a value is out of range (port > 65535, string too long, ...) */
+        FW_CODEC_EVERSION = -5, /* "v" missing, not first, or an unsupported version */
+        FW_CODEC_EMISSING = -6, /* a required field is missing */
+        FW_CODEC_EDUP = -7,     /* a key appears twice */
+        FW_CODEC_ETRAIL = -8,   /* bytes after the record */
+        FW_CODEC_EINVAL = -9,   /* (encode) the session is not encodable: unset address, ... */
+} fw_codec_err_t;
+
+/* Short name of an error code ("truncated", "mistyped", ...). */
+const char *fw_codec_strerror(int err);
+
+/* Encode s into buf (at least FW_RECORD_MAX bytes is always enough); *outlen gets the size.
+ * Returns 0, or a negative fw_codec_err_t with a message in err. */
+int fw_session_encode(const fw_session_t *s, char *buf, size_t buflen, size_t *outlen, char *err,
+                      size_t errlen);
+
+/* Decode exactly one record occupying all of buf[0..len). On error returns a negative
+ * fw_codec_err_t, writes "<problem> at byte N (key 'k')" into err, and *s is unspecified. */
+int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, size_t errlen);
+
+#endif

@@ -68,7 +68,8 @@ static int pack_uint(msgpack_packer *pk, const char *key, uint64_t v) {
 
 static int pack_ip(msgpack_packer *pk, const char *key, const fw_ip_t *ip) {
         size_t n = fw_ip_len(ip);
-        return pack_key(pk, key) || msgpack_pack_bin(pk, n) || msgpack_pack_bin_body(pk, ip->addr, n);
+        return pack_key(pk, key) || msgpack_pack_bin(pk, n) ||
+               msgpack_pack_bin_body(pk, ip->addr, n);
 }
 
 static int set_err(char *err, size_t errlen, int code, const char *fmt, ...)
@@ -107,7 +108,9 @@ static void session_flags(const fw_tcpflags_t *f, int32_t vals[N_FLAGS]) {
         memcpy(vals, v, sizeof(v));
 }
 
-static int str_ok(const char *s, size_t size) { return memchr(s, '\0', size) != NULL; }
+static int str_ok(const char *s, size_t size) {
+        return memchr(s, '\0', size) != NULL;
+}
 
 int fw_session_encode(const fw_session_t *s, char *buf, size_t buflen, size_t *outlen, char *err,
                       size_t errlen) {
@@ -197,7 +200,18 @@ typedef struct reader {
         size_t errlen;
 } reader_t;
 
-typedef enum { MP_NIL, MP_BOOL, MP_UINT, MP_NINT, MP_FLOAT, MP_STR, MP_BIN, MP_ARR, MP_MAP, MP_EXT } mp_kind_t;
+typedef enum {
+        MP_NIL,
+        MP_BOOL,
+        MP_UINT,
+        MP_NINT,
+        MP_FLOAT,
+        MP_STR,
+        MP_BIN,
+        MP_ARR,
+        MP_MAP,
+        MP_EXT
+} mp_kind_t;
 
 typedef struct mp_val {
         mp_kind_t kind;
@@ -235,7 +249,7 @@ static int take(reader_t *r, size_t n, const uint8_t **out, size_t at) {
 /* Read one value's header (and a string/bin/ext payload). Container counts are checked
  * against the bytes left: each element takes at least one byte. */
 static int mp_next(reader_t *r, mp_val_t *v) {
-        const uint8_t *b;
+        const uint8_t *b = NULL;
         v->at = r->pos;
         int rc = take(r, 1, &b, v->at);
         if (rc)
@@ -272,14 +286,20 @@ static int mp_next(reader_t *r, mp_val_t *v) {
                 v->kind = MP_BOOL;
                 v->u = t == 0xc3;
                 return 0;
-        case 0xcc: case 0xcd: case 0xce: case 0xcf:
+        case 0xcc:
+        case 0xcd:
+        case 0xce:
+        case 0xcf:
                 nlen = 1 << (t - 0xcc);
                 if ((rc = take(r, (size_t)nlen, &b, v->at)))
                         return rc;
                 v->kind = MP_UINT;
                 v->u = be(b, nlen);
                 return 0;
-        case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
+        case 0xd0:
+        case 0xd1:
+        case 0xd2:
+        case 0xd3: {
                 nlen = 1 << (t - 0xd0);
                 if ((rc = take(r, (size_t)nlen, &b, v->at)))
                         return rc;
@@ -295,30 +315,43 @@ static int mp_next(reader_t *r, mp_val_t *v) {
                 }
                 return 0;
         }
-        case 0xca: case 0xcb:
+        case 0xca:
+        case 0xcb:
                 v->kind = MP_FLOAT;
                 return take(r, t == 0xca ? 4 : 8, &b, v->at);
-        case 0xd9: case 0xda: case 0xdb:
+        case 0xd9:
+        case 0xda:
+        case 0xdb:
                 v->kind = MP_STR;
                 nlen = 1 << (t - 0xd9);
                 break;
-        case 0xc4: case 0xc5: case 0xc6:
+        case 0xc4:
+        case 0xc5:
+        case 0xc6:
                 v->kind = MP_BIN;
                 nlen = 1 << (t - 0xc4);
                 break;
-        case 0xdc: case 0xdd:
+        case 0xdc:
+        case 0xdd:
                 v->kind = MP_ARR;
                 nlen = t == 0xdc ? 2 : 4;
                 break;
-        case 0xde: case 0xdf:
+        case 0xde:
+        case 0xdf:
                 v->kind = MP_MAP;
                 nlen = t == 0xde ? 2 : 4;
                 break;
-        case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8:
+        case 0xd4:
+        case 0xd5:
+        case 0xd6:
+        case 0xd7:
+        case 0xd8:
                 v->kind = MP_EXT;
                 v->n = 1u + (1u << (t - 0xd4)); /* type byte + data */
                 goto payload;
-        case 0xc7: case 0xc8: case 0xc9:
+        case 0xc7:
+        case 0xc8:
+        case 0xc9:
                 v->kind = MP_EXT;
                 nlen = 1 << (t - 0xc7);
                 if ((rc = take(r, (size_t)nlen, &b, v->at)))
@@ -335,7 +368,7 @@ static int mp_next(reader_t *r, mp_val_t *v) {
                 goto container;
 payload:
         return take(r, v->n, &v->data, v->at);
-container: {
+container : {
         uint64_t min_bytes = (uint64_t)v->n * (v->kind == MP_MAP ? 2 : 1);
         if (min_bytes > r->len - r->pos)
                 return fail(r, FW_CODEC_ETRUNC, v->at, "container larger than the input");
@@ -409,41 +442,78 @@ static int read_ip(reader_t *r, fw_ip_t *ip) {
 
 /* Keys of the top-level map, as bits for duplicate and required-field checks. */
 enum {
-        K_ID, K_RID, K_NODE, K_CID, K_FP, K_LP, K_TS, K_SIP, K_DIP, K_SP, K_DP, K_PR,
-        K_SPK, K_DPK, K_SBY, K_DBY, K_SDB, K_DDB, K_TF, K_UNKNOWN
+        K_ID,
+        K_RID,
+        K_NODE,
+        K_CID,
+        K_FP,
+        K_LP,
+        K_TS,
+        K_SIP,
+        K_DIP,
+        K_SP,
+        K_DP,
+        K_PR,
+        K_SPK,
+        K_DPK,
+        K_SBY,
+        K_DBY,
+        K_SDB,
+        K_DDB,
+        K_TF,
+        K_UNKNOWN
 };
-#define REQUIRED ((1u << K_ID) | (1u << K_FP) | (1u << K_LP) | (1u << K_SIP) | (1u << K_DIP) | (1u << K_PR))
-static const char *const key_names[] = {"id",  "rid", "node", "cid", "fp",  "lp",  "ts",
-                                        "sip", "dip", "sp",   "dp",  "pr",  "spk", "dpk",
+#define REQUIRED                                                                                   \
+        ((1u << K_ID) | (1u << K_FP) | (1u << K_LP) | (1u << K_SIP) | (1u << K_DIP) | (1u << K_PR))
+static const char *const key_names[] = {"id",  "rid", "node", "cid", "fp", "lp",  "ts",
+                                        "sip", "dip", "sp",   "dp",  "pr", "spk", "dpk",
                                         "sby", "dby", "sdb",  "ddb", "tf"};
 
 /* Map a key to its enum; a switch on length and packed bytes keeps the hot path short. */
 static int key_id(const uint8_t *k, uint32_t n) {
-#define K2(a, b) (((unsigned)(a) << 8) | (unsigned)(b))
+#define K2(a, b)    (((unsigned)(a) << 8) | (unsigned)(b))
 #define K3(a, b, c) (((unsigned)(a) << 16) | ((unsigned)(b) << 8) | (unsigned)(c))
         if (n == 2) {
                 switch (K2(k[0], k[1])) {
-                case K2('i', 'd'): return K_ID;
-                case K2('f', 'p'): return K_FP;
-                case K2('l', 'p'): return K_LP;
-                case K2('t', 's'): return K_TS;
-                case K2('s', 'p'): return K_SP;
-                case K2('d', 'p'): return K_DP;
-                case K2('p', 'r'): return K_PR;
-                case K2('t', 'f'): return K_TF;
+                case K2('i', 'd'):
+                        return K_ID;
+                case K2('f', 'p'):
+                        return K_FP;
+                case K2('l', 'p'):
+                        return K_LP;
+                case K2('t', 's'):
+                        return K_TS;
+                case K2('s', 'p'):
+                        return K_SP;
+                case K2('d', 'p'):
+                        return K_DP;
+                case K2('p', 'r'):
+                        return K_PR;
+                case K2('t', 'f'):
+                        return K_TF;
                 }
         } else if (n == 3) {
                 switch (K3(k[0], k[1], k[2])) {
-                case K3('r', 'i', 'd'): return K_RID;
-                case K3('c', 'i', 'd'): return K_CID;
-                case K3('s', 'i', 'p'): return K_SIP;
-                case K3('d', 'i', 'p'): return K_DIP;
-                case K3('s', 'p', 'k'): return K_SPK;
-                case K3('d', 'p', 'k'): return K_DPK;
-                case K3('s', 'b', 'y'): return K_SBY;
-                case K3('d', 'b', 'y'): return K_DBY;
-                case K3('s', 'd', 'b'): return K_SDB;
-                case K3('d', 'd', 'b'): return K_DDB;
+                case K3('r', 'i', 'd'):
+                        return K_RID;
+                case K3('c', 'i', 'd'):
+                        return K_CID;
+                case K3('s', 'i', 'p'):
+                        return K_SIP;
+                case K3('d', 'i', 'p'):
+                        return K_DIP;
+                case K3('s', 'p', 'k'):
+                        return K_SPK;
+                case K3('d', 'p', 'k'):
+                        return K_DPK;
+                case K3('s', 'b', 'y'):
+                        return K_SBY;
+                case K3('d', 'b', 'y'):
+                        return K_DBY;
+                case K3('s', 'd', 'b'):
+                        return K_SDB;
+                case K3('d', 'd', 'b'):
+                        return K_DDB;
                 }
         } else if (n == 4 && memcmp(k, "node", 4) == 0) {
                 return K_NODE;
@@ -538,15 +608,33 @@ int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, s
                         return fail(&r, FW_CODEC_EDUP, k.at, "key given twice");
                 seen |= 1u << id;
                 switch (id) {
-                case K_ID: rc = read_str(&r, s->id, sizeof(s->id)); break;
-                case K_RID: rc = read_str(&r, s->root_id, sizeof(s->root_id)); break;
-                case K_NODE: rc = read_str(&r, s->node, sizeof(s->node)); break;
-                case K_CID: rc = read_str(&r, s->community_id, sizeof(s->community_id)); break;
-                case K_FP: rc = read_i64(&r, INT64_MAX, &s->first_packet_ms); break;
-                case K_LP: rc = read_i64(&r, INT64_MAX, &s->last_packet_ms); break;
-                case K_TS: rc = read_i64(&r, INT64_MAX, &s->db_time_ms); break;
-                case K_SIP: rc = read_ip(&r, &s->src_ip); break;
-                case K_DIP: rc = read_ip(&r, &s->dst_ip); break;
+                case K_ID:
+                        rc = read_str(&r, s->id, sizeof(s->id));
+                        break;
+                case K_RID:
+                        rc = read_str(&r, s->root_id, sizeof(s->root_id));
+                        break;
+                case K_NODE:
+                        rc = read_str(&r, s->node, sizeof(s->node));
+                        break;
+                case K_CID:
+                        rc = read_str(&r, s->community_id, sizeof(s->community_id));
+                        break;
+                case K_FP:
+                        rc = read_i64(&r, INT64_MAX, &s->first_packet_ms);
+                        break;
+                case K_LP:
+                        rc = read_i64(&r, INT64_MAX, &s->last_packet_ms);
+                        break;
+                case K_TS:
+                        rc = read_i64(&r, INT64_MAX, &s->db_time_ms);
+                        break;
+                case K_SIP:
+                        rc = read_ip(&r, &s->src_ip);
+                        break;
+                case K_DIP:
+                        rc = read_ip(&r, &s->dst_ip);
+                        break;
                 case K_SP:
                         if (!(rc = read_uint(&r, UINT16_MAX, &u)))
                                 s->src_port = (uint16_t)u;
@@ -559,13 +647,27 @@ int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, s
                         if (!(rc = read_uint(&r, UINT8_MAX, &u)))
                                 s->ip_protocol = (uint8_t)u;
                         break;
-                case K_SPK: rc = read_i64(&r, FW_COUNTER_MAX, &s->src_packets); break;
-                case K_DPK: rc = read_i64(&r, FW_COUNTER_MAX, &s->dst_packets); break;
-                case K_SBY: rc = read_i64(&r, FW_COUNTER_MAX, &s->src_bytes); break;
-                case K_DBY: rc = read_i64(&r, FW_COUNTER_MAX, &s->dst_bytes); break;
-                case K_SDB: rc = read_i64(&r, FW_COUNTER_MAX, &s->src_databytes); break;
-                case K_DDB: rc = read_i64(&r, FW_COUNTER_MAX, &s->dst_databytes); break;
-                case K_TF: rc = read_flags(&r, &s->tcpflags); break;
+                case K_SPK:
+                        rc = read_i64(&r, FW_COUNTER_MAX, &s->src_packets);
+                        break;
+                case K_DPK:
+                        rc = read_i64(&r, FW_COUNTER_MAX, &s->dst_packets);
+                        break;
+                case K_SBY:
+                        rc = read_i64(&r, FW_COUNTER_MAX, &s->src_bytes);
+                        break;
+                case K_DBY:
+                        rc = read_i64(&r, FW_COUNTER_MAX, &s->dst_bytes);
+                        break;
+                case K_SDB:
+                        rc = read_i64(&r, FW_COUNTER_MAX, &s->src_databytes);
+                        break;
+                case K_DDB:
+                        rc = read_i64(&r, FW_COUNTER_MAX, &s->dst_databytes);
+                        break;
+                case K_TF:
+                        rc = read_flags(&r, &s->tcpflags);
+                        break;
                 }
                 if (rc)
                         return rc;

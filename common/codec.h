@@ -23,7 +23,7 @@
 #include "session.h"
 
 #define FW_CODEC_VERSION 1
-#define FW_RECORD_MAX 1024 /* bytes; the largest valid record is about 560 */
+#define FW_RECORD_MAX    1024 /* bytes; the largest valid record is about 560 */
 
 /* Negative error codes returned by fw_session_decode / fw_session_encode. */
 typedef enum {

@@ -1,1 +1,1060 @@
-/* placeholder */
+/* config: INI file + FANWATCH_* environment, checked against a declarative key table.
+ *
+ * A fw_conf_t holds one slot per table entry (text as given, parsed number, origin) plus an
+ * ordered list of kafka.<prop> passthrough properties. Every value enters through conf_set(),
+ * which parses it by type and formats errors as "<where>: key '<key>': <problem>". Secret
+ * values never reach an error message or fw_conf_dump(). */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ENV_PREFIX   "FANWATCH_"
+#define ENV_CONFIG   "FANWATCH_CONFIG"
+#define KAFKA_PREFIX "kafka."
+#define FILE_SUFFIX  "_file"
+#define SECRET_MAX   (64 * 1024) /* largest secret file we read */
+#define REDACTED     "<redacted>"
+
+/* Current value of one table key. */
+typedef struct conf_val {
+        char *text;   /* value as text (NULL: unset, no default) */
+        int64_t num;  /* INT, DURATION (ms), BOOL (0/1) */
+        char *origin; /* NULL: the default */
+} conf_val_t;
+
+/* One kafka.<prop> passthrough property. */
+typedef struct conf_prop {
+        char *prop; /* without the "kafka." prefix */
+        char *value;
+        char *origin;
+} conf_prop_t;
+
+struct fw_conf {
+        const fw_conf_def_t *defs;
+        size_t ndefs;
+        conf_val_t *vals; /* ndefs entries */
+        conf_prop_t *props;
+        size_t nprops, cprops;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Small helpers
+ * ------------------------------------------------------------------------------------------- */
+
+static void oom(void) {
+        fprintf(stderr, "fanwatch: config: out of memory\n");
+        abort();
+}
+
+static void *xmalloc(size_t n) {
+        void *p = malloc(n ? n : 1);
+        if (!p)
+                oom();
+        return p;
+}
+
+static char *xstrdup(const char *s) {
+        size_t n = strlen(s) + 1;
+        return memcpy(xmalloc(n), s, n);
+}
+
+/* Overwrite a string before freeing it, so secrets do not linger on the heap. */
+static void wipe_free(char *s) {
+        if (!s)
+                return;
+        volatile char *p = s;
+        while (*p)
+                *p++ = 0;
+        free(s);
+}
+
+/* A programming error in the caller (bad key, wrong type, bad table): report and abort. */
+static void die(const char *fn, const char *key, const char *problem) {
+        fprintf(stderr, "fanwatch: config: %s(\"%s\"): %s\n", fn, key ? key : "(null)", problem);
+        abort();
+}
+
+static int starts_with(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+        size_t n = strlen(s), m = strlen(suffix);
+        return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Case-insensitive substring test (strcasestr is not POSIX). */
+static int contains_ci(const char *s, const char *needle) {
+        size_t m = strlen(needle);
+        for (; *s; s++) {
+                size_t i = 0;
+                while (i < m && s[i] &&
+                       tolower((unsigned char)s[i]) == tolower((unsigned char)needle[i]))
+                        i++;
+                if (i == m)
+                        return 1;
+        }
+        return 0;
+}
+
+static int is_kafka_key(const char *key) {
+        return starts_with(key, KAFKA_PREFIX);
+}
+
+static int is_secret_prop(const char *prop) {
+        return contains_ci(prop, "password") || contains_ci(prop, "secret");
+}
+
+/* Index of key in the table, or -1. */
+static long find_def(const fw_conf_def_t *defs, size_t ndefs, const char *key) {
+        for (size_t i = 0; i < ndefs; i++)
+                if (strcmp(defs[i].key, key) == 0)
+                        return (long)i;
+        return -1;
+}
+
+/* Index of a kafka property, or -1. */
+static long find_prop(const fw_conf_t *conf, const char *prop) {
+        for (size_t i = 0; i < conf->nprops; i++)
+                if (strcmp(conf->props[i].prop, prop) == 0)
+                        return (long)i;
+        return -1;
+}
+
+/* Write the environment variable name for key into buf: upper-case, '.' -> '_',
+ * '_' -> '__', '-' -> '___'. */
+static void env_name(const char *key, char *buf, size_t len) {
+        size_t n = strlen(ENV_PREFIX);
+        if (len == 0)
+                return;
+        snprintf(buf, len, "%s", ENV_PREFIX);
+        for (const char *p = key; *p && n + 1 < len; p++) {
+                const char *rep = NULL;
+                if (*p == '.')
+                        rep = "_";
+                else if (*p == '_')
+                        rep = "__";
+                else if (*p == '-')
+                        rep = "___";
+                if (rep) {
+                        for (; *rep && n + 1 < len; rep++)
+                                buf[n++] = *rep;
+                } else {
+                        buf[n++] = (char)toupper((unsigned char)*p);
+                }
+        }
+        buf[n < len ? n : len - 1] = '\0';
+}
+
+/* Map the part of an environment name after FANWATCH_ to a key, the inverse of env_name():
+ * lower-case, and each run of underscores read left to right as "___" -> '-', "__" -> '_',
+ * "_" -> '.'. Returns a malloc'd string. */
+static char *env_to_key(const char *rest, size_t len) {
+        char *key = xmalloc(len + 1);
+        size_t n = 0, i = 0;
+        while (i < len) {
+                if (rest[i] != '_') {
+                        key[n++] = (char)tolower((unsigned char)rest[i++]);
+                        continue;
+                }
+                size_t run = 0;
+                while (i + run < len && rest[i + run] == '_' && run < 3)
+                        run++;
+                key[n++] = run == 3 ? '-' : run == 2 ? '_' : '.';
+                i += run;
+        }
+        key[n] = '\0';
+        return key;
+}
+
+/* Levenshtein distance between two short strings, ignoring case; large for long strings. */
+static size_t edit_distance(const char *a, const char *b) {
+        enum { MAXLEN = 64 };
+        size_t la = strlen(a), lb = strlen(b);
+        size_t row[MAXLEN + 1];
+        if (la > MAXLEN || lb > MAXLEN)
+                return SIZE_MAX;
+        for (size_t j = 0; j <= lb; j++)
+                row[j] = j;
+        for (size_t i = 1; i <= la; i++) {
+                size_t diag = row[0]; /* row[i-1][j-1] */
+                row[0] = i;
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t up = row[j];
+                        int same = tolower((unsigned char)a[i - 1]) ==
+                                   tolower((unsigned char)b[j - 1]);
+                        size_t best = diag + (same ? 0 : 1);
+                        if (up + 1 < best)
+                                best = up + 1;
+                        if (row[j - 1] + 1 < best)
+                                best = row[j - 1] + 1;
+                        row[j] = best;
+                        diag = up;
+                }
+        }
+        return row[lb];
+}
+
+/* The table key closest to key (distance <= 2), or NULL. */
+static const char *suggest_key(const fw_conf_t *conf, const char *key) {
+        const char *best = NULL;
+        size_t best_d = 3;
+        for (size_t i = 0; i < conf->ndefs; i++) {
+                size_t d = edit_distance(key, conf->defs[i].key);
+                if (d < best_d) {
+                        best_d = d;
+                        best = conf->defs[i].key;
+                }
+        }
+        return best;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Value parsing
+ * ------------------------------------------------------------------------------------------- */
+
+/* Multipliers for duration units, in ms. */
+static const struct {
+        const char *unit;
+        int64_t ms;
+} duration_units[] = {
+        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1},
+};
+
+/* Format a duration in ms with the largest unit that divides it exactly ("5m", "250ms"). */
+static void format_duration(int64_t ms, char *buf, size_t len) {
+        size_t n = sizeof(duration_units) / sizeof(duration_units[0]);
+        for (size_t i = 0; i < n; i++) {
+                if (ms != 0 && ms % duration_units[i].ms == 0) {
+                        snprintf(buf, len, "%" PRId64 "%s", ms / duration_units[i].ms,
+                                 duration_units[i].unit);
+                        return;
+                }
+        }
+        snprintf(buf, len, "%" PRId64 "ms", ms);
+}
+
+/* Parse a decimal integer; the whole string must be a number. 0, -1 (not a number) or
+ * -2 (out of int64 range). */
+static int parse_int(const char *s, int64_t *out) {
+        char *end;
+        if (!*s || isspace((unsigned char)*s))
+                return -1;
+        errno = 0;
+        long long v = strtoll(s, &end, 10);
+        if (*end != '\0')
+                return -1;
+        if (errno == ERANGE)
+                return -2;
+        *out = (int64_t)v;
+        return 0;
+}
+
+/* Parse "<digits><unit>" with unit ms|s|m|h|d (none: seconds) into ms. 0, -1 or -2. */
+static int parse_duration(const char *s, int64_t *out) {
+        const char *p = s;
+        int64_t n = 0;
+        if (!isdigit((unsigned char)*p))
+                return -1;
+        for (; isdigit((unsigned char)*p); p++) {
+                int d = *p - '0';
+                if (n > (INT64_MAX - d) / 10)
+                        return -2;
+                n = n * 10 + d;
+        }
+        int64_t mult = 0;
+        if (*p == '\0') {
+                mult = 1000;
+        } else {
+                size_t nu = sizeof(duration_units) / sizeof(duration_units[0]);
+                for (size_t i = 0; i < nu; i++)
+                        if (strcmp(p, duration_units[i].unit) == 0)
+                                mult = duration_units[i].ms;
+        }
+        if (mult == 0)
+                return -1;
+        if (n > INT64_MAX / mult)
+                return -2;
+        *out = n * mult;
+        return 0;
+}
+
+/* Parse a boolean word. 0 or -1. */
+static int parse_bool(const char *s, int64_t *out) {
+        static const char *const yes[] = {"true", "yes", "on", "1"};
+        static const char *const no[] = {"false", "no", "off", "0"};
+        for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+                if (strcasecmp(s, yes[i]) == 0) {
+                        *out = 1;
+                        return 0;
+                }
+                if (strcasecmp(s, no[i]) == 0) {
+                        *out = 0;
+                        return 0;
+                }
+        }
+        return -1;
+}
+
+/* True if word is one of the '|'-separated choices. */
+static int enum_has(const char *choices, const char *word) {
+        size_t wl = strlen(word);
+        const char *p = choices;
+        while (p && *p) {
+                const char *bar = strchr(p, '|');
+                size_t len = bar ? (size_t)(bar - p) : strlen(p);
+                if (len == wl && wl > 0 && strncmp(p, word, len) == 0)
+                        return 1;
+                p = bar ? bar + 1 : NULL;
+        }
+        return 0;
+}
+
+static int has_bounds(const fw_conf_def_t *d) {
+        return !(d->min == 0 && d->max == 0);
+}
+
+/* Parse value as def's type into *num. On failure write the problem (without the key or origin)
+ * into prob and return -1. The value is quoted in the problem only if show is set. */
+static int parse_value(const fw_conf_def_t *d, const char *value, int show, int64_t *num,
+                       char *prob, size_t plen) {
+        char got[300] = "";
+        int rc;
+        if (show)
+                snprintf(got, sizeof(got), ", got '%s'", value);
+        *num = 0;
+        switch (d->type) {
+        case FW_CT_STRING:
+                return 0;
+        case FW_CT_INT:
+                rc = parse_int(value, num);
+                if (rc == -1) {
+                        snprintf(prob, plen, "expected an integer%s", got);
+                        return -1;
+                }
+                if (rc == -2) {
+                        snprintf(prob, plen, "integer out of range%s", got);
+                        return -1;
+                }
+                if (has_bounds(d) && (*num < d->min || *num > d->max)) {
+                        snprintf(prob, plen, "must be between %" PRId64 " and %" PRId64 "%s",
+                                 d->min, d->max, got);
+                        return -1;
+                }
+                return 0;
+        case FW_CT_BOOL:
+                if (parse_bool(value, num) < 0) {
+                        snprintf(prob, plen, "expected true/false, yes/no, on/off or 1/0%s", got);
+                        return -1;
+                }
+                return 0;
+        case FW_CT_DURATION:
+                rc = parse_duration(value, num);
+                if (rc == -1) {
+                        snprintf(prob, plen, "expected a duration such as 300s or 5m%s", got);
+                        return -1;
+                }
+                if (rc == -2) {
+                        snprintf(prob, plen, "duration out of range%s", got);
+                        return -1;
+                }
+                if (has_bounds(d) && (*num < d->min || *num > d->max)) {
+                        char lo[32], hi[32];
+                        format_duration(d->min, lo, sizeof(lo));
+                        format_duration(d->max, hi, sizeof(hi));
+                        snprintf(prob, plen, "must be between %s and %s%s", lo, hi, got);
+                        return -1;
+                }
+                return 0;
+        case FW_CT_ENUM:
+                if (!enum_has(d->choices, value)) {
+                        snprintf(prob, plen, "expected one of %s%s", d->choices, got);
+                        return -1;
+                }
+                return 0;
+        }
+        snprintf(prob, plen, "unknown type");
+        return -1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Setting values
+ * ------------------------------------------------------------------------------------------- */
+
+/* Store a kafka.<prop> value: replaced in place if already set, else appended. */
+static int set_prop(fw_conf_t *conf, const char *key, const char *value, const char *where,
+                    const char *origin, char *err, size_t errlen) {
+        const char *prop = key + strlen(KAFKA_PREFIX);
+        if (*prop == '\0') {
+                snprintf(err, errlen, "%s: key '%s': missing kafka property name", where, key);
+                return -1;
+        }
+        long i = find_prop(conf, prop);
+        conf_prop_t *p;
+        if (i >= 0) {
+                p = &conf->props[i];
+                wipe_free(p->value);
+                free(p->origin);
+        } else {
+                if (conf->nprops == conf->cprops) {
+                        size_t c = conf->cprops ? conf->cprops * 2 : 8;
+                        conf_prop_t *np = realloc(conf->props, c * sizeof(*np));
+                        if (!np)
+                                oom();
+                        conf->props = np;
+                        conf->cprops = c;
+                }
+                p = &conf->props[conf->nprops++];
+                p->prop = xstrdup(prop);
+        }
+        p->value = xstrdup(value);
+        p->origin = xstrdup(origin);
+        return 0;
+}
+
+/* Parse and store a value for table entry i; errors call it name (the key as written). */
+static int set_def(fw_conf_t *conf, size_t i, const char *name, const char *value,
+                   const char *where, const char *origin, char *err, size_t errlen) {
+        const fw_conf_def_t *d = &conf->defs[i];
+        int secret = (d->flags & FW_CF_SECRET) != 0;
+        char prob[512];
+        int64_t num;
+
+        if (parse_value(d, value, !secret, &num, prob, sizeof(prob)) < 0) {
+                snprintf(err, errlen, "%s: key '%s': %s", where, name, prob);
+                return -1;
+        }
+        conf_val_t *v = &conf->vals[i];
+        wipe_free(v->text);
+        free(v->origin);
+        v->text = xstrdup(value);
+        v->num = num;
+        v->origin = xstrdup(origin);
+        return 0;
+}
+
+/* Read a secret file for "<key>_file": owner-only permissions, at most SECRET_MAX bytes,
+ * one trailing newline (LF or CRLF) stripped. Returns a malloc'd string or NULL with err set.
+ * Errors name the path and the "_file" key, never the contents. */
+static char *read_secret_file(const char *path, const char *where, const char *key, char *err,
+                              size_t errlen) {
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+                snprintf(err, errlen, "%s: key '%s': cannot open '%s': %s", where, key, path,
+                         strerror(errno));
+                return NULL;
+        }
+        if (fstat(fd, &st) < 0) {
+                snprintf(err, errlen, "%s: key '%s': cannot stat '%s': %s", where, key, path,
+                         strerror(errno));
+                close(fd);
+                return NULL;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                snprintf(err, errlen, "%s: key '%s': '%s' is not a regular file", where, key, path);
+                close(fd);
+                return NULL;
+        }
+        if (st.st_mode & 077) {
+                snprintf(err, errlen,
+                         "%s: key '%s': secret file '%s' has mode %04o; it must not be readable "
+                         "or writable by group or others (chmod 600 or 400)",
+                         where, key, path, (unsigned)(st.st_mode & 07777));
+                close(fd);
+                return NULL;
+        }
+
+        char *buf = xmalloc(SECRET_MAX + 1);
+        size_t n = 0;
+        for (;;) {
+                ssize_t r = read(fd, buf + n, SECRET_MAX + 1 - n);
+                if (r < 0 && errno == EINTR)
+                        continue;
+                if (r < 0) {
+                        snprintf(err, errlen, "%s: key '%s': cannot read '%s': %s", where, key,
+                                 path, strerror(errno));
+                        goto fail;
+                }
+                if (r == 0)
+                        break;
+                n += (size_t)r;
+                if (n > SECRET_MAX) {
+                        snprintf(err, errlen, "%s: key '%s': '%s' is larger than %d bytes", where,
+                                 key, path, SECRET_MAX);
+                        goto fail;
+                }
+        }
+        close(fd);
+        if (n > 0 && buf[n - 1] == '\n')
+                n--;
+        if (n > 0 && buf[n - 1] == '\r')
+                n--;
+        buf[n] = '\0';
+        if (memchr(buf, '\0', n)) {
+                snprintf(err, errlen, "%s: key '%s': '%s' contains a NUL byte", where, key, path);
+                memset(buf, 0, SECRET_MAX + 1);
+                free(buf);
+                return NULL;
+        }
+        return buf;
+
+fail:
+        close(fd);
+        memset(buf, 0, SECRET_MAX + 1);
+        free(buf);
+        return NULL;
+}
+
+/* Set key from text. where prefixes error messages ("conf.ini:3", "environment FANWATCH_X");
+ * origin is what fw_conf_origin() reports afterwards. */
+static int conf_set(fw_conf_t *conf, const char *key, const char *value, const char *where,
+                    const char *origin, char *err, size_t errlen) {
+        if (is_kafka_key(key))
+                return set_prop(conf, key, value, where, origin, err, errlen);
+
+        long i = find_def(conf->defs, conf->ndefs, key);
+        if (i >= 0)
+                return set_def(conf, (size_t)i, key, value, where, origin, err, errlen);
+
+        /* "<secret key>_file = path": the value is the file's contents. */
+        if (ends_with(key, FILE_SUFFIX)) {
+                size_t blen = strlen(key) - strlen(FILE_SUFFIX);
+                char *base = xmalloc(blen + 1);
+                memcpy(base, key, blen);
+                base[blen] = '\0';
+                i = find_def(conf->defs, conf->ndefs, base);
+                free(base);
+                if (i >= 0 && (conf->defs[i].flags & FW_CF_SECRET)) {
+                        char *secret = read_secret_file(value, where, key, err, errlen);
+                        if (!secret)
+                                return -1;
+                        int rc = set_def(conf, (size_t)i, key, secret, where, origin, err, errlen);
+                        wipe_free(secret);
+                        return rc;
+                }
+                if (i >= 0) {
+                        snprintf(err, errlen,
+                                 "%s: key '%s': unknown key (only secret keys have a '%s' form)",
+                                 where, key, FILE_SUFFIX);
+                        return -1;
+                }
+        }
+
+        const char *hint = suggest_key(conf, key);
+        if (hint)
+                snprintf(err, errlen, "%s: key '%s': unknown key (did you mean '%s'?)", where, key,
+                         hint);
+        else
+                snprintf(err, errlen, "%s: key '%s': unknown key", where, key);
+        return -1;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Lifecycle
+ * ------------------------------------------------------------------------------------------- */
+
+/* Check one table entry for mistakes a programmer could make; abort on any. */
+static void check_def(const fw_conf_def_t *defs, size_t i) {
+        const fw_conf_def_t *d = &defs[i];
+        if (!d->key || !*d->key)
+                die("fw_conf_new", d->key, "empty key in table");
+        if (is_kafka_key(d->key))
+                die("fw_conf_new", d->key, "kafka.* keys are passthrough, not table entries");
+        if (find_def(defs, i, d->key) >= 0)
+                die("fw_conf_new", d->key, "duplicate key in table");
+        if (d->type == FW_CT_ENUM && (!d->choices || !*d->choices))
+                die("fw_conf_new", d->key, "enum without choices");
+        if (d->min > d->max)
+                die("fw_conf_new", d->key, "min > max");
+        if ((d->flags & FW_CF_REQUIRED) && d->def)
+                die("fw_conf_new", d->key, "a required key cannot have a default");
+}
+
+fw_conf_t *fw_conf_new(const fw_conf_def_t *defs, size_t ndefs) {
+        fw_conf_t *conf = xmalloc(sizeof(*conf));
+        conf->defs = defs;
+        conf->ndefs = ndefs;
+        conf->vals = xmalloc(ndefs * sizeof(conf->vals[0]));
+        conf->props = NULL;
+        conf->nprops = conf->cprops = 0;
+        for (size_t i = 0; i < ndefs; i++) {
+                conf_val_t *v = &conf->vals[i];
+                char prob[512];
+                check_def(defs, i);
+                v->text = NULL;
+                v->num = 0;
+                v->origin = NULL;
+                if (!defs[i].def)
+                        continue;
+                int show = !(defs[i].flags & FW_CF_SECRET);
+                if (parse_value(&defs[i], defs[i].def, show, &v->num, prob, sizeof(prob)) < 0)
+                        die("fw_conf_new", defs[i].key, prob);
+                v->text = xstrdup(defs[i].def);
+        }
+        return conf;
+}
+
+void fw_conf_free(fw_conf_t *conf) {
+        if (!conf)
+                return;
+        for (size_t i = 0; i < conf->ndefs; i++) {
+                wipe_free(conf->vals[i].text);
+                free(conf->vals[i].origin);
+        }
+        for (size_t i = 0; i < conf->nprops; i++) {
+                free(conf->props[i].prop);
+                wipe_free(conf->props[i].value);
+                free(conf->props[i].origin);
+        }
+        free(conf->vals);
+        free(conf->props);
+        free(conf);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * INI files
+ *
+ * inih reads through our line reader, which
+ *   - reads one whole line with getline() and counts lines, so the handler knows the line
+ *     number (the Debian build has INI_HANDLER_LINENO 0);
+ *   - refuses a line that would not fit inih's buffer (ini_max_line - 1 bytes counting the
+ *     newline) instead of letting inih split it silently;
+ *   - returns NULL (end of input) once an error is recorded, so loading stops at the first error.
+ * inih keeps parsing after a syntax error (a line without '=' or ']') and reports only the first
+ * such line when done, so a file is parsed twice: a first pass with a no-op handler finds the
+ * first syntax error, and the real pass stops before that line. Errors on earlier lines are
+ * therefore reported first and nothing after a bad line is applied.
+ *
+ * Multiline values: a non-blank line that starts with whitespace continues the previous key
+ * (inih calls the handler again with the same name). The pieces are joined with one space, so
+ * a long Arkime expression can be written as
+ *     expression = ip.src == 10.0.0.0/8
+ *         && port.dst == 445
+ * inih r55 does not strip inline comments (" ;...") on continuation lines; we do, so comments
+ * behave the same on every line. The value keeps the origin of the key's first line.
+ * ------------------------------------------------------------------------------------------- */
+
+typedef struct load_ctx {
+        fw_conf_t *conf;
+        const char *path;
+        FILE *fp;
+        char *line; /* getline buffer */
+        size_t linecap;
+        int lineno;      /* number of the last line read */
+        int stop_line;   /* syntax error found by the first pass, 0 if none */
+        int check_only;  /* first pass: handler does nothing */
+        int failed;      /* an error is in err */
+        int read_errno;  /* getline failed with this */
+        int indented;    /* the last line read starts with whitespace */
+        char *prev_key;  /* key of the previous name = value line, for continuations */
+        char *prev_text; /* its value so far */
+        char *prev_where;
+        char *err;
+        size_t errlen;
+} load_ctx_t;
+
+/* ini_reader: hand inih the next whole line (see above). */
+static char *read_line(char *str, int num, void *stream) {
+        load_ctx_t *ctx = stream;
+        if (ctx->failed || num < 2)
+                return NULL;
+        errno = 0;
+        ssize_t n = getline(&ctx->line, &ctx->linecap, ctx->fp);
+        if (n < 0) {
+                if (ferror(ctx->fp))
+                        ctx->read_errno = errno ? errno : EIO;
+                return NULL;
+        }
+        ctx->lineno++;
+        if (ctx->stop_line && ctx->lineno == ctx->stop_line) {
+                snprintf(ctx->err, ctx->errlen,
+                         "%s:%d: syntax error (expected 'key = value' or '[section]')", ctx->path,
+                         ctx->lineno);
+                ctx->failed = 1;
+                return NULL;
+        }
+        if (n > num - 1) {
+                snprintf(ctx->err, ctx->errlen, "%s:%d: line longer than %d bytes", ctx->path,
+                         ctx->lineno, num - 1);
+                ctx->failed = 1;
+                return NULL;
+        }
+
+        /* Track what inih will make of the line: indentation marks a continuation, and a
+         * section header ends the previous key. */
+        const char *p = ctx->line;
+        if (ctx->lineno == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+                p += 3; /* UTF-8 byte order mark, skipped by inih too */
+        ctx->indented = *p == ' ' || *p == '\t';
+        if (*p == '[') {
+                free(ctx->prev_key);
+                ctx->prev_key = NULL;
+        }
+
+        memcpy(str, ctx->line, (size_t)n);
+        str[n] = '\0';
+        return str;
+}
+
+/* Cut an inline comment (';' after whitespace) off a continuation line and trim the end. */
+static void strip_inline_comment(char *s) {
+        for (char *p = s; *p; p++) {
+                if (*p == ';' && p > s && isspace((unsigned char)p[-1])) {
+                        *p = '\0';
+                        break;
+                }
+        }
+        size_t n = strlen(s);
+        while (n > 0 && isspace((unsigned char)s[n - 1]))
+                s[--n] = '\0';
+}
+
+/* ini_handler: build the dotted key and set it, or append a continuation line. */
+static int ini_cb(void *user, const char *section, const char *name, const char *value) {
+        load_ctx_t *ctx = user;
+        if (ctx->check_only)
+                return 1;
+        if (ctx->failed)
+                return 0;
+
+        size_t klen = strlen(section) + strlen(name) + 2;
+        char *key = xmalloc(klen);
+        if (*section)
+                snprintf(key, klen, "%s.%s", section, name);
+        else
+                snprintf(key, klen, "%s", name);
+
+        int rc;
+        if (ctx->indented && ctx->prev_key && strcmp(ctx->prev_key, key) == 0) {
+                char *piece = xstrdup(value);
+                strip_inline_comment(piece);
+                size_t len = strlen(ctx->prev_text) + strlen(piece) + 2;
+                char *joined = xmalloc(len);
+                snprintf(joined, len, "%s%s%s", ctx->prev_text, *ctx->prev_text ? " " : "", piece);
+                wipe_free(piece);
+                wipe_free(ctx->prev_text);
+                ctx->prev_text = joined;
+                free(key);
+                rc = conf_set(ctx->conf, ctx->prev_key, ctx->prev_text, ctx->prev_where,
+                              ctx->prev_where, ctx->err, ctx->errlen);
+        } else {
+                int wlen = snprintf(NULL, 0, "%s:%d", ctx->path, ctx->lineno) + 1;
+                free(ctx->prev_key);
+                wipe_free(ctx->prev_text);
+                free(ctx->prev_where);
+                ctx->prev_key = key;
+                ctx->prev_text = xstrdup(value);
+                ctx->prev_where = xmalloc((size_t)wlen);
+                snprintf(ctx->prev_where, (size_t)wlen, "%s:%d", ctx->path, ctx->lineno);
+                rc = conf_set(ctx->conf, key, value, ctx->prev_where, ctx->prev_where, ctx->err,
+                              ctx->errlen);
+        }
+        if (rc < 0) {
+                ctx->failed = 1;
+                return 0;
+        }
+        return 1;
+}
+
+/* One pass of inih over the open file. Returns inih's result. */
+static int parse_pass(load_ctx_t *ctx, int check_only) {
+        ctx->check_only = check_only;
+        ctx->lineno = 0;
+        ctx->indented = 0;
+        free(ctx->prev_key);
+        ctx->prev_key = NULL;
+        return ini_parse_stream(read_line, ctx, ini_cb, ctx);
+}
+
+int fw_conf_load_file(fw_conf_t *conf, const char *path, char *err, size_t errlen) {
+        load_ctx_t ctx;
+        int rc;
+
+        memset(&ctx, 0, sizeof(ctx));
+        ctx.conf = conf;
+        ctx.path = path;
+        ctx.err = err;
+        ctx.errlen = errlen;
+        ctx.fp = fopen(path, "r");
+        if (!ctx.fp) {
+                snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+                return -1;
+        }
+
+        /* First pass: where is the first syntax error, if any? It ends early at an over-long
+         * line; the second pass reports that line unless an earlier line has an error. */
+        rc = parse_pass(&ctx, 1);
+        ctx.failed = 0;
+        if (!ctx.read_errno) {
+                ctx.stop_line = rc > 0 ? rc : 0;
+                if (fseek(ctx.fp, 0, SEEK_SET) < 0) {
+                        snprintf(err, errlen, "%s: cannot rewind: %s", path, strerror(errno));
+                        ctx.failed = 1;
+                } else {
+                        clearerr(ctx.fp);
+                        rc = parse_pass(&ctx, 0);
+                }
+        }
+
+        if (!ctx.failed && ctx.read_errno) {
+                snprintf(err, errlen, "%s: cannot read: %s", path, strerror(ctx.read_errno));
+                ctx.failed = 1;
+        }
+        if (!ctx.failed && rc != 0) {
+                /* Not expected after the first pass, but never report success on an error. */
+                snprintf(err, errlen, "%s:%d: syntax error (expected 'key = value' or '[section]')",
+                         path, rc);
+                ctx.failed = 1;
+        }
+
+        fclose(ctx.fp);
+        free(ctx.line);
+        free(ctx.prev_key);
+        wipe_free(ctx.prev_text);
+        free(ctx.prev_where);
+        return ctx.failed ? -1 : 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Environment, explicit sets, validation
+ * ------------------------------------------------------------------------------------------- */
+
+int fw_conf_load_env(fw_conf_t *conf, char *const *envp, char *err, size_t errlen) {
+        size_t plen = strlen(ENV_PREFIX);
+        for (; envp && *envp; envp++) {
+                const char *var = *envp;
+                const char *eq = strchr(var, '=');
+                if (!eq || !starts_with(var, ENV_PREFIX))
+                        continue;
+                size_t nlen = (size_t)(eq - var);
+                if (nlen == strlen(ENV_CONFIG) && strncmp(var, ENV_CONFIG, nlen) == 0)
+                        continue;
+
+                char *key = env_to_key(var + plen, nlen - plen);
+                char *where = xmalloc(nlen + 16);
+                snprintf(where, nlen + 16, "environment %.*s", (int)nlen, var);
+                int rc = conf_set(conf, key, eq + 1, where, "environment", err, errlen);
+                free(where);
+                free(key);
+                if (rc < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+int fw_conf_set(fw_conf_t *conf, const char *key, const char *value, const char *origin, char *err,
+                size_t errlen) {
+        if (!key || !value)
+                die("fw_conf_set", key, "NULL key or value");
+        if (!origin)
+                origin = "set";
+        return conf_set(conf, key, value, origin, origin, err, errlen);
+}
+
+int fw_conf_validate(const fw_conf_t *conf, char *err, size_t errlen) {
+        for (size_t i = 0; i < conf->ndefs; i++) {
+                const fw_conf_def_t *d = &conf->defs[i];
+                char env[256];
+                if (!(d->flags & FW_CF_REQUIRED) || conf->vals[i].origin)
+                        continue;
+                env_name(d->key, env, sizeof(env));
+                if (d->flags & FW_CF_SECRET) {
+                        snprintf(err, errlen,
+                                 "key '%s' is required (set it in the config file, or as %s or "
+                                 "%s__FILE)",
+                                 d->key, env, env);
+                } else {
+                        snprintf(err, errlen,
+                                 "key '%s' is required (set it in the config file or as %s)",
+                                 d->key, env);
+                }
+                return -1;
+        }
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Getters
+ * ------------------------------------------------------------------------------------------- */
+
+/* The value slot for key, aborting if key is not in the table or not of type t
+ * (t2 is a second accepted type, or -1). */
+static const conf_val_t *get_val(const fw_conf_t *conf, const char *fn, const char *key, int t,
+                                 int t2) {
+        long i = key ? find_def(conf->defs, conf->ndefs, key) : -1;
+        if (i < 0)
+                die(fn, key, "key is not in the table");
+        int type = (int)conf->defs[i].type;
+        if (type != t && type != t2)
+                die(fn, key, "wrong type for this getter");
+        return &conf->vals[i];
+}
+
+/* Also accepts kafka.<prop> (NULL if that property is not set). */
+const char *fw_conf_str(const fw_conf_t *conf, const char *key) {
+        if (key && is_kafka_key(key)) {
+                long i = find_prop(conf, key + strlen(KAFKA_PREFIX));
+                return i >= 0 ? conf->props[i].value : NULL;
+        }
+        return get_val(conf, "fw_conf_str", key, FW_CT_STRING, FW_CT_ENUM)->text;
+}
+
+/* An unset INT without default reads as 0. */
+int64_t fw_conf_int(const fw_conf_t *conf, const char *key) {
+        return get_val(conf, "fw_conf_int", key, FW_CT_INT, -1)->num;
+}
+
+int fw_conf_bool(const fw_conf_t *conf, const char *key) {
+        return get_val(conf, "fw_conf_bool", key, FW_CT_BOOL, -1)->num != 0;
+}
+
+int64_t fw_conf_duration_ms(const fw_conf_t *conf, const char *key) {
+        return get_val(conf, "fw_conf_duration_ms", key, FW_CT_DURATION, -1)->num;
+}
+
+/* For kafka.<prop>, "default" means not set (librdkafka's default applies). */
+const char *fw_conf_origin(const fw_conf_t *conf, const char *key) {
+        if (key && is_kafka_key(key)) {
+                long i = find_prop(conf, key + strlen(KAFKA_PREFIX));
+                return i >= 0 ? conf->props[i].origin : "default";
+        }
+        long i = key ? find_def(conf->defs, conf->ndefs, key) : -1;
+        if (i < 0)
+                die("fw_conf_origin", key, "key is not in the table");
+        return conf->vals[i].origin ? conf->vals[i].origin : "default";
+}
+
+int fw_conf_kafka_foreach(const fw_conf_t *conf,
+                          int (*fn)(const char *prop, const char *value, void *ud), void *ud) {
+        for (size_t i = 0; i < conf->nprops; i++) {
+                int rc = fn(conf->props[i].prop, conf->props[i].value, ud);
+                if (rc != 0)
+                        return rc;
+        }
+        return 0;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Output
+ * ------------------------------------------------------------------------------------------- */
+
+/* Unset keys are written as a comment so the dump stays readable. */
+void fw_conf_dump(const fw_conf_t *conf, FILE *out) {
+        for (size_t i = 0; i < conf->ndefs; i++) {
+                const fw_conf_def_t *d = &conf->defs[i];
+                const conf_val_t *v = &conf->vals[i];
+                const char *origin = v->origin ? v->origin : "default";
+                if (!v->text) {
+                        fprintf(out, "# %s is not set\n", d->key);
+                        continue;
+                }
+                fprintf(out, "%s = %s  # %s\n", d->key,
+                        (d->flags & FW_CF_SECRET) ? REDACTED : v->text, origin);
+        }
+        for (size_t i = 0; i < conf->nprops; i++) {
+                const conf_prop_t *p = &conf->props[i];
+                fprintf(out, "%s%s = %s  # %s\n", KAFKA_PREFIX, p->prop,
+                        is_secret_prop(p->prop) ? REDACTED : p->value, p->origin);
+        }
+}
+
+/* Write text for a Markdown table cell, escaping '|'. */
+static void md_text(FILE *out, const char *s) {
+        for (; *s; s++) {
+                if (*s == '|')
+                        fputc('\\', out);
+                fputc(*s, out);
+        }
+}
+
+/* The Type cell: type name plus range or choices. */
+static void md_type(FILE *out, const fw_conf_def_t *d) {
+        switch (d->type) {
+        case FW_CT_STRING:
+                fputs("string", out);
+                break;
+        case FW_CT_INT:
+                fputs("integer", out);
+                if (has_bounds(d))
+                        fprintf(out, " (%" PRId64 "..%" PRId64 ")", d->min, d->max);
+                break;
+        case FW_CT_BOOL:
+                fputs("boolean", out);
+                break;
+        case FW_CT_DURATION:
+                fputs("duration", out);
+                if (has_bounds(d)) {
+                        char lo[32], hi[32];
+                        format_duration(d->min, lo, sizeof(lo));
+                        format_duration(d->max, hi, sizeof(hi));
+                        fprintf(out, " (%s..%s)", lo, hi);
+                }
+                break;
+        case FW_CT_ENUM:
+                fputs("one of ", out);
+                for (const char *p = d->choices; *p; p++) {
+                        if (*p == '|')
+                                fputs("`, `", out);
+                        else if (p == d->choices)
+                                fprintf(out, "`%c", *p);
+                        else
+                                fputc(*p, out);
+                }
+                fputc('`', out);
+                break;
+        }
+        if (d->flags & FW_CF_SECRET)
+                fputs(", secret", out);
+}
+
+void fw_conf_write_markdown(const fw_conf_def_t *defs, size_t ndefs, FILE *out) {
+        fputs("| Key | Type | Default | Environment | Description |\n", out);
+        fputs("|-----|------|---------|-------------|-------------|\n", out);
+        for (size_t i = 0; i < ndefs; i++) {
+                const fw_conf_def_t *d = &defs[i];
+                char env[256];
+                env_name(d->key, env, sizeof(env));
+
+                fputs("| `", out);
+                md_text(out, d->key);
+                fputs("` | ", out);
+                md_type(out, d);
+                fputs(" | ", out);
+                if (d->flags & FW_CF_REQUIRED) {
+                        fputs("*required*", out);
+                } else if (d->def && *d->def) {
+                        fputc('`', out);
+                        md_text(out, d->def);
+                        fputc('`', out);
+                } else {
+                        fputs("(none)", out);
+                }
+                fprintf(out, " | `%s`", env);
+                if (d->flags & FW_CF_SECRET)
+                        fprintf(out, " or `%s__FILE`", env);
+                fputs(" | ", out);
+                md_text(out, d->doc ? d->doc : "");
+                if (d->flags & FW_CF_SECRET)
+                        fprintf(out,
+                                " May also be read from the file named by `%s%s` "
+                                "(mode 0600 or 0400).",
+                                d->key, FILE_SUFFIX);
+                fputs(" |\n", out);
+        }
+        fputs("| `kafka.<property>` | string | (librdkafka default) | "
+              "`FANWATCH_KAFKA_<PROPERTY>` | Any librdkafka property, passed through unchanged; "
+              "values of properties whose name contains `password` or `secret` are redacted in "
+              "dumps. |\n",
+              out);
+}

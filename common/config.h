@@ -17,30 +17,31 @@
 #define FW_CONFIG_H
 
 #include <stddef.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef enum {
         FW_CT_STRING,   /* any text */
         FW_CT_INT,      /* integer within [min, max] */
         FW_CT_BOOL,     /* true/false, yes/no, on/off, 1/0 */
-        FW_CT_DURATION, /* "250ms", "30s", "5m", "2h", "1d"; a bare number is seconds; stored as ms */
+        FW_CT_DURATION, /* "250ms", "30s", "5m", "2h", "1d"; a bare number is seconds; stored as ms
+                         */
         FW_CT_ENUM,     /* one of the '|'-separated words in choices */
 } fw_conf_type_t;
 
 /* Flags for fw_conf_def_t.flags. */
 #define FW_CF_REQUIRED 0x1 /* must be set by file or environment */
-#define FW_CF_SECRET 0x2   /* never printed; also settable as <key>_file = path (mode 0600/0400) */
+#define FW_CF_SECRET   0x2 /* never printed; also settable as <key>_file = path (mode 0600/0400) */
 
 /* One entry of a daemon's key table. */
 typedef struct fw_conf_def {
-        const char *key;     /* "section.name" */
+        const char *key; /* "section.name" */
         fw_conf_type_t type;
         const char *def;     /* default as text, NULL for none */
         int64_t min, max;    /* bounds for INT and DURATION (ms); ignored if min == max == 0 */
         const char *choices; /* ENUM: "first|last|database" */
         unsigned flags;
-        const char *doc;     /* one line for --help and docs/configuration.md */
+        const char *doc; /* one line for --help and docs/configuration.md */
 } fw_conf_def_t;
 
 typedef struct fw_conf fw_conf_t;
@@ -64,7 +65,8 @@ int fw_conf_set(fw_conf_t *conf, const char *key, const char *value, const char 
 /* Check that every required key is set. 0 or -1 naming the first missing key. */
 int fw_conf_validate(const fw_conf_t *conf, char *err, size_t errlen);
 
-/* Typed getters for keys in the table (a key not in the table is a programming error: abort). */
+/* Typed getters for keys in the table (a key not in the table is a programming error: abort).
+ * fw_conf_str also answers kafka.<prop> keys (NULL when not set). */
 const char *fw_conf_str(const fw_conf_t *conf, const char *key); /* NULL if unset */
 int64_t fw_conf_int(const fw_conf_t *conf, const char *key);
 int fw_conf_bool(const fw_conf_t *conf, const char *key);

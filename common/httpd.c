@@ -31,9 +31,9 @@ struct fw_httpd {
         char start_msg[512];
 };
 
-/* Marks a request whose headers have been seen (MHD calls the handler again for the body). */
-static int request_marker;
-
+/* MHD hands us its own format strings; they are not ours to check at compile time. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
 static void mhd_logger(void *cls, const char *fmt, va_list ap) {
         struct fw_httpd *h = cls;
         char msg[512];
@@ -48,6 +48,7 @@ static void mhd_logger(void *cls, const char *fmt, va_list ap) {
         }
         fw_warn("httpd", "%s", msg);
 }
+#pragma GCC diagnostic pop
 
 static enum MHD_Result respond(struct MHD_Connection *conn, unsigned int status,
                                struct MHD_Response *resp, const char *content_type) {
@@ -107,9 +108,10 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
                                       void **req_cls) {
         struct fw_httpd *h = cls;
 
-        /* First call: headers only. Then discard any body and answer once it has been read. */
+        /* First call: headers only (mark the request as seen with any non-NULL pointer). Then
+         * discard any body and answer once it has been read. */
         if (*req_cls == NULL) {
-                *req_cls = &request_marker;
+                *req_cls = h;
                 return MHD_YES;
         }
         if (*upload_data_size != 0) {
@@ -118,9 +120,9 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
         }
 
         if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
+                static const char body[] = "method not allowed\n";
                 struct MHD_Response *resp = MHD_create_response_from_buffer(
-                        strlen("method not allowed\n"), (void *)"method not allowed\n",
-                        MHD_RESPMEM_PERSISTENT);
+                        sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
                 if (resp)
                         MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
                 return respond(conn, MHD_HTTP_METHOD_NOT_ALLOWED, resp, CT_TEXT);

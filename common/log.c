@@ -25,11 +25,17 @@ int fw_log_level_parse(const char *name, fw_log_level_t *level) {
         return -1;
 }
 
-void fw_log_set_level(fw_log_level_t level) { log_level = level; }
+void fw_log_set_level(fw_log_level_t level) {
+        log_level = level;
+}
 
-void fw_log_set_stream(FILE *stream) { log_stream = stream; }
+void fw_log_set_stream(FILE *stream) {
+        log_stream = stream;
+}
 
-int fw_log_enabled(fw_log_level_t level) { return level >= log_level; }
+int fw_log_enabled(fw_log_level_t level) {
+        return level >= log_level;
+}
 
 void fw_log(fw_log_level_t level, const char *comp, const char *fmt, ...) {
         if (!fw_log_enabled(level))

@@ -31,11 +31,11 @@ int fw_log_enabled(fw_log_level_t level);
 /* Write one line: comp is the component ("producer", "config", ...), msg a printf format
  * whose result becomes the quoted msg= value (quotes and control bytes are escaped). */
 void fw_log(fw_log_level_t level, const char *comp, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 #define fw_debug(comp, ...) fw_log(FW_LOG_DEBUG, comp, __VA_ARGS__)
-#define fw_info(comp, ...) fw_log(FW_LOG_INFO, comp, __VA_ARGS__)
-#define fw_warn(comp, ...) fw_log(FW_LOG_WARN, comp, __VA_ARGS__)
+#define fw_info(comp, ...)  fw_log(FW_LOG_INFO, comp, __VA_ARGS__)
+#define fw_warn(comp, ...)  fw_log(FW_LOG_WARN, comp, __VA_ARGS__)
 #define fw_error(comp, ...) fw_log(FW_LOG_ERROR, comp, __VA_ARGS__)
 
 #endif

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FW_IP_STRLEN 46 /* INET6_ADDRSTRLEN */
+#define FW_IP_STRLEN   46 /* INET6_ADDRSTRLEN */
 #define FW_CIDR_STRLEN 50
 
 typedef struct fw_ip {
@@ -18,7 +18,7 @@ typedef struct fw_ip {
 } fw_ip_t;
 
 typedef struct fw_cidr {
-        fw_ip_t net; /* host bits cleared */
+        fw_ip_t net;    /* host bits cleared */
         uint8_t prefix; /* 0..32 or 0..128 */
 } fw_cidr_t;
 

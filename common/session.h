@@ -10,10 +10,10 @@
 
 #include "net.h"
 
-#define FW_ABSENT (-1)
-#define FW_COUNTER_MAX ((int64_t)1 << 53) /* largest integer JSON (and Arkime) carries exactly */
-#define FW_SESSION_ID_MAX 127 /* Arkime ids are ~45 bytes; "consistent" ids are longer */
-#define FW_NODE_MAX 63
+#define FW_ABSENT           (-1)
+#define FW_COUNTER_MAX      ((int64_t)1 << 53) /* largest integer JSON (and Arkime) carries exactly */
+#define FW_SESSION_ID_MAX   127 /* Arkime ids are ~45 bytes; "consistent" ids are longer */
+#define FW_NODE_MAX         63
 #define FW_COMMUNITY_ID_MAX 63 /* "1:" + base64(SHA-1) = 30 bytes */
 
 /* Arkime's tcpflags.* counts (number of packets carrying each flag). */
@@ -22,20 +22,20 @@ typedef struct fw_tcpflags {
 } fw_tcpflags_t;
 
 typedef struct fw_session {
-        char id[FW_SESSION_ID_MAX + 1];      /* Arkime session id ("3@240518-...") */
-        char root_id[FW_SESSION_ID_MAX + 1]; /* rootId, "" unless the session was split */
-        char node[FW_NODE_MAX + 1];          /* capture node name */
+        char id[FW_SESSION_ID_MAX + 1];             /* Arkime session id ("3@240518-...") */
+        char root_id[FW_SESSION_ID_MAX + 1];        /* rootId, "" unless the session was split */
+        char node[FW_NODE_MAX + 1];                 /* capture node name */
         char community_id[FW_COMMUNITY_ID_MAX + 1]; /* "" when absent */
-        int64_t first_packet_ms;             /* firstPacket */
-        int64_t last_packet_ms;              /* lastPacket */
-        int64_t db_time_ms;                  /* @timestamp (write time), FW_ABSENT if unknown */
+        int64_t first_packet_ms;                    /* firstPacket */
+        int64_t last_packet_ms;                     /* lastPacket */
+        int64_t db_time_ms; /* @timestamp (write time), FW_ABSENT if unknown */
         fw_ip_t src_ip, dst_ip;
-        uint16_t src_port, dst_port;         /* 0 when the protocol has no ports */
-        uint8_t ip_protocol;                 /* ipProtocol: 6 tcp, 17 udp, 1 icmp, ... */
-        int64_t src_packets, dst_packets;    /* source.packets, destination.packets */
-        int64_t src_bytes, dst_bytes;        /* source.bytes, destination.bytes */
+        uint16_t src_port, dst_port;          /* 0 when the protocol has no ports */
+        uint8_t ip_protocol;                  /* ipProtocol: 6 tcp, 17 udp, 1 icmp, ... */
+        int64_t src_packets, dst_packets;     /* source.packets, destination.packets */
+        int64_t src_bytes, dst_bytes;         /* source.bytes, destination.bytes */
         int64_t src_databytes, dst_databytes; /* client.bytes, server.bytes (payload) */
-        fw_tcpflags_t tcpflags;              /* all FW_ABSENT when not reported */
+        fw_tcpflags_t tcpflags;               /* all FW_ABSENT when not reported */
 } fw_session_t;
 
 /* Reset to an empty session: strings empty, counters and times FW_ABSENT, addresses unset. */

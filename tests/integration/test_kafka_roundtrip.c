@@ -18,9 +18,9 @@
 #include "codec.h"
 #include "session_gen.h"
 
-#define N_RECORDS 100000
+#define N_RECORDS    100000
 #define N_PARTITIONS 6
-#define SEED 0xfa11
+#define SEED         0xfa11
 
 static char bootstrap[256];
 static char topic[128];
@@ -124,11 +124,12 @@ static void produce_all(void) {
                                  0);
                 rd_kafka_resp_err_t e;
                 do {
-                        e = rd_kafka_producev(
-                            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                            RD_KAFKA_V_KEY(s.src_ip.addr, fw_ip_len(&s.src_ip)),
-                            RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_TIMESTAMP(s.first_packet_ms),
-                            RD_KAFKA_V_END);
+                        e = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
+                                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                              RD_KAFKA_V_KEY(s.src_ip.addr, fw_ip_len(&s.src_ip)),
+                                              RD_KAFKA_V_VALUE(buf, len),
+                                              RD_KAFKA_V_TIMESTAMP(s.first_packet_ms),
+                                              RD_KAFKA_V_END);
                         if (e == RD_KAFKA_RESP_ERR__QUEUE_FULL)
                                 rd_kafka_poll(rk, 100); /* wait for deliveries to free room */
                 } while (e == RD_KAFKA_RESP_ERR__QUEUE_FULL);
@@ -247,7 +248,7 @@ int main(void) {
         if (read_bootstrap() != 0)
                 return 1;
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_roundtrip_100k),
+                cmocka_unit_test(test_roundtrip_100k),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -22,8 +22,8 @@ void fw_gen_session(uint64_t seed, uint64_t i, fw_session_t *s) {
                          (unsigned long long)(i / 3));
         snprintf(s->node, sizeof(s->node), "sensor%02u", (unsigned)(r % 12));
         if (r % 3 != 0)
-                snprintf(s->community_id, sizeof(s->community_id), "1:%026llx=",
-                         (unsigned long long)r2);
+                snprintf(s->community_id, sizeof(s->community_id),
+                         "1:%026llx=", (unsigned long long)r2);
 
         int64_t base = 1716026405123LL + (int64_t)(i * 10);
         s->first_packet_ms = base;

@@ -276,14 +276,14 @@ static void test_types_and_ranges(void **state) {
                 const char *what;
                 int want;
         } cases[] = {
-            {"port as string", FW_CODEC_ETYPE}, {"port 65536", FW_CODEC_ERANGE},
-            {"proto 256", FW_CODEC_ERANGE},     {"ip of 5 bytes", FW_CODEC_ERANGE},
-            {"ip as str", FW_CODEC_ETYPE},      {"negative counter", FW_CODEC_ERANGE},
-            {"counter 2^53+1", FW_CODEC_ERANGE}, {"id too long", FW_CODEC_ERANGE},
-            {"id with NUL", FW_CODEC_ERANGE},   {"duplicate key", FW_CODEC_EDUP},
-            {"int key", FW_CODEC_ETYPE},        {"flags not a map", FW_CODEC_ETYPE},
-            {"flag too big", FW_CODEC_ERANGE},  {"duplicate flag", FW_CODEC_EDUP},
-            {"float time", FW_CODEC_ETYPE},     {"empty id", FW_CODEC_ERANGE},
+                {"port as string", FW_CODEC_ETYPE},  {"port 65536", FW_CODEC_ERANGE},
+                {"proto 256", FW_CODEC_ERANGE},      {"ip of 5 bytes", FW_CODEC_ERANGE},
+                {"ip as str", FW_CODEC_ETYPE},       {"negative counter", FW_CODEC_ERANGE},
+                {"counter 2^53+1", FW_CODEC_ERANGE}, {"id too long", FW_CODEC_ERANGE},
+                {"id with NUL", FW_CODEC_ERANGE},    {"duplicate key", FW_CODEC_EDUP},
+                {"int key", FW_CODEC_ETYPE},         {"flags not a map", FW_CODEC_ETYPE},
+                {"flag too big", FW_CODEC_ERANGE},   {"duplicate flag", FW_CODEC_EDUP},
+                {"float time", FW_CODEC_ETYPE},      {"empty id", FW_CODEC_ERANGE},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 rec_t r;
@@ -389,14 +389,14 @@ static void test_unknown_keys_skipped(void **state) {
 static void test_signed_formats(void **state) {
         (void)state;
         const uint8_t rec[] = {
-            0x87,                                         /* map of 7 */
-            0xa1, 'v', 0xd0, 0x01,                        /* v: int8 1 */
-            0xa2, 'i', 'd', 0xa1, 'z',                    /* id: "z" */
-            0xa2, 'f', 'p', 0xd3, 0, 0, 0, 0, 0, 0, 0, 9, /* fp: int64 9 */
-            0xa2, 'l', 'p', 0xd2, 0, 0, 0, 10,            /* lp: int32 10 */
-            0xa3, 's', 'i', 'p', 0xc4, 4, 1, 2, 3, 4,     /* sip */
-            0xa3, 'd', 'i', 'p', 0xc4, 4, 5, 6, 7, 8,     /* dip */
-            0xa2, 'p', 'r', 0xd1, 0x00, 0x11,             /* pr: int16 17 */
+                0x87,                                                 /* map of 7 */
+                0xa1, 'v', 0xd0, 0x01,                                /* v: int8 1 */
+                0xa2, 'i', 'd',  0xa1, 'z',                           /* id: "z" */
+                0xa2, 'f', 'p',  0xd3, 0,    0,    0, 0,  0, 0, 0, 9, /* fp: int64 9 */
+                0xa2, 'l', 'p',  0xd2, 0,    0,    0, 10,             /* lp: int32 10 */
+                0xa3, 's', 'i',  'p',  0xc4, 4,    1, 2,  3, 4,       /* sip */
+                0xa3, 'd', 'i',  'p',  0xc4, 4,    5, 6,  7, 8,       /* dip */
+                0xa2, 'p', 'r',  0xd1, 0x00, 0x11,                    /* pr: int16 17 */
         };
         fw_session_t s;
         assert_int_equal(fw_session_decode(rec, sizeof(rec), &s, errbuf, sizeof(errbuf)), 0);
@@ -416,7 +416,7 @@ static void test_truncation(void **state) {
                 char buf[FW_RECORD_MAX];
                 size_t len;
                 assert_int_equal(
-                    fw_session_encode(&s, buf, sizeof(buf), &len, errbuf, sizeof(errbuf)), 0);
+                        fw_session_encode(&s, buf, sizeof(buf), &len, errbuf, sizeof(errbuf)), 0);
                 for (size_t n = 0; n < len; n++) {
                         /* a heap copy of exactly n bytes so ASan sees any overread */
                         char *p = malloc(n ? n : 1);
@@ -534,20 +534,20 @@ static void test_encode_rejects(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-            cmocka_unit_test(test_roundtrip_every_field),
-            cmocka_unit_test(test_roundtrip_minimal),
-            cmocka_unit_test(test_roundtrip_generated),
-            cmocka_unit_test(test_readable_by_msgpack_c),
-            cmocka_unit_test(test_valid_hand_built),
-            cmocka_unit_test(test_missing_required),
-            cmocka_unit_test(test_version),
-            cmocka_unit_test(test_types_and_ranges),
-            cmocka_unit_test(test_unknown_keys_skipped),
-            cmocka_unit_test(test_signed_formats),
-            cmocka_unit_test(test_truncation),
-            cmocka_unit_test(test_size_limits_and_trailing),
-            cmocka_unit_test(test_random_and_mutated),
-            cmocka_unit_test(test_encode_rejects),
+                cmocka_unit_test(test_roundtrip_every_field),
+                cmocka_unit_test(test_roundtrip_minimal),
+                cmocka_unit_test(test_roundtrip_generated),
+                cmocka_unit_test(test_readable_by_msgpack_c),
+                cmocka_unit_test(test_valid_hand_built),
+                cmocka_unit_test(test_missing_required),
+                cmocka_unit_test(test_version),
+                cmocka_unit_test(test_types_and_ranges),
+                cmocka_unit_test(test_unknown_keys_skipped),
+                cmocka_unit_test(test_signed_formats),
+                cmocka_unit_test(test_truncation),
+                cmocka_unit_test(test_size_limits_and_trailing),
+                cmocka_unit_test(test_random_and_mutated),
+                cmocka_unit_test(test_encode_rejects),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,1 +1,765 @@
-int main(void) { return 1; } /* placeholder */
+/* Unit tests for common/config.c: INI loading, types, environment, secrets, output.
+ * Fixture files live in $FW_TEST_DATA/config/ (FW_TEST_DATA is set by ctest).
+ * cmocka.h needs the four headers before it, in this order. */
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+// clang-format on
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define SECRET "hunter2-s3cr3t"
+
+static const fw_conf_def_t defs[] = {
+        {"arkime.url", FW_CT_STRING, NULL, 0, 0, NULL, FW_CF_REQUIRED, "Arkime viewer URL"},
+        {"arkime.user", FW_CT_STRING, "fanwatch", 0, 0, NULL, 0, "Arkime user"},
+        {"arkime.password", FW_CT_STRING, NULL, 0, 0, NULL, FW_CF_SECRET, "Arkime password"},
+        {"arkime.expression", FW_CT_STRING, "", 0, 0, NULL, 0, "Extra | Arkime expression"},
+        {"arkime.safety_lag", FW_CT_DURATION, "30s", 0, 3600000, NULL, 0, "Query lag"},
+        {"arkime.page-size", FW_CT_INT, "1000", 1, 10000, NULL, 0, "Sessions per page"},
+        {"arkime.verify_tls", FW_CT_BOOL, "true", 0, 0, NULL, 0, "Verify certificates"},
+        {"arkime.start", FW_CT_ENUM, "last", 0, 0, "first|last|database", 0, "Start position"},
+        {"detector.window", FW_CT_DURATION, "5m", 1000, 86400000, NULL, 0, "Window"},
+        {"detector.fanout", FW_CT_INT, "20", 1, 100000, NULL, 0, "Fan-out threshold"},
+        {"detector.offset", FW_CT_INT, NULL, 0, 0, NULL, 0, "Unbounded integer"},
+        {"detector.pin", FW_CT_INT, NULL, 1, 100, NULL, FW_CF_SECRET, "Secret number"},
+        {"log.level", FW_CT_ENUM, "info", 0, 0, "debug|info|warn|error", 0, "Log level"},
+};
+#define NDEFS (sizeof(defs) / sizeof(defs[0]))
+
+/* ---- helpers ---- */
+
+static fw_conf_t *new_conf(void) {
+        fw_conf_t *conf = fw_conf_new(defs, NDEFS);
+        assert_non_null(conf);
+        return conf;
+}
+
+/* Path of a fixture under $FW_TEST_DATA/config. */
+static const char *data_path(const char *name) {
+        static char buf[4096];
+        const char *dir = getenv("FW_TEST_DATA");
+        if (!dir) {
+                fprintf(stderr, "FW_TEST_DATA is not set (run through ctest)\n");
+                fail();
+        }
+        snprintf(buf, sizeof(buf), "%s/config/%s", dir, name);
+        return buf;
+}
+
+/* Write text to a new temporary file with the given mode; the path goes into path[64]. */
+static void write_temp(char *path, const char *text, mode_t mode) {
+        snprintf(path, 64, "/tmp/fw_test_config_XXXXXX");
+        int fd = mkstemp(path);
+        assert_true(fd >= 0);
+        assert_int_equal(fchmod(fd, mode), 0);
+        size_t n = strlen(text);
+        assert_int_equal(write(fd, text, n), (ssize_t)n);
+        close(fd);
+}
+
+/* Load a fixture expecting failure; err gets the message. */
+static void load_fail(fw_conf_t *conf, const char *path, char *err, size_t errlen) {
+        err[0] = '\0';
+        assert_int_equal(fw_conf_load_file(conf, path, err, errlen), -1);
+        assert_true(err[0] != '\0');
+}
+
+/* Set expecting failure, and compare the full message. */
+static void set_fail(fw_conf_t *conf, const char *key, const char *value, const char *expect) {
+        char err[512] = "";
+        assert_int_equal(fw_conf_set(conf, key, value, "test", err, sizeof(err)), -1);
+        assert_string_equal(err, expect);
+}
+
+static void set_ok(fw_conf_t *conf, const char *key, const char *value) {
+        char err[512] = "";
+        int rc = fw_conf_set(conf, key, value, "test", err, sizeof(err));
+        if (rc != 0)
+                fprintf(stderr, "unexpected error: %s\n", err);
+        assert_int_equal(rc, 0);
+}
+
+/* fw_conf_dump into a malloc'd string. */
+static char *dump(const fw_conf_t *conf) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        assert_non_null(f);
+        fw_conf_dump(conf, f);
+        fclose(f);
+        return buf;
+}
+
+/* ---- defaults and getters ---- */
+
+static void test_defaults(void **state) {
+        (void)state;
+        fw_conf_t *conf = new_conf();
+        assert_null(fw_conf_str(conf, "arkime.url"));
+        assert_null(fw_conf_str(conf, "arkime.password"));
+        assert_string_equal(fw_conf_str(conf, "arkime.user"), "fanwatch");
+        assert_string_equal(fw_conf_str(conf, "arkime.expression"), "");
+        assert_int_equal(fw_conf_duration_ms(conf, "arkime.safety_lag"), 30000);
+        assert_int_equal(fw_conf_int(conf, "arkime.page-size"), 1000);
+        assert_int_equal(fw_conf_int(conf, "detector.offset"), 0);
+        assert_int_equal(fw_conf_bool(conf, "arkime.verify_tls"), 1);
+        assert_string_equal(fw_conf_str(conf, "arkime.start"), "last");
+        assert_int_equal(fw_conf_duration_ms(conf, "detector.window"), 300000);
+        assert_string_equal(fw_conf_origin(conf, "arkime.user"), "default");
+        assert_string_equal(fw_conf_origin(conf, "arkime.url"), "default");
+        assert_null(fw_conf_str(conf, "kafka.bootstrap.servers"));
+        assert_string_equal(fw_conf_origin(conf, "kafka.bootstrap.servers"), "default");
+        fw_conf_free(conf);
+        fw_conf_free(NULL);
+}
+
+/* Run fn in a child process and check that it aborts. */
+static void expect_abort(void (*fn)(const fw_conf_t *), const fw_conf_t *conf) {
+        fflush(NULL);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                FILE *null = freopen("/dev/null", "w", stderr);
+                (void)null;
+                fn(conf);
+                _exit(0);
+        }
+        int status = 0;
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), SIGABRT);
+}
+
+static void get_unknown(const fw_conf_t *conf) {
+        (void)fw_conf_str(conf, "arkime.nope");
+}
+
+static void get_wrong_type(const fw_conf_t *conf) {
+        (void)fw_conf_int(conf, "detector.window");
+}
+
+static void get_str_of_int(const fw_conf_t *conf) {
+        (void)fw_conf_str(conf, "detector.fanout");
+}
+
+static void get_bool_of_enum(const fw_conf_t *conf) {
+        (void)fw_conf_bool(conf, "log.level");
+}
+
+static void test_getter_misuse_aborts(void **state) {
+        (void)state;
+        fw_conf_t *conf = new_conf();
+        expect_abort(get_unknown, conf);
+        expect_abort(get_wrong_type, conf);
+        expect_abort(get_str_of_int, conf);
+        expect_abort(get_bool_of_enum, conf);
+        fw_conf_free(conf);
+}
+
+/* ---- files ---- */
+
+static void test_load_good_file(void **state) {
+        (void)state;
+        char err[512] = "", origin[4200];
+        fw_conf_t *conf = new_conf();
+        const char *path = data_path("good.ini");
+        int rc = fw_conf_load_file(conf, path, err, sizeof(err));
+        if (rc != 0)
+                fprintf(stderr, "%s\n", err);
+        assert_int_equal(rc, 0);
+
+        assert_string_equal(fw_conf_str(conf, "log.level"), "debug");
+        assert_int_equal(fw_conf_int(conf, "detector.fanout"), 42);
+        assert_string_equal(fw_conf_str(conf, "arkime.url"), "https://arkime.example:8005");
+        assert_string_equal(fw_conf_str(conf, "arkime.user"), "analyst");
+        assert_string_equal(fw_conf_str(conf, "arkime.expression"),
+                            "ip.src == 10.0.0.0/8 && port.dst == [445, 135] && protocols == smb");
+        assert_int_equal(fw_conf_duration_ms(conf, "arkime.safety_lag"), 120000);
+        assert_int_equal(fw_conf_int(conf, "arkime.page-size"), 500);
+        assert_int_equal(fw_conf_bool(conf, "arkime.verify_tls"), 0);
+        assert_string_equal(fw_conf_str(conf, "arkime.start"), "database");
+        assert_int_equal(fw_conf_duration_ms(conf, "detector.window"), 600000);
+        assert_string_equal(fw_conf_str(conf, "kafka.bootstrap.servers"), "k3:9092");
+        assert_string_equal(fw_conf_str(conf, "kafka.client.id"), "fanwatch-test");
+
+        /* Origins: file and line; a multiline value keeps its first line. */
+        snprintf(origin, sizeof(origin), "%s:3", path);
+        assert_string_equal(fw_conf_origin(conf, "log.level"), origin);
+        snprintf(origin, sizeof(origin), "%s:7", path);
+        assert_string_equal(fw_conf_origin(conf, "arkime.url"), origin);
+        snprintf(origin, sizeof(origin), "%s:9", path);
+        assert_string_equal(fw_conf_origin(conf, "arkime.expression"), origin);
+        snprintf(origin, sizeof(origin), "%s:24", path);
+        assert_string_equal(fw_conf_origin(conf, "kafka.bootstrap.servers"), origin);
+        assert_string_equal(fw_conf_origin(conf, "detector.offset"), "default");
+        assert_int_equal(fw_conf_validate(conf, err, sizeof(err)), 0);
+        fw_conf_free(conf);
+}
+
+static void test_missing_file(void **state) {
+        (void)state;
+        char err[512], expect[4200];
+        fw_conf_t *conf = new_conf();
+        const char *path = data_path("does-not-exist.ini");
+        load_fail(conf, path, err, sizeof(err));
+        snprintf(expect, sizeof(expect), "%s: cannot open: No such file or directory", path);
+        assert_string_equal(err, expect);
+        fw_conf_free(conf);
+}
+
+static void test_file_bad_duration(void **state) {
+        (void)state;
+        char err[512], expect[4200];
+        fw_conf_t *conf = new_conf();
+        const char *path = data_path("bad_duration.ini");
+        load_fail(conf, path, err, sizeof(err));
+        snprintf(expect, sizeof(expect),
+                 "%s:3: key 'detector.window': expected a duration such as 300s or 5m, got 'abc'",
+                 path);
+        assert_string_equal(err, expect);
+        fw_conf_free(conf);
+}
+
+static void test_file_bad_range(void **state) {
+        (void)state;
+        char err[512], expect[4200];
+        fw_conf_t *conf = new_conf();
+        const char *path = data_path("bad_range.ini");
+        load_fail(conf, path, err, sizeof(err));
+        snprintf(expect, sizeof(expect),
+                 "%s:4: key 'arkime.page-size': must be between 1 and 10000, got '0'", path);
+        assert_string_equal(err, expect);
+        assert_int_equal(fw_conf_int(conf, "arkime.page-size"), 1000);
+        fw_conf_free(conf);
+}
+
+static void test_file_unknown_key(void **state) {
+        (void)state;
+        char err[512], expect[4200], path[64];
+        fw_conf_t *conf = new_conf();
+        const char *fixture = data_path("unknown_key.ini");
+        load_fail(conf, fixture, err, sizeof(err));
+        snprintf(expect, sizeof(expect),
+                 "%s:3: key 'detector.windwo': unknown key (did you mean 'detector.window'?)",
+                 fixture);
+        assert_string_equal(err, expect);
+
+        /* Nothing close: no suggestion. */
+        write_temp(path, "[frobnicator]\nlevel = 3\n", 0600);
+        load_fail(conf, path, err, sizeof(err));
+        snprintf(expect, sizeof(expect), "%s:2: key 'frobnicator.level': unknown key", path);
+        assert_string_equal(err, expect);
+        unlink(path);
+        fw_conf_free(conf);
+}
+
+static void test_file_syntax_error(void **state) {
+        (void)state;
+        char err[512], expect[4200];
+        fw_conf_t *conf = new_conf();
+        const char *path = data_path("syntax.ini");
+        load_fail(conf, path, err, sizeof(err));
+        snprintf(expect, sizeof(expect),
+                 "%s:3: syntax error (expected 'key = value' or '[section]')", path);
+        assert_string_equal(err, expect);
+        /* Lines before the error are applied, lines after it are not. */
+        assert_int_equal(fw_conf_int(conf, "detector.fanout"), 7);
+        assert_int_equal(fw_conf_duration_ms(conf, "detector.window"), 300000);
+        fw_conf_free(conf);
+}
+
+static void test_file_first_error_wins(void **state) {
+        (void)state;
+        char err[512], expect[4200];
+        fw_conf_t *conf = new_conf();
+        const char *path = data_path("error_order.ini");
+        load_fail(conf, path, err, sizeof(err));
+        snprintf(expect, sizeof(expect),
+                 "%s:2: key 'detector.fanout': expected an integer, got 'many'", path);
+        assert_string_equal(err, expect);
+        fw_conf_free(conf);
+}
+
+static void test_file_long_line(void **state) {
+        (void)state;
+        char err[512], expect[4200], path[64], text[512];
+        fw_conf_t *conf = new_conf();
+        const char *fixture = data_path("long_line.ini");
+        load_fail(conf, fixture, err, sizeof(err));
+        snprintf(expect, sizeof(expect), "%s:3: line longer than 199 bytes", fixture);
+        assert_string_equal(err, expect);
+        assert_string_equal(fw_conf_str(conf, "arkime.user"), "fanwatch");
+
+        /* 199 bytes including the newline is the longest line accepted. */
+        const char *prefix = "arkime.user = ";
+        size_t fill = 198 - strlen(prefix);
+        snprintf(text, sizeof(text), "%s%.*s\nlog.level = warn\n", prefix, (int)fill,
+                 "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
+                 "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
+                 "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu");
+        write_temp(path, text, 0600);
+        assert_int_equal(fw_conf_load_file(conf, path, err, sizeof(err)), 0);
+        assert_int_equal(strlen(fw_conf_str(conf, "arkime.user")), fill);
+        assert_string_equal(fw_conf_str(conf, "log.level"), "warn");
+        unlink(path);
+
+        /* One byte more is refused. */
+        snprintf(text, sizeof(text), "%s%.*sv\n", prefix, (int)fill,
+                 "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
+                 "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu"
+                 "uuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuuu");
+        write_temp(path, text, 0600);
+        load_fail(conf, path, err, sizeof(err));
+        snprintf(expect, sizeof(expect), "%s:1: line longer than 199 bytes", path);
+        assert_string_equal(err, expect);
+        unlink(path);
+        fw_conf_free(conf);
+}
+
+static void test_file_multiline(void **state) {
+        (void)state;
+        char err[512], expect[4200], path[64];
+        fw_conf_t *conf = new_conf();
+
+        /* A continued value is checked as a whole and reported at the key's first line. */
+        const char *fixture = data_path("bad_enum_multiline.ini");
+        load_fail(conf, fixture, err, sizeof(err));
+        snprintf(expect, sizeof(expect),
+                 "%s:2: key 'arkime.start': expected one of first|last|database, got 'first last'",
+                 fixture);
+        assert_string_equal(err, expect);
+
+        /* Comment lines and blank lines inside, a repeated key is a replacement, and an
+         * indented key after a section header is a new key, not a continuation. */
+        write_temp(path,
+                   "[arkime]\n"
+                   "expression = a\n"
+                   "  ; an indented comment\n"
+                   "\n"
+                   "  b\n"
+                   "\tc\n"
+                   "user = one\n"
+                   "user = two\n"
+                   "[arkime]\n"
+                   "  user = three\n",
+                   0600);
+        assert_int_equal(fw_conf_load_file(conf, path, err, sizeof(err)), 0);
+        assert_string_equal(fw_conf_str(conf, "arkime.expression"), "a b c");
+        assert_string_equal(fw_conf_str(conf, "arkime.user"), "three");
+        snprintf(expect, sizeof(expect), "%s:10", path);
+        assert_string_equal(fw_conf_origin(conf, "arkime.user"), expect);
+        unlink(path);
+        fw_conf_free(conf);
+}
+
+static void test_file_crlf_and_colon(void **state) {
+        (void)state;
+        char err[512], path[64];
+        fw_conf_t *conf = new_conf();
+        write_temp(path, "[detector]\r\nfanout: 9\r\nwindow = 90s\r\n", 0600);
+        assert_int_equal(fw_conf_load_file(conf, path, err, sizeof(err)), 0);
+        assert_int_equal(fw_conf_int(conf, "detector.fanout"), 9);
+        assert_int_equal(fw_conf_duration_ms(conf, "detector.window"), 90000);
+        unlink(path);
+        fw_conf_free(conf);
+}
+
+/* ---- types ---- */
+
+static void test_type_int(void **state) {
+        (void)state;
+        fw_conf_t *conf = new_conf();
+        set_ok(conf, "arkime.page-size", "1");
+        assert_int_equal(fw_conf_int(conf, "arkime.page-size"), 1);
+        set_ok(conf, "arkime.page-size", "10000");
+        assert_int_equal(fw_conf_int(conf, "arkime.page-size"), 10000);
+        set_fail(conf, "arkime.page-size", "10001",
+                 "test: key 'arkime.page-size': must be between 1 and 10000, got '10001'");
+        set_fail(conf, "arkime.page-size", "-5",
+                 "test: key 'arkime.page-size': must be between 1 and 10000, got '-5'");
+        set_fail(conf, "arkime.page-size", "12abc",
+                 "test: key 'arkime.page-size': expected an integer, got '12abc'");
+        set_fail(conf, "arkime.page-size", "",
+                 "test: key 'arkime.page-size': expected an integer, got ''");
+        set_fail(conf, "arkime.page-size", " 12",
+                 "test: key 'arkime.page-size': expected an integer, got ' 12'");
+        assert_int_equal(fw_conf_int(conf, "arkime.page-size"), 10000);
+
+        /* Unbounded (min == max == 0) takes the full int64 range. */
+        set_ok(conf, "detector.offset", "-9223372036854775808");
+        assert_true(fw_conf_int(conf, "detector.offset") == INT64_MIN);
+        set_ok(conf, "detector.offset", "9223372036854775807");
+        assert_true(fw_conf_int(conf, "detector.offset") == INT64_MAX);
+        set_fail(conf, "detector.offset", "9223372036854775808",
+                 "test: key 'detector.offset': integer out of range, got '9223372036854775808'");
+        fw_conf_free(conf);
+}
+
+static void test_type_bool(void **state) {
+        (void)state;
+        static const char *const yes[] = {"true", "TRUE", "Yes", "on", "1"};
+        static const char *const no[] = {"false", "False", "NO", "off", "0"};
+        fw_conf_t *conf = new_conf();
+        for (size_t i = 0; i < 5; i++) {
+                set_ok(conf, "arkime.verify_tls", no[i]);
+                assert_int_equal(fw_conf_bool(conf, "arkime.verify_tls"), 0);
+                set_ok(conf, "arkime.verify_tls", yes[i]);
+                assert_int_equal(fw_conf_bool(conf, "arkime.verify_tls"), 1);
+        }
+        set_fail(conf, "arkime.verify_tls", "maybe",
+                 "test: key 'arkime.verify_tls': expected true/false, yes/no, on/off or 1/0, got "
+                 "'maybe'");
+        set_fail(conf, "arkime.verify_tls", "",
+                 "test: key 'arkime.verify_tls': expected true/false, yes/no, on/off or 1/0, got "
+                 "''");
+        fw_conf_free(conf);
+}
+
+static void test_type_duration(void **state) {
+        (void)state;
+        static const struct {
+                const char *text;
+                int64_t ms;
+        } ok[] = {
+                {"1500ms", 1500}, {"45", 45000},   {"30s", 30000},
+                {"5m", 300000},   {"2h", 7200000}, {"1d", 86400000},
+        };
+        fw_conf_t *conf = new_conf();
+        for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+                set_ok(conf, "detector.window", ok[i].text);
+                assert_int_equal(fw_conf_duration_ms(conf, "detector.window"), ok[i].ms);
+        }
+        set_fail(conf, "detector.window", "abc",
+                 "test: key 'detector.window': expected a duration such as 300s or 5m, got 'abc'");
+        set_fail(conf, "detector.window", "5 m",
+                 "test: key 'detector.window': expected a duration such as 300s or 5m, got '5 m'");
+        set_fail(conf, "detector.window", "-5s",
+                 "test: key 'detector.window': expected a duration such as 300s or 5m, got '-5s'");
+        set_fail(conf, "detector.window", "5w",
+                 "test: key 'detector.window': expected a duration such as 300s or 5m, got '5w'");
+        set_fail(conf, "detector.window", "",
+                 "test: key 'detector.window': expected a duration such as 300s or 5m, got ''");
+        set_fail(conf, "detector.window", "999ms",
+                 "test: key 'detector.window': must be between 1s and 1d, got '999ms'");
+        set_fail(conf, "detector.window", "25h",
+                 "test: key 'detector.window': must be between 1s and 1d, got '25h'");
+        set_fail(conf, "detector.window", "9223372036854775807s",
+                 "test: key 'detector.window': duration out of range, got "
+                 "'9223372036854775807s'");
+        set_fail(conf, "detector.window", "99999999999999999999",
+                 "test: key 'detector.window': duration out of range, got "
+                 "'99999999999999999999'");
+        set_ok(conf, "arkime.safety_lag", "0");
+        assert_int_equal(fw_conf_duration_ms(conf, "arkime.safety_lag"), 0);
+        fw_conf_free(conf);
+}
+
+static void test_type_enum_and_string(void **state) {
+        (void)state;
+        fw_conf_t *conf = new_conf();
+        set_ok(conf, "arkime.start", "first");
+        assert_string_equal(fw_conf_str(conf, "arkime.start"), "first");
+        set_fail(conf, "arkime.start", "fir",
+                 "test: key 'arkime.start': expected one of first|last|database, got 'fir'");
+        set_fail(conf, "arkime.start", "First",
+                 "test: key 'arkime.start': expected one of first|last|database, got 'First'");
+        set_fail(conf, "arkime.start", "",
+                 "test: key 'arkime.start': expected one of first|last|database, got ''");
+        set_ok(conf, "arkime.user", "");
+        assert_string_equal(fw_conf_str(conf, "arkime.user"), "");
+        assert_string_equal(fw_conf_origin(conf, "arkime.user"), "test");
+        set_fail(conf, "arkime.usr", "x",
+                 "test: key 'arkime.usr': unknown key (did you mean 'arkime.user'?)");
+        fw_conf_free(conf);
+}
+
+/* ---- kafka passthrough ---- */
+
+struct collect {
+        char buf[1024];
+        int calls, stop_after;
+};
+
+static int collect_prop(const char *prop, const char *value, void *ud) {
+        struct collect *c = ud;
+        size_t n = strlen(c->buf);
+        snprintf(c->buf + n, sizeof(c->buf) - n, "%s=%s;", prop, value);
+        c->calls++;
+        return c->calls == c->stop_after ? 42 : 0;
+}
+
+static void test_kafka_passthrough(void **state) {
+        (void)state;
+        char err[512], path[64];
+        fw_conf_t *conf = new_conf();
+        struct collect c = {.buf = "", .calls = 0, .stop_after = 0};
+
+        assert_int_equal(fw_conf_load_file(conf, data_path("good.ini"), err, sizeof(err)), 0);
+        /* Order of first set; bootstrap.servers was set twice and keeps its place. */
+        assert_int_equal(fw_conf_kafka_foreach(conf, collect_prop, &c), 0);
+        assert_string_equal(c.buf, "bootstrap.servers=k3:9092;client.id=fanwatch-test;"
+                                   "sasl.password=kafka-hunter2;");
+
+        /* A top-level dotted kafka key, any property name, no validation here. */
+        write_temp(path, "kafka.linger.ms = not-a-number\nkafka.client.id = again\n", 0600);
+        assert_int_equal(fw_conf_load_file(conf, path, err, sizeof(err)), 0);
+        unlink(path);
+        memset(&c, 0, sizeof(c));
+        assert_int_equal(fw_conf_kafka_foreach(conf, collect_prop, &c), 0);
+        assert_string_equal(c.buf, "bootstrap.servers=k3:9092;client.id=again;"
+                                   "sasl.password=kafka-hunter2;linger.ms=not-a-number;");
+
+        /* The callback's non-zero result stops the walk. */
+        memset(&c, 0, sizeof(c));
+        c.stop_after = 2;
+        assert_int_equal(fw_conf_kafka_foreach(conf, collect_prop, &c), 42);
+        assert_int_equal(c.calls, 2);
+
+        set_fail(conf, "kafka.", "x", "test: key 'kafka.': missing kafka property name");
+        fw_conf_free(conf);
+}
+
+/* ---- environment ---- */
+
+static void test_env_override_and_mapping(void **state) {
+        (void)state;
+        char err[512];
+        fw_conf_t *conf = new_conf();
+        char *env[] = {
+                "PATH=/usr/bin",
+                "FANWATCH_CONFIG=/etc/fanwatch/fanwatch.ini",
+                "FANWATCH_ARKIME_SAFETY__LAG=45s",
+                "FANWATCH_ARKIME_PAGE___SIZE=250",
+                "FANWATCH_DETECTOR_FANOUT=77",
+                "FANWATCH_KAFKA_SASL_MECHANISM=SCRAM-SHA-512",
+                "FANWATCH_KAFKA_BOOTSTRAP_SERVERS=env:9092",
+                "FANWATCH_ARKIME_EXPRESSION= spaced value ",
+                "NOT_FANWATCH_DETECTOR_FANOUT=1",
+                NULL,
+        };
+
+        assert_int_equal(fw_conf_load_file(conf, data_path("good.ini"), err, sizeof(err)), 0);
+        int rc = fw_conf_load_env(conf, env, err, sizeof(err));
+        if (rc != 0)
+                fprintf(stderr, "%s\n", err);
+        assert_int_equal(rc, 0);
+
+        assert_int_equal(fw_conf_duration_ms(conf, "arkime.safety_lag"), 45000);
+        assert_int_equal(fw_conf_int(conf, "arkime.page-size"), 250);
+        assert_int_equal(fw_conf_int(conf, "detector.fanout"), 77);
+        assert_string_equal(fw_conf_str(conf, "arkime.expression"), " spaced value ");
+        assert_string_equal(fw_conf_str(conf, "kafka.sasl.mechanism"), "SCRAM-SHA-512");
+        assert_string_equal(fw_conf_str(conf, "kafka.bootstrap.servers"), "env:9092");
+        assert_string_equal(fw_conf_origin(conf, "detector.fanout"), "environment");
+        assert_string_equal(fw_conf_origin(conf, "kafka.sasl.mechanism"), "environment");
+        assert_string_equal(fw_conf_origin(conf, "kafka.bootstrap.servers"), "environment");
+        assert_string_equal(fw_conf_origin(conf, "arkime.user"),
+                            strcat(strcpy(err, data_path("good.ini")), ":8"));
+        assert_string_equal(fw_conf_origin(conf, "log.level"),
+                            strcat(strcpy(err, data_path("good.ini")), ":3"));
+
+        /* Env replaces kafka values in place; new ones go last. */
+        struct collect c = {.buf = "", .calls = 0, .stop_after = 0};
+        fw_conf_kafka_foreach(conf, collect_prop, &c);
+        assert_string_equal(c.buf, "bootstrap.servers=env:9092;client.id=fanwatch-test;"
+                                   "sasl.password=kafka-hunter2;sasl.mechanism=SCRAM-SHA-512;");
+        fw_conf_free(conf);
+}
+
+static void test_env_errors(void **state) {
+        (void)state;
+        char err[512];
+        fw_conf_t *conf = new_conf();
+        char *unknown[] = {"FANWATCH_FOO=1", NULL};
+        char *suggest[] = {"FANWATCH_DETECTOR_FANOTU=1", NULL};
+        char *bad[] = {"FANWATCH_DETECTOR_WINDOW=soon", NULL};
+        char *dash[] = {"FANWATCH_ARKIME_PAGE_SIZE=5", NULL};
+
+        assert_int_equal(fw_conf_load_env(conf, unknown, err, sizeof(err)), -1);
+        assert_string_equal(err, "environment FANWATCH_FOO: key 'foo': unknown key");
+        assert_int_equal(fw_conf_load_env(conf, suggest, err, sizeof(err)), -1);
+        assert_string_equal(err, "environment FANWATCH_DETECTOR_FANOTU: key 'detector.fanotu': "
+                                 "unknown key (did you mean 'detector.fanout'?)");
+        assert_int_equal(fw_conf_load_env(conf, bad, err, sizeof(err)), -1);
+        assert_string_equal(err, "environment FANWATCH_DETECTOR_WINDOW: key 'detector.window': "
+                                 "expected a duration such as 300s or 5m, got 'soon'");
+        /* A single '_' is a '.', so this is arkime.page.size. */
+        assert_int_equal(fw_conf_load_env(conf, dash, err, sizeof(err)), -1);
+        assert_string_equal(err, "environment FANWATCH_ARKIME_PAGE_SIZE: key 'arkime.page.size': "
+                                 "unknown key (did you mean 'arkime.page-size'?)");
+        assert_int_equal(fw_conf_load_env(conf, NULL, err, sizeof(err)), 0);
+        fw_conf_free(conf);
+}
+
+/* ---- secrets ---- */
+
+static void test_secret_file(void **state) {
+        (void)state;
+        char err[512], expect[512], secret_path[64], ini_path[64], ini[256];
+        fw_conf_t *conf = new_conf();
+
+        /* From the INI file, as <key>_file. */
+        write_temp(secret_path, SECRET "\n", 0600);
+        snprintf(ini, sizeof(ini), "[arkime]\npassword_file = %s\n", secret_path);
+        write_temp(ini_path, ini, 0600);
+        assert_int_equal(fw_conf_load_file(conf, ini_path, err, sizeof(err)), 0);
+        assert_string_equal(fw_conf_str(conf, "arkime.password"), SECRET);
+        snprintf(expect, sizeof(expect), "%s:2", ini_path);
+        assert_string_equal(fw_conf_origin(conf, "arkime.password"), expect);
+        unlink(ini_path);
+
+        /* From the environment, as <KEY>__FILE; CRLF is stripped too. */
+        fw_conf_free(conf);
+        conf = new_conf();
+        unlink(secret_path);
+        write_temp(secret_path, SECRET "\r\n", 0400);
+        char var[128];
+        snprintf(var, sizeof(var), "FANWATCH_ARKIME_PASSWORD__FILE=%s", secret_path);
+        char *env[] = {var, NULL};
+        assert_int_equal(fw_conf_load_env(conf, env, err, sizeof(err)), 0);
+        assert_string_equal(fw_conf_str(conf, "arkime.password"), SECRET);
+        assert_string_equal(fw_conf_origin(conf, "arkime.password"), "environment");
+        unlink(secret_path);
+
+        /* A file others can read is refused; the error names path and mode, not the secret. */
+        write_temp(secret_path, SECRET "\n", 0644);
+        assert_int_equal(
+                fw_conf_set(conf, "arkime.password_file", secret_path, "test", err, sizeof(err)),
+                -1);
+        snprintf(expect, sizeof(expect),
+                 "test: key 'arkime.password_file': secret file '%s' has mode 0644; it must not "
+                 "be readable or writable by group or others (chmod 600 or 400)",
+                 secret_path);
+        assert_string_equal(err, expect);
+        assert_null(strstr(err, SECRET));
+        unlink(secret_path);
+
+        /* A missing file. */
+        assert_int_equal(fw_conf_set(conf, "arkime.password_file", "/nonexistent/secret", "test",
+                                     err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "test: key 'arkime.password_file': cannot open "
+                                 "'/nonexistent/secret': No such file or directory");
+
+        /* _file only exists for secret keys. */
+        set_fail(
+                conf, "arkime.user_file", "/etc/hostname",
+                "test: key 'arkime.user_file': unknown key (only secret keys have a '_file' form)");
+        fw_conf_free(conf);
+}
+
+static void test_secret_never_shown(void **state) {
+        (void)state;
+        char err[512], path[64];
+        fw_conf_t *conf = new_conf();
+
+        set_ok(conf, "arkime.password", SECRET);
+        set_ok(conf, "kafka.sasl.password", SECRET "-kafka");
+        set_ok(conf, "kafka.sasl.oauthbearer.client.SECRET", SECRET "-oauth");
+        set_ok(conf, "kafka.client.id", "visible-client");
+        char *out = dump(conf);
+        assert_null(strstr(out, SECRET));
+        assert_non_null(strstr(out, "arkime.password = <redacted>  # test\n"));
+        assert_non_null(strstr(out, "kafka.sasl.password = <redacted>  # test\n"));
+        assert_non_null(strstr(out, "kafka.sasl.oauthbearer.client.SECRET = <redacted>  # test\n"));
+        assert_non_null(strstr(out, "kafka.client.id = visible-client  # test\n"));
+        assert_non_null(strstr(out, "arkime.user = fanwatch  # default\n"));
+        assert_non_null(strstr(out, "# arkime.url is not set\n"));
+        free(out);
+
+        /* A bad value for a secret key does not echo the value, from a set or a file. */
+        set_fail(conf, "detector.pin", SECRET, "test: key 'detector.pin': expected an integer");
+        set_fail(conf, "detector.pin", "1000",
+                 "test: key 'detector.pin': must be between 1 and 100");
+        write_temp(path, "999\n", 0600);
+        assert_int_equal(fw_conf_set(conf, "detector.pin_file", path, "test", err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "test: key 'detector.pin_file': must be between 1 and 100");
+        unlink(path);
+        fw_conf_free(conf);
+}
+
+/* ---- validate, markdown ---- */
+
+static void test_validate_required(void **state) {
+        (void)state;
+        char err[512];
+        fw_conf_t *conf = new_conf();
+        assert_int_equal(fw_conf_validate(conf, err, sizeof(err)), -1);
+        assert_string_equal(err, "key 'arkime.url' is required (set it in the config file or as "
+                                 "FANWATCH_ARKIME_URL)");
+        char *env[] = {"FANWATCH_ARKIME_URL=https://a:8005", NULL};
+        assert_int_equal(fw_conf_load_env(conf, env, err, sizeof(err)), 0);
+        assert_int_equal(fw_conf_validate(conf, err, sizeof(err)), 0);
+        assert_string_equal(fw_conf_origin(conf, "arkime.url"), "environment");
+        fw_conf_free(conf);
+}
+
+static void test_markdown(void **state) {
+        (void)state;
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        assert_non_null(f);
+        fw_conf_write_markdown(defs, NDEFS, f);
+        fclose(f);
+        assert_true(strncmp(buf, "| Key | Type | Default | Environment | Description |\n", 53) ==
+                    0);
+        assert_non_null(strstr(buf,
+                               "| `arkime.url` | string | *required* | `FANWATCH_ARKIME_URL` | "
+                               "Arkime viewer URL |\n"));
+        assert_non_null(strstr(buf, "| `detector.window` | duration (1s..1d) | `5m` | "
+                                    "`FANWATCH_DETECTOR_WINDOW` | Window |\n"));
+        assert_non_null(strstr(buf, "| `arkime.page-size` | integer (1..10000) | `1000` | "
+                                    "`FANWATCH_ARKIME_PAGE___SIZE` |"));
+        assert_non_null(strstr(buf, "| `arkime.safety_lag` | duration (0ms..1h) | `30s` | "
+                                    "`FANWATCH_ARKIME_SAFETY__LAG` |"));
+        assert_non_null(strstr(buf, "| `arkime.start` | one of `first`, `last`, `database` | "
+                                    "`last` |"));
+        assert_non_null(
+                strstr(buf, "`FANWATCH_ARKIME_PASSWORD` or `FANWATCH_ARKIME_PASSWORD__FILE`"));
+        assert_non_null(strstr(buf, "Extra \\| Arkime expression"));
+        assert_non_null(strstr(buf, "| `kafka.<property>` |"));
+        free(buf);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_getter_misuse_aborts),
+                cmocka_unit_test(test_load_good_file),
+                cmocka_unit_test(test_missing_file),
+                cmocka_unit_test(test_file_bad_duration),
+                cmocka_unit_test(test_file_bad_range),
+                cmocka_unit_test(test_file_unknown_key),
+                cmocka_unit_test(test_file_syntax_error),
+                cmocka_unit_test(test_file_first_error_wins),
+                cmocka_unit_test(test_file_long_line),
+                cmocka_unit_test(test_file_multiline),
+                cmocka_unit_test(test_file_crlf_and_colon),
+                cmocka_unit_test(test_type_int),
+                cmocka_unit_test(test_type_bool),
+                cmocka_unit_test(test_type_duration),
+                cmocka_unit_test(test_type_enum_and_string),
+                cmocka_unit_test(test_kafka_passthrough),
+                cmocka_unit_test(test_env_override_and_mapping),
+                cmocka_unit_test(test_env_errors),
+                cmocka_unit_test(test_secret_file),
+                cmocka_unit_test(test_secret_never_shown),
+                cmocka_unit_test(test_validate_required),
+                cmocka_unit_test(test_markdown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,13 +1,13 @@
 /* Unit tests for common/metrics.c (registry, exposition text, atomics) and common/httpd.c
  * (the /metrics and /healthz endpoint, driven with libcurl). */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+/* cmocka.h needs the four headers above first. */
+#include <cmocka.h>
 
 #include <curl/curl.h>
-#include <errno.h>
 #include <math.h>
 #include <netinet/in.h>
 #include <pthread.h>

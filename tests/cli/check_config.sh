@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The daemons' --check-config: accepts a good file, and for bad input exits non-zero with a
+# message naming the file, the line and the key. Usage: check_config.sh <daemon> <data dir>
+set -u
+bin="$1"
+data="$2"
+name="$(basename "$bin")"
+fails=0
+
+# expect <want exit> <regex> <command...>
+expect() {
+	local want="$1" re="$2"
+	shift 2
+	local out rc
+	out="$("$@" 2>&1)"
+	rc=$?
+	if [[ "$rc" != "$want" ]] || ! grep -Eq -- "$re" <<<"$out"; then
+		echo "FAIL: $* -> exit $rc (want $want), output: $out (want /$re/)"
+		fails=$((fails + 1))
+	else
+		echo "ok (exit $rc): ${out%%$'\n'*}"
+	fi
+}
+
+E=(env -i PATH="$PATH")
+
+expect 0 "configuration OK \\($data/good.ini\\)" "${E[@]}" "$bin" --check-config -c "$data/good.ini"
+expect 0 "configuration OK" "${E[@]}" FANWATCH_CONFIG="$data/good.ini" "$bin" --check-config
+expect 1 "bad_port.ini:4: key 'metrics.port'" "${E[@]}" "$bin" --check-config -c "$data/bad_port.ini"
+expect 1 "bad_kafka.ini:5: key 'kafka.linger.msec': librdkafka: No such configuration property" \
+	"${E[@]}" "$bin" --check-config -c "$data/bad_kafka.ini"
+expect 1 "typo.ini:4: key 'topics.session': unknown key \\(did you mean 'topics.sessions'\\?\\)" \
+	"${E[@]}" "$bin" --check-config -c "$data/typo.ini"
+expect 1 "kafka.bootstrap.servers' is required" "${E[@]}" "$bin" --check-config
+expect 1 "environment FANWATCH_LOG_LEVEL: key 'log.level'" \
+	"${E[@]}" FANWATCH_LOG_LEVEL=loud "$bin" --check-config -c "$data/good.ini"
+expect 1 "environment FANWATCH_NOPE: key 'nope': unknown key" \
+	"${E[@]}" FANWATCH_NOPE=1 "$bin" --check-config -c "$data/good.ini"
+expect 1 "nonexistent.ini: cannot open" "${E[@]}" "$bin" --check-config -c "$data/nonexistent.ini"
+# the environment wins over the file
+expect 0 "metrics.port = 9999" "${E[@]}" FANWATCH_METRICS_PORT=9999 "$bin" --print-config -c "$data/good.ini"
+# kafka secrets are never printed
+expect 0 "kafka.sasl.password = <redacted>" "${E[@]}" FANWATCH_KAFKA_SASL_PASSWORD=hunter2-secret \
+	"$bin" --print-config -c "$data/good.ini"
+if "${E[@]}" FANWATCH_KAFKA_SASL_PASSWORD=hunter2-secret "$bin" --print-config -c "$data/good.ini" 2>&1 |
+	grep -q hunter2; then
+	echo "FAIL: a secret was printed"
+	fails=$((fails + 1))
+fi
+expect 2 "unexpected argument" "${E[@]}" "$bin" extra
+expect 0 "^$name [0-9]+\\.[0-9]+\\.[0-9]+" "${E[@]}" "$bin" --version
+expect 0 "\\| \`log.level\` \\|" "${E[@]}" "$bin" --print-config-reference
+expect 2 "not implemented in this revision" "${E[@]}" "$bin" -c "$data/good.ini"
+
+echo "$name: $fails failure(s)"
+[[ "$fails" -eq 0 ]]

@@ -24,6 +24,15 @@ static void usage(const fw_cli_spec_t *spec, FILE *out) {
                 spec->prog, spec->summary);
 }
 
+/* librdkafka checks every kafka.<prop> key (names and values) when it is set. */
+static int check_kafka(const fw_cli_spec_t *spec, const fw_conf_t *conf, char *err, size_t errlen) {
+        rd_kafka_conf_t *rk = fw_kafka_conf_new(conf, spec->kafka_defaults, err, errlen);
+        if (!rk)
+                return -1;
+        rd_kafka_conf_destroy(rk);
+        return 0;
+}
+
 static const char *env_lookup(char *const *envp, const char *name) {
         size_t n = strlen(name);
         for (; envp && *envp; envp++)
@@ -89,6 +98,7 @@ int fw_cli_load(const fw_cli_spec_t *spec, int argc, char **argv, char *const *e
         if ((path && path[0] && fw_conf_load_file(cf, path, err, sizeof(err)) != 0) ||
             fw_conf_load_env(cf, envp, err, sizeof(err)) != 0 ||
             fw_conf_validate(cf, err, sizeof(err)) != 0 ||
+            check_kafka(spec, cf, err, sizeof(err)) != 0 ||
             (spec->check && spec->check(cf, err, sizeof(err)) != 0)) {
                 fprintf(stderr, "%s: configuration error: %s\n", spec->prog, err);
                 fw_conf_free(cf);

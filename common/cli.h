@@ -9,12 +9,16 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "kafka_conf.h"
 
 typedef struct fw_cli_spec {
         const char *prog;    /* "fanwatch-producer" */
         const char *summary; /* one line for --help */
         const fw_conf_def_t *defs;
         size_t ndefs;
+        /* The daemon's librdkafka defaults; the user's kafka.<prop> keys are applied over them
+         * and librdkafka validates the result while loading. */
+        const fw_kafka_default_t *kafka_defaults;
         /* Daemon-specific checks after loading (e.g. required kafka properties); 0 or -1 with
          * a message. May be NULL. */
         int (*check)(const fw_conf_t *conf, char *err, size_t errlen);

@@ -5,7 +5,6 @@
 
 #include "cli.h"
 #include "daemon_conf.h"
-#include "kafka_conf.h"
 
 extern char **environ;
 
@@ -23,21 +22,14 @@ static const fw_kafka_default_t detector_kafka_defaults[] = {
         {NULL, NULL},
 };
 
-static int check(const fw_conf_t *conf, char *err, size_t errlen) {
-        rd_kafka_conf_t *rk = fw_kafka_conf_new(conf, detector_kafka_defaults, err, errlen);
-        if (!rk)
-                return -1;
-        rd_kafka_conf_destroy(rk);
-        return 0;
-}
-
 int main(int argc, char **argv) {
         const fw_cli_spec_t spec = {
                 "fanwatch-detector",
                 "Detect fan-out (scans, sweeps, lateral movement) in Arkime sessions.",
                 detector_defs,
                 sizeof(detector_defs) / sizeof(detector_defs[0]),
-                check,
+                detector_kafka_defaults,
+                NULL,
         };
         fw_conf_t *conf = NULL;
         int rc = fw_cli_load(&spec, argc, argv, environ, &conf);

@@ -5,7 +5,6 @@
 
 #include "cli.h"
 #include "daemon_conf.h"
-#include "kafka_conf.h"
 
 extern char **environ;
 
@@ -21,21 +20,11 @@ static const fw_kafka_default_t producer_kafka_defaults[] = {
         {NULL, NULL},
 };
 
-static int check(const fw_conf_t *conf, char *err, size_t errlen) {
-        rd_kafka_conf_t *rk = fw_kafka_conf_new(conf, producer_kafka_defaults, err, errlen);
-        if (!rk)
-                return -1;
-        rd_kafka_conf_destroy(rk);
-        return 0;
-}
-
 int main(int argc, char **argv) {
         const fw_cli_spec_t spec = {
-                "fanwatch-producer",
-                "Pull Arkime sessions from the viewer API into Kafka.",
-                producer_defs,
-                sizeof(producer_defs) / sizeof(producer_defs[0]),
-                check,
+                "fanwatch-producer",     "Pull Arkime sessions from the viewer API into Kafka.",
+                producer_defs,           sizeof(producer_defs) / sizeof(producer_defs[0]),
+                producer_kafka_defaults, NULL,
         };
         fw_conf_t *conf = NULL;
         int rc = fw_cli_load(&spec, argc, argv, environ, &conf);

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cursor.h"
+#include "cursor_store.h"
 #include "idset.h"
 #include "session.h"
 #include "session_gen.h"
@@ -285,9 +287,43 @@ static void test_simulation_restart(void **state) {
         free(sim);
 }
 
+static void test_store(void **state) {
+        (void)state;
+        char dir[] = "/tmp/fw-cursor-XXXXXX";
+        assert_non_null(mkdtemp(dir));
+        char path[256], tmp[300];
+        snprintf(path, sizeof(path), "%s/cursor", dir);
+        int64_t pos = -1;
+        /* first start: no file */
+        assert_int_equal(fw_cursor_load(path, "https://a:8005", &pos, err, sizeof(err)), 0);
+        assert_int_equal(fw_cursor_save(path, "https://a:8005", 1716026400, err, sizeof(err)), 0);
+        assert_int_equal(fw_cursor_load(path, "https://a:8005", &pos, err, sizeof(err)), 1);
+        assert_int_equal(pos, 1716026400);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+        assert_int_equal(access(tmp, F_OK), -1); /* no temporary left behind */
+        /* another viewer's cursor is refused */
+        assert_int_equal(fw_cursor_load(path, "https://b:8005", &pos, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "belongs to viewer 'https://a:8005'"));
+        /* a torn or foreign file is an error, not position 0 */
+        const char *bad[] = {"", "fanwatch-cursor 1\nviewer=https://a:8005\n",
+                             "fanwatch-cursor 1\nposition=12x\n", "hello\n",
+                             "fanwatch-cursor 1\nposition=-5\n"};
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                FILE *f = fopen(path, "w");
+                fputs(bad[i], f);
+                fclose(f);
+                assert_int_equal(fw_cursor_load(path, "https://a:8005", &pos, err, sizeof(err)),
+                                 -1);
+                assert_non_null(strstr(err, path));
+        }
+        unlink(path);
+        rmdir(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_idset),
+                cmocka_unit_test(test_store),
                 cmocka_unit_test(test_slices_and_horizon),
                 cmocka_unit_test(test_full_page_splits),
                 cmocka_unit_test(test_bad_pages),

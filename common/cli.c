@@ -22,6 +22,9 @@ static void usage(const fw_cli_spec_t *spec, FILE *out) {
                 "'_',\n"
                 "'_' -> '__', '-' -> '___' (e.g. FANWATCH_KAFKA_BOOTSTRAP_SERVERS).\n",
                 spec->prog, spec->summary);
+        for (size_t i = 0; i < spec->nextra; i++)
+                fprintf(out, "  --%s %s\t%s\n", spec->extra[i].name, spec->extra[i].arg,
+                        spec->extra[i].help);
 }
 
 /* librdkafka checks every kafka.<prop> key (names and values) when it is set. */
@@ -43,16 +46,26 @@ static const char *env_lookup(char *const *envp, const char *name) {
 
 int fw_cli_load(const fw_cli_spec_t *spec, int argc, char **argv, char *const *envp,
                 fw_conf_t **conf) {
-        enum { OPT_CHECK = 256, OPT_PRINT, OPT_REFERENCE };
-        static const struct option opts[] = {
+        enum { OPT_CHECK = 256, OPT_PRINT, OPT_REFERENCE, OPT_EXTRA };
+        static const struct option base[] = {
                 {"config", required_argument, NULL, 'c'},
                 {"check-config", no_argument, NULL, OPT_CHECK},
                 {"print-config", no_argument, NULL, OPT_PRINT},
                 {"print-config-reference", no_argument, NULL, OPT_REFERENCE},
                 {"help", no_argument, NULL, 'h'},
                 {"version", no_argument, NULL, 'V'},
-                {NULL, 0, NULL, 0},
         };
+        const size_t nbase = sizeof(base) / sizeof(base[0]);
+        struct option opts[nbase + 16 + 1];
+        if (spec->nextra > 16) {
+                fprintf(stderr, "%s: too many options\n", spec->prog);
+                return 2;
+        }
+        memcpy(opts, base, sizeof(base));
+        for (size_t i = 0; i < spec->nextra; i++)
+                opts[nbase + i] = (struct option){spec->extra[i].name, required_argument, NULL,
+                                                  OPT_EXTRA + (int)i};
+        memset(&opts[nbase + spec->nextra], 0, sizeof(opts[0]));
         const char *path = NULL;
         int check = 0, print = 0, c;
         optind = 1;
@@ -77,6 +90,10 @@ int fw_cli_load(const fw_cli_spec_t *spec, int argc, char **argv, char *const *e
                         printf("%s %s\n", spec->prog, FW_VERSION);
                         return 0;
                 default:
+                        if (c >= OPT_EXTRA && c < OPT_EXTRA + (int)spec->nextra) {
+                                *spec->extra[c - OPT_EXTRA].value = optarg;
+                                break;
+                        }
                         usage(spec, stderr);
                         return 2;
                 }

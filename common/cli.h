@@ -11,6 +11,14 @@
 #include "config.h"
 #include "kafka_conf.h"
 
+/* A daemon-specific command-line option taking a value (e.g. --from TIME). */
+typedef struct fw_cli_opt {
+        const char *name;   /* long option name, without "--" */
+        const char *arg;    /* placeholder for --help, e.g. "TIME" */
+        const char *help;   /* one line */
+        const char **value; /* set to the argument when given; untouched otherwise */
+} fw_cli_opt_t;
+
 typedef struct fw_cli_spec {
         const char *prog;    /* "fanwatch-producer" */
         const char *summary; /* one line for --help */
@@ -22,6 +30,8 @@ typedef struct fw_cli_spec {
         /* Daemon-specific checks after loading (e.g. required kafka properties); 0 or -1 with
          * a message. May be NULL. */
         int (*check)(const fw_conf_t *conf, char *err, size_t errlen);
+        const fw_cli_opt_t *extra; /* daemon-specific options, may be NULL */
+        size_t nextra;
 } fw_cli_spec_t;
 
 /* Parse argv and load the configuration (file, environment, validation, spec->check).

@@ -24,12 +24,11 @@ static const fw_kafka_default_t detector_kafka_defaults[] = {
 
 int main(int argc, char **argv) {
         const fw_cli_spec_t spec = {
-                "fanwatch-detector",
-                "Detect fan-out (scans, sweeps, lateral movement) in Arkime sessions.",
-                detector_defs,
-                sizeof(detector_defs) / sizeof(detector_defs[0]),
-                detector_kafka_defaults,
-                NULL,
+                .prog = "fanwatch-detector",
+                .summary = "Detect fan-out (scans, sweeps, lateral movement) in Arkime sessions.",
+                .defs = detector_defs,
+                .ndefs = sizeof(detector_defs) / sizeof(detector_defs[0]),
+                .kafka_defaults = detector_kafka_defaults,
         };
         fw_conf_t *conf = NULL;
         int rc = fw_cli_load(&spec, argc, argv, environ, &conf);

@@ -1,15 +1,70 @@
-/* fanwatch-producer: Arkime viewer API -> Kafka sessions topic.
- * This revision loads and validates the configuration (--check-config, including every
- * kafka.<property> through librdkafka); polling Arkime arrives with issue #3. */
+/* fanwatch-producer: pulls new sessions from an Arkime viewer's /api/sessions into the Kafka
+ * sessions topic, gap-free (see producer/cursor.h and docs/producer.md).
+ *
+ *   live:     poll every producer.poll_interval, position kept in producer.cursor_file
+ *   backfill: --from TIME --to TIME, pull that @timestamp range once, then exit */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
+#include "arkime_client.h"
 #include "cli.h"
+#include "cursor.h"
+#include "cursor_store.h"
 #include "daemon_conf.h"
+#include "httpd.h"
+#include "log.h"
+#include "metrics.h"
+#include "poller.h"
+#include "publisher.h"
+#include "timeparse.h"
 
 extern char **environ;
 
 static const fw_conf_def_t producer_defs[] = {
         FW_CONF_COMMON_DEFS,
+        {"arkime.url", FW_CT_STRING, NULL, 0, 0, NULL, FW_CF_REQUIRED,
+         "viewer base URL, e.g. https://arkime.example:8005"},
+        {"arkime.user", FW_CT_STRING, NULL, 0, 0, NULL, 0,
+         "API user (create it with addUser.js --apionly, no time limit, no forced expression)"},
+        {"arkime.password", FW_CT_STRING, NULL, 0, 0, NULL, FW_CF_SECRET,
+         "API password; prefer arkime.password_file or the environment"},
+        {"arkime.auth", FW_CT_ENUM, "any", 0, 0, "any|digest|basic|none", 0,
+         "HTTP authentication: any negotiates digest or basic like curl --anyauth"},
+        {"arkime.ca_file", FW_CT_STRING, NULL, 0, 0, NULL, 0,
+         "CA certificates (PEM) for the viewer's TLS certificate; default the system store"},
+        {"arkime.tls_verify", FW_CT_BOOL, "true", 0, 0, NULL, 0,
+         "verify the viewer's certificate and host name (turn off only for a lab)"},
+        {"arkime.connect_timeout", FW_CT_DURATION, "10s", 100, 600000, NULL, 0,
+         "TCP + TLS connect timeout"},
+        {"arkime.timeout", FW_CT_DURATION, "120s", 1000, 3600000, NULL, 0,
+         "timeout of one /api/sessions request"},
+        {"arkime.expression", FW_CT_STRING, NULL, 0, 0, NULL, 0,
+         "Arkime expression ANDed to every query, e.g. to pull only internal traffic"},
+        {"arkime.cluster", FW_CT_STRING, NULL, 0, 0, NULL, 0, "multiviewer cluster name"},
+        {"arkime.page_size", FW_CT_INT, "5000", 1, 10000, NULL, 0,
+         "sessions per request (above 10,000 Arkime scrolls, so the cap)"},
+        {"arkime.max_page_size", FW_CT_INT, "1000000", 1, 2000000, NULL, 0,
+         "page length allowed for a single second that holds more than page_size sessions"},
+        {"producer.safety_lag", FW_CT_DURATION, "90s", 0, 86400000, NULL, 0,
+         "read only sessions written at least this long ago (index refresh + clock skew)"},
+        {"producer.overlap", FW_CT_DURATION, "60s", 0, 3600000, NULL, 0,
+         "re-read this much before the cursor at each poll, skipping ids already published"},
+        {"producer.max_slice", FW_CT_DURATION, "1h", 1000, 604800000, NULL, 0,
+         "widest @timestamp slice asked for in one request"},
+        {"producer.poll_interval", FW_CT_DURATION, "5s", 100, 3600000, NULL, 0,
+         "time between polls when caught up"},
+        {"producer.cursor_file", FW_CT_STRING, "fanwatch-producer.cursor", 0, 0, NULL, 0,
+         "where the position is kept (one file per viewer)"},
+        {"producer.start_lookback", FW_CT_DURATION, "1h", 0, 31536000000LL, NULL, 0,
+         "without a cursor file, start this far before now"},
+        {"producer.create_topic_partitions", FW_CT_INT, "0", 0, 10000, NULL, 0,
+         "create a missing sessions topic with this many partitions (0: require it to exist)"},
+        {"producer.retry_backoff_max", FW_CT_DURATION, "60s", 100, 3600000, NULL, 0,
+         "longest wait between retries after a failed poll (doubling from poll_interval)"},
 };
 
 /* The producer's Kafka defaults: idempotent (acks=all, ordered, no duplicates on retry). */
@@ -17,21 +72,223 @@ static const fw_kafka_default_t producer_kafka_defaults[] = {
         {"enable.idempotence", "true"},
         {"compression.type", "lz4"},
         {"linger.ms", "20"},
+        {"message.timeout.ms", "0"}, /* never expire a record: wait for the broker instead */
         {NULL, NULL},
 };
 
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig) {
+        (void)sig;
+        stop_flag = 1;
+}
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sleep up to ms, waking early when a signal sets stop_flag. */
+static void nap(int64_t ms) {
+        while (ms > 0 && !stop_flag) {
+                int64_t step = ms > 200 ? 200 : ms;
+                struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
+                nanosleep(&ts, NULL);
+                ms -= step;
+        }
+}
+
+static fw_arkime_auth_t auth_mode(const char *s) {
+        if (strcmp(s, "digest") == 0)
+                return FW_ARKIME_AUTH_DIGEST;
+        if (strcmp(s, "basic") == 0)
+                return FW_ARKIME_AUTH_BASIC;
+        if (strcmp(s, "none") == 0)
+                return FW_ARKIME_AUTH_NONE;
+        return FW_ARKIME_AUTH_ANY;
+}
+
+static int run(const fw_conf_t *conf, const char *from, const char *to) {
+        char err[1024];
+        int status = 1;
+        fw_log_level_t level = FW_LOG_INFO;
+        fw_log_level_parse(fw_conf_str(conf, "log.level"), &level);
+        fw_log_set_level(level);
+
+        int64_t from_s = -1, to_s = -1;
+        if ((from || to) && (!from || !to)) {
+                fw_error("producer", "backfill needs both --from and --to");
+                return 2;
+        }
+        if (from && (fw_time_parse(from, &from_s, err, sizeof(err)) != 0 ||
+                     fw_time_parse(to, &to_s, err, sizeof(err)) != 0)) {
+                fw_error("producer", "backfill: %s", err);
+                return 2;
+        }
+        if (from && to_s < from_s) {
+                fw_error("producer", "backfill: --to is before --from");
+                return 2;
+        }
+
+        fw_metrics_t *m = fw_metrics_new();
+        fw_httpd_t *httpd = NULL;
+        fw_arkime_client_t *client = NULL;
+        fw_publisher_t *pub = NULL;
+        fw_poller_t *poller = NULL;
+        fw_cursor_t cursor;
+        int cursor_ready = 0;
+
+        if (!m)
+                goto out;
+        httpd = fw_httpd_start(fw_conf_str(conf, "metrics.address"),
+                               (uint16_t)fw_conf_int(conf, "metrics.port"), m, NULL, NULL, err,
+                               sizeof(err));
+        if (!httpd) {
+                fw_error("producer", "%s", err);
+                goto out;
+        }
+        fw_info("producer", "metrics on http://%s:%u/metrics", fw_conf_str(conf, "metrics.address"),
+                fw_httpd_port(httpd));
+
+        fw_arkime_opts_t ao = {
+                .url = fw_conf_str(conf, "arkime.url"),
+                .user = fw_conf_str(conf, "arkime.user"),
+                .password = fw_conf_str(conf, "arkime.password"),
+                .auth = auth_mode(fw_conf_str(conf, "arkime.auth")),
+                .ca_file = fw_conf_str(conf, "arkime.ca_file"),
+                .tls_verify = fw_conf_bool(conf, "arkime.tls_verify"),
+                .connect_timeout_ms = (long)fw_conf_duration_ms(conf, "arkime.connect_timeout"),
+                .timeout_ms = (long)fw_conf_duration_ms(conf, "arkime.timeout"),
+                .expression = fw_conf_str(conf, "arkime.expression"),
+                .cluster = fw_conf_str(conf, "arkime.cluster"),
+        };
+        if (!ao.tls_verify)
+                fw_warn("producer", "arkime.tls_verify is off: the viewer is not authenticated");
+        client = fw_arkime_client_new(&ao, err, sizeof(err));
+        if (!client) {
+                fw_error("producer", "%s", err);
+                goto out;
+        }
+
+        rd_kafka_conf_t *kc = fw_kafka_conf_new(conf, producer_kafka_defaults, err, sizeof(err));
+        if (!kc) {
+                fw_error("producer", "%s", err);
+                goto out;
+        }
+        pub = fw_publisher_new(kc, fw_conf_str(conf, "topics.sessions"),
+                               (int)fw_conf_int(conf, "producer.create_topic_partitions"), 30000,
+                               err, sizeof(err));
+        if (!pub) {
+                fw_error("producer", "%s", err);
+                goto out;
+        }
+
+        /* the cursor: a backfill starts at --from and keeps no file */
+        char viewer_id[1024];
+        snprintf(viewer_id, sizeof(viewer_id), "%s%s%s", ao.url, ao.cluster ? "#" : "",
+                 ao.cluster ? ao.cluster : "");
+        const char *cursor_file = from ? NULL : fw_conf_str(conf, "producer.cursor_file");
+        int64_t position =
+                from ? from_s
+                     : (now_ms() - fw_conf_duration_ms(conf, "producer.start_lookback")) / 1000;
+        if (cursor_file) {
+                int rc = fw_cursor_load(cursor_file, viewer_id, &position, err, sizeof(err));
+                if (rc < 0) {
+                        fw_error("producer", "%s", err);
+                        goto out;
+                }
+                fw_info("producer", "%s position %lld from %s", rc ? "resuming at" : "starting at",
+                        (long long)position, rc ? cursor_file : "producer.start_lookback");
+        }
+        fw_cursor_cfg_t cc = {
+                .safety_lag_ms = fw_conf_duration_ms(conf, "producer.safety_lag"),
+                .overlap_ms = fw_conf_duration_ms(conf, "producer.overlap"),
+                .max_slice_ms = fw_conf_duration_ms(conf, "producer.max_slice"),
+                .page_size = (uint32_t)fw_conf_int(conf, "arkime.page_size"),
+                .max_page_size = (uint32_t)fw_conf_int(conf, "arkime.max_page_size"),
+        };
+        if (from)
+                cc.overlap_ms = 0;
+        fw_cursor_init(&cursor, &cc, position);
+        cursor_ready = 1;
+        fw_poller_opts_t po = {cursor_file, viewer_id, 30000};
+        poller = fw_poller_new(&po, client, pub, &cursor, m);
+        if (!poller)
+                goto out;
+
+        int64_t interval = fw_conf_duration_ms(conf, "producer.poll_interval");
+        int64_t backoff_max = fw_conf_duration_ms(conf, "producer.retry_backoff_max");
+        int64_t backoff = interval;
+        char last_err[1024] = "";
+        while (!stop_flag) {
+                /* a backfill's horizon is --to: pretend "now" is to + safety lag */
+                int64_t now = from ? (to_s + 1) * 1000 + cc.safety_lag_ms : now_ms();
+                int rc = fw_poller_poll(poller, now, &stop_flag, err, sizeof(err));
+                if (rc == 0) {
+                        if (last_err[0])
+                                fw_info("producer", "recovered; position %lld",
+                                        (long long)cursor.position_s);
+                        last_err[0] = '\0';
+                        backoff = interval;
+                        if (from) {
+                                fw_info("producer", "backfill [%lld, %lld] done", (long long)from_s,
+                                        (long long)to_s);
+                                break;
+                        }
+                        nap(interval);
+                } else if (rc < 0) {
+                        /* log a cause once, not at every retry */
+                        if (strcmp(err, last_err) != 0)
+                                fw_warn("producer",
+                                        "poll failed, retrying (cursor stays at %lld): %s",
+                                        (long long)cursor.position_s, err);
+                        snprintf(last_err, sizeof(last_err), "%s", err);
+                        nap(backoff);
+                        backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
+                }
+        }
+        status = 0;
+        if (stop_flag)
+                fw_info("producer", "stopping; position %lld", (long long)cursor.position_s);
+out:
+        fw_poller_free(poller);
+        fw_publisher_free(pub, 30000);
+        if (cursor_ready)
+                fw_cursor_free(&cursor);
+        fw_arkime_client_free(client);
+        fw_httpd_stop(httpd);
+        fw_metrics_free(m);
+        return status;
+}
+
 int main(int argc, char **argv) {
+        const char *from = NULL, *to = NULL;
+        const fw_cli_opt_t extra[] = {
+                {"from", "TIME", "backfill from TIME (epoch seconds or 2024-05-18T10:00:00Z)",
+                 &from},
+                {"to", "TIME", "backfill up to TIME (inclusive), then exit", &to},
+        };
         const fw_cli_spec_t spec = {
-                "fanwatch-producer",     "Pull Arkime sessions from the viewer API into Kafka.",
-                producer_defs,           sizeof(producer_defs) / sizeof(producer_defs[0]),
-                producer_kafka_defaults, NULL,
+                .prog = "fanwatch-producer",
+                .summary = "Pull Arkime sessions from the viewer API into Kafka.",
+                .defs = producer_defs,
+                .ndefs = sizeof(producer_defs) / sizeof(producer_defs[0]),
+                .kafka_defaults = producer_kafka_defaults,
+                .extra = extra,
+                .nextra = sizeof(extra) / sizeof(extra[0]),
         };
         fw_conf_t *conf = NULL;
         int rc = fw_cli_load(&spec, argc, argv, environ, &conf);
         if (rc >= 0)
                 return rc;
-        fprintf(stderr, "fanwatch-producer: pulling from Arkime is not implemented in this "
-                        "revision (issue #3); only --check-config works\n");
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        rc = run(conf, from, to);
         fw_conf_free(conf);
-        return 2;
+        return rc;
 }

@@ -23,6 +23,8 @@ expect() {
 }
 
 E=(env -i PATH="$PATH")
+# the producer also needs a viewer
+if [[ "$name" == fanwatch-producer ]]; then E+=(FANWATCH_ARKIME_URL=http://127.0.0.1:8005); fi
 
 expect 0 "configuration OK \\($data/good.ini\\)" "${E[@]}" "$bin" --check-config -c "$data/good.ini"
 expect 0 "configuration OK" "${E[@]}" FANWATCH_CONFIG="$data/good.ini" "$bin" --check-config
@@ -50,7 +52,27 @@ fi
 expect 2 "unexpected argument" "${E[@]}" "$bin" extra
 expect 0 "^$name [0-9]+\\.[0-9]+\\.[0-9]+" "${E[@]}" "$bin" --version
 expect 0 "\\| \`log.level\` \\|" "${E[@]}" "$bin" --print-config-reference
-expect 2 "not implemented in this revision" "${E[@]}" "$bin" -c "$data/good.ini"
+if [[ "$name" == fanwatch-detector ]]; then
+	expect 2 "not implemented in this revision" "${E[@]}" "$bin" -c "$data/good.ini"
+else
+	expect 1 "arkime.url' is required" env -i PATH="$PATH" "$bin" --check-config -c "$data/good.ini"
+	expect 1 "key 'arkime.page_size': must be between 1 and 10000" \
+		"${E[@]}" FANWATCH_ARKIME_PAGE__SIZE=20000 "$bin" --check-config -c "$data/good.ini"
+	expect 2 "backfill needs both --from and --to" "${E[@]}" "$bin" -c "$data/good.ini" --from 2024-05-18
+	expect 2 "bad time 'yesterday'" "${E[@]}" "$bin" -c "$data/good.ini" --from yesterday --to 2024-05-18
+	# a secret file others can read is refused, and its content is never printed
+	secret="$(mktemp)"
+	echo "s3cr3t-pw" >"$secret"
+	chmod 644 "$secret"
+	expect 1 "$secret.*(0644|mode)" "${E[@]}" FANWATCH_ARKIME_PASSWORD__FILE="$secret" "$bin" --check-config -c "$data/good.ini"
+	chmod 600 "$secret"
+	expect 0 "arkime.password = <redacted>" "${E[@]}" FANWATCH_ARKIME_PASSWORD__FILE="$secret" "$bin" --print-config -c "$data/good.ini"
+	if "${E[@]}" FANWATCH_ARKIME_PASSWORD__FILE="$secret" "$bin" --print-config -c "$data/good.ini" 2>&1 | grep -q s3cr3t; then
+		echo "FAIL: the password was printed"
+		fails=$((fails + 1))
+	fi
+	rm -f "$secret"
+fi
 
 echo "$name: $fails failure(s)"
 [[ "$fails" -eq 0 ]]

@@ -1,0 +1,63 @@
+/* arkime_client: one keep-alive HTTPS connection to an Arkime viewer, asking /api/sessions for
+ * one slice at a time (libcurl).
+ *
+ * Requests are POSTs with a form body (Arkime merges body parameters over the URL's,
+ * viewer/apiSessions.js), so long expressions are fine. Authentication is negotiated like
+ * `curl --anyauth` (digest, Arkime's default, or basic); TLS verification is on unless
+ * explicitly disabled; responses may be gzip-compressed. The password is handed to libcurl
+ * only and never appears in errors or logs. */
+#ifndef FW_ARKIME_CLIENT_H
+#define FW_ARKIME_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cursor.h"
+
+typedef enum {
+        FW_ARKIME_AUTH_ANY,    /* whatever the viewer offers (digest or basic) */
+        FW_ARKIME_AUTH_DIGEST, /* digest only */
+        FW_ARKIME_AUTH_BASIC,  /* basic only: never over plain HTTP to a remote viewer */
+        FW_ARKIME_AUTH_NONE,   /* anonymous viewer, or header auth done by a proxy */
+} fw_arkime_auth_t;
+
+typedef struct fw_arkime_opts {
+        const char *url;  /* viewer base URL, e.g. https://arkime:8005 (a path prefix is kept) */
+        const char *user; /* NULL for none */
+        const char *password; /* NULL for none; a secret */
+        fw_arkime_auth_t auth;
+        const char *ca_file; /* NULL: the system's CA store */
+        int tls_verify;      /* 1 (default): verify the certificate and host name */
+        long connect_timeout_ms;
+        long timeout_ms;        /* whole request */
+        size_t max_body;        /* larger responses are an error */
+        const char *expression; /* ANDed Arkime expression, NULL or "" for none */
+        const char *cluster;    /* multiviewer cluster, NULL for none */
+} fw_arkime_opts_t;
+
+/* Failure classes, for metrics and retry decisions. */
+typedef enum {
+        FW_ARKIME_OK = 0,
+        FW_ARKIME_ENET = -1,     /* connect, TLS, reset, timeout */
+        FW_ARKIME_EAUTH = -2,    /* 401 / 403 */
+        FW_ARKIME_EHTTP = -3,    /* other non-200 status */
+        FW_ARKIME_ETOOBIG = -4,  /* body over max_body */
+        FW_ARKIME_EINTERNAL = -5 /* out of memory, bad options */
+} fw_arkime_err_t;
+
+typedef struct fw_arkime_client fw_arkime_client_t;
+
+/* Create a client (opts strings are copied). NULL with err on bad options. */
+fw_arkime_client_t *fw_arkime_client_new(const fw_arkime_opts_t *opts, char *err, size_t errlen);
+void fw_arkime_client_free(fw_arkime_client_t *c);
+
+/* Fetch one slice: bounding=database, startTime/stopTime, length, fields, facets off.
+ * On FW_ARKIME_OK, *body and *len give the response (valid until the next call; NUL-terminated).
+ * Otherwise a negative fw_arkime_err_t with a one-line cause in err. *ms gets the latency. */
+int fw_arkime_fetch(fw_arkime_client_t *c, const fw_slice_t *sl, const char **body, size_t *len,
+                    double *ms, char *err, size_t errlen);
+
+/* Short name of an error class ("network", "auth", ...), for metric labels. */
+const char *fw_arkime_strerror(int err);
+
+#endif

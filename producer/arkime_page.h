@@ -1,0 +1,53 @@
+/* arkime_page: parse one Arkime viewer /api/sessions response body into fw_session_t records.
+ *
+ * The body is {"data":[...],"recordsTotal":N,"recordsFiltered":M,...}. Items are nested objects by
+ * default ({"source":{"ip":...}}) or dotted keys with flatten=1 ("source.ip"); both are accepted,
+ * even mixed (the nested value wins when an item carries both). Singleton fields may arrive as a
+ * 1-element array. Absent counters (missing, null, [] or -1) become FW_ABSENT.
+ *
+ * Errors about the whole response (not JSON, an Arkime "error", no "data" array, a data[]
+ * element that is not an object) fail the call and leave the page empty. An item that is an
+ * object but lacks a required field or has a value of the wrong type or out of range is skipped
+ * and counted in `rejected`; the reason for the first one is kept in `first_reject`.
+ *
+ * Required per item: id, firstPacket, lastPacket, source.ip, destination.ip, ipProtocol. */
+#ifndef FW_ARKIME_PAGE_H
+#define FW_ARKIME_PAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+#define FW_ARKIME_ERRTEXT_MAX 200 /* bytes of Arkime's own error text copied into err */
+
+typedef struct fw_arkime_page {
+        fw_session_t *sessions;   /* accepted sessions, in response order */
+        size_t count, cap;        /* sessions used / allocated */
+        int64_t records_total;    /* "recordsTotal", -1 when absent or not an integer */
+        int64_t records_filtered; /* "recordsFiltered", -1 when absent (may be capped at 10,000) */
+        size_t rejected;          /* data[] objects skipped as unusable */
+        char first_reject[256];   /* why the first one was skipped, e.g. "session 3@240518-abc:
+                                     field 'source.port': 70000 out of range 0..65535"; "" if none */
+} fw_arkime_page_t;
+
+/* Start with an empty page that owns no memory. */
+void fw_arkime_page_init(fw_arkime_page_t *p);
+
+/* Empty the page (count, rejected, records, first_reject) but keep the allocated capacity. */
+void fw_arkime_page_reset(fw_arkime_page_t *p);
+
+/* Release the sessions array; the page is left as after fw_arkime_page_init. */
+void fw_arkime_page_free(fw_arkime_page_t *p);
+
+/* Reset p, then parse len bytes of body (need not be NUL-terminated) into it. Returns 0 (some
+ * items may still have been rejected), or -1 with a one-line reason in err and p left empty;
+ * -1 only on out-of-memory or a whole-response error. */
+int fw_arkime_page_parse(fw_arkime_page_t *p, const char *body, size_t len, char *err,
+                         size_t errlen);
+
+/* Comma-separated db field names to pass as fields= so the viewer returns every field parsed
+ * here. "id" is not among them: it is not a db field (the viewer always adds it to each item). */
+extern const char FW_ARKIME_FIELDS[];
+
+#endif

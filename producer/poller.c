@@ -1,0 +1,208 @@
+#include "poller.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cursor_store.h"
+#include "log.h"
+
+struct fw_poller {
+        fw_poller_opts_t opts;
+        fw_arkime_client_t *client;
+        fw_publisher_t *pub;
+        fw_cursor_t *cursor;
+        fw_arkime_page_t page;
+        int64_t *times;
+        size_t times_cap;
+        /* metrics */
+        fw_counter_t *requests, *pulled, *published, *skipped, *rejected, *polls, *splits;
+        fw_counter_t *err_network, *err_auth, *err_http, *err_json, *err_arkime, *err_page,
+                *err_kafka, *err_state;
+        fw_gauge_t *lag, *position;
+        fw_histogram_t *latency;
+};
+
+static const double latency_bounds[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+
+#define COUNTER(name, labels, help) fw_metrics_counter(m, name, labels, help)
+#define ERRORS                      "fanwatch_producer_errors_total"
+#define ERRORS_HELP                 "Failed polls by cause; the cursor does not move"
+
+fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client,
+                           fw_publisher_t *pub, fw_cursor_t *cursor, fw_metrics_t *m) {
+        fw_poller_t *p = calloc(1, sizeof(*p));
+        if (!p)
+                return NULL;
+        p->opts = *opts;
+        p->client = client;
+        p->pub = pub;
+        p->cursor = cursor;
+        fw_arkime_page_init(&p->page);
+        p->requests = COUNTER("fanwatch_producer_requests_total", NULL,
+                              "Requests to the viewer's /api/sessions");
+        p->polls = COUNTER("fanwatch_producer_polls_total", NULL, "Polls that reached the horizon");
+        p->splits = COUNTER("fanwatch_producer_slice_splits_total", NULL,
+                            "Full pages whose slice was narrowed and fetched again");
+        p->pulled = COUNTER("fanwatch_producer_sessions_pulled_total", NULL,
+                            "Sessions received from the viewer in complete slices");
+        p->published = COUNTER("fanwatch_producer_sessions_published_total", NULL,
+                               "Sessions Kafka acknowledged");
+        p->skipped = COUNTER("fanwatch_producer_sessions_duplicate_total", NULL,
+                             "Sessions re-read in the overlap and not published again");
+        p->rejected = COUNTER("fanwatch_producer_sessions_rejected_total", NULL,
+                              "Sessions missing required fields or with invalid values");
+        p->err_network = COUNTER(ERRORS, "kind=\"network\"", ERRORS_HELP);
+        p->err_auth = COUNTER(ERRORS, "kind=\"auth\"", ERRORS_HELP);
+        p->err_http = COUNTER(ERRORS, "kind=\"http\"", ERRORS_HELP);
+        p->err_json = COUNTER(ERRORS, "kind=\"json\"", ERRORS_HELP);
+        p->err_arkime = COUNTER(ERRORS, "kind=\"arkime\"", ERRORS_HELP);
+        p->err_page = COUNTER(ERRORS, "kind=\"page\"", ERRORS_HELP);
+        p->err_kafka = COUNTER(ERRORS, "kind=\"kafka\"", ERRORS_HELP);
+        p->err_state = COUNTER(ERRORS, "kind=\"state\"", ERRORS_HELP);
+        p->lag = fw_metrics_gauge(m, "fanwatch_producer_cursor_lag_seconds", NULL,
+                                  "Now minus the cursor position");
+        p->position = fw_metrics_gauge(m, "fanwatch_producer_cursor_position_seconds", NULL,
+                                       "Cursor position (@timestamp, epoch seconds)");
+        p->latency = fw_metrics_histogram(m, "fanwatch_producer_request_duration_seconds", NULL,
+                                          "Viewer request latency", latency_bounds,
+                                          sizeof(latency_bounds) / sizeof(latency_bounds[0]));
+        return p;
+}
+
+void fw_poller_free(fw_poller_t *p) {
+        if (!p)
+                return;
+        fw_arkime_page_free(&p->page);
+        free(p->times);
+        free(p);
+}
+
+/* Wait for Kafka to acknowledge everything sent. While the broker is away this blocks (the
+ * producer stops pulling); on shutdown it gives up after delivery_timeout_ms. 0 when all
+ * were delivered. */
+static int wait_delivered(fw_poller_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen) {
+        long waited = 0;
+        int warned = 0;
+        for (;;) {
+                long failed = fw_publisher_wait(p->pub, 1000, err, errlen);
+                if (failed == 0)
+                        return 0;
+                if (failed > 0) {
+                        fw_counter_add(p->err_kafka, 1);
+                        return -1;
+                }
+                waited += 1000;
+                if (!warned && waited >= 10000) {
+                        fw_warn("producer", "waiting for Kafka: %s", err);
+                        warned = 1;
+                }
+                if (*stop && waited >= p->opts.delivery_timeout_ms)
+                        return -1;
+        }
+}
+
+/* Give up on the current poll: nothing after the cursor counts as published any more. */
+static int fail(fw_poller_t *p, fw_counter_t *kind) {
+        fw_counter_add(kind, 1);
+        fw_cursor_restart(p->cursor);
+        return -1;
+}
+
+static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_t *stop, char *err,
+                      size_t errlen) {
+        const char *body;
+        size_t len;
+        double ms = 0;
+        fw_counter_add(p->requests, 1);
+        int rc = fw_arkime_fetch(p->client, sl, &body, &len, &ms, err, errlen);
+        fw_histogram_observe(p->latency, ms / 1000.0);
+        if (rc != FW_ARKIME_OK)
+                return fail(p, rc == FW_ARKIME_EAUTH   ? p->err_auth
+                               : rc == FW_ARKIME_EHTTP ? p->err_http
+                                                       : p->err_network);
+        if (fw_arkime_page_parse(&p->page, body, len, err, errlen) != 0)
+                return fail(p, strncmp(err, "arkime error", 12) == 0 ? p->err_arkime : p->err_json);
+
+        size_t n = p->page.count;
+        if (n > p->times_cap) {
+                int64_t *t = realloc(p->times, n * sizeof(*t));
+                if (!t) {
+                        snprintf(err, errlen, "out of memory");
+                        return fail(p, p->err_page);
+                }
+                p->times = t;
+                p->times_cap = n;
+        }
+        for (size_t i = 0; i < n; i++)
+                p->times[i] = p->page.sessions[i].db_time_ms;
+        /* rejected items count towards what the viewer returned */
+        size_t returned = n + p->page.rejected;
+        int verdict = fw_cursor_check_page(p->cursor, sl, returned, p->page.records_filtered,
+                                           p->times, err, errlen);
+        if (verdict == FW_PAGE_SPLIT) {
+                fw_counter_add(p->splits, 1);
+                return 0;
+        }
+        if (verdict != FW_PAGE_COMPLETE)
+                return fail(p, p->err_page);
+        if (p->page.rejected) {
+                fw_counter_add(p->rejected, p->page.rejected);
+                fw_warn("producer", "%zu sessions of slice [%lld, %lld] not published: %s",
+                        p->page.rejected, (long long)sl->start_s, (long long)sl->stop_s,
+                        p->page.first_reject);
+        }
+        fw_counter_add(p->pulled, n);
+
+        uint64_t before = fw_publisher_delivered(p->pub);
+        size_t sent = 0, dup = 0;
+        for (size_t i = 0; i < n; i++) {
+                const fw_session_t *s = &p->page.sessions[i];
+                int first = fw_cursor_first_sight(p->cursor, s->id, s->db_time_ms);
+                if (first < 0) {
+                        snprintf(err, errlen, "out of memory");
+                        return fail(p, p->err_page);
+                }
+                if (!first) {
+                        dup++;
+                        continue;
+                }
+                if (fw_publisher_send(p->pub, s, err, errlen) != 0) {
+                        fw_idset_free(&p->cursor->seen);
+                        return fail(p, p->err_kafka);
+                }
+                sent++;
+        }
+        fw_counter_add(p->skipped, dup);
+        if (wait_delivered(p, stop, err, errlen) != 0) {
+                /* some of this slice may not be in Kafka: forget what was marked published so
+                 * the retry sends the slice again (duplicates are harmless, loss is not) */
+                fw_idset_free(&p->cursor->seen);
+                fw_cursor_restart(p->cursor);
+                return -1;
+        }
+        fw_counter_add(p->published, fw_publisher_delivered(p->pub) - before);
+        fw_cursor_complete(p->cursor, sl);
+        if (p->opts.cursor_file && fw_cursor_save(p->opts.cursor_file, p->opts.viewer_id,
+                                                  p->cursor->position_s, err, errlen) != 0)
+                return fail(p, p->err_state);
+        fw_gauge_set(p->position, (double)p->cursor->position_s);
+        fw_debug("producer", "slice [%lld, %lld]: %zu sessions, %zu published, %zu re-read",
+                 (long long)sl->start_s, (long long)sl->stop_s, n, sent, dup);
+        return 0;
+}
+
+int fw_poller_poll(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, char *err,
+                   size_t errlen) {
+        fw_slice_t sl;
+        while (fw_cursor_next(p->cursor, now_ms, &sl)) {
+                if (*stop) {
+                        fw_cursor_restart(p->cursor);
+                        return 1;
+                }
+                if (poll_slice(p, &sl, stop, err, errlen) != 0)
+                        return -1;
+        }
+        fw_counter_add(p->polls, 1);
+        fw_gauge_set(p->lag, (double)now_ms / 1000.0 - (double)p->cursor->position_s);
+        return 0;
+}

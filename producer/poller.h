@@ -1,0 +1,36 @@
+/* poller: one producer's loop body: ask the viewer for the next slices, parse them, publish the
+ * sessions not yet published, and move the cursor only after Kafka confirmed them all.
+ * Every failure leaves the cursor where it was and is counted by kind in the metrics. */
+#ifndef FW_POLLER_H
+#define FW_POLLER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arkime_client.h"
+#include "arkime_page.h"
+#include "cursor.h"
+#include "metrics.h"
+#include "publisher.h"
+
+typedef struct fw_poller_opts {
+        const char *cursor_file; /* NULL: keep the position in memory only (backfill) */
+        const char *viewer_id;   /* identifies the viewer in the cursor file */
+        int delivery_timeout_ms; /* how long to wait for Kafka on shutdown before giving up */
+} fw_poller_opts_t;
+
+typedef struct fw_poller fw_poller_t;
+
+/* Create over a client, a publisher and an initialised cursor (all owned by the caller and
+ * outliving the poller); registers the producer's metrics in m. */
+fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client,
+                           fw_publisher_t *pub, fw_cursor_t *cursor, fw_metrics_t *m);
+void fw_poller_free(fw_poller_t *p);
+
+/* One poll at wall-clock now_ms: slices until the horizon. Returns 0 when caught up, 1 when
+ * *stop was raised between slices, -1 on a failure (err says which; retry later). */
+int fw_poller_poll(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, char *err,
+                   size_t errlen);
+
+#endif

@@ -1,0 +1,1066 @@
+/* Unit tests for producer/arkime_page.c: Arkime /api/sessions bodies -> fw_session_t.
+ * Sample responses live in $FW_TEST_DATA/arkime/ (FW_TEST_DATA is set by ctest); single-field
+ * cases are built inline from a flat (flatten=1) item with one field replaced.
+ * cmocka.h needs the four headers before it, in this order. */
+// clang-format off
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+// clang-format on
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arkime_page.h"
+
+/* ---- helpers ---- */
+
+/* Read $FW_TEST_DATA/arkime/<name> into a malloc'd buffer (not NUL-terminated on purpose). */
+static char *read_data(const char *name, size_t *len) {
+        char path[4096];
+        const char *dir = getenv("FW_TEST_DATA");
+        if (!dir) {
+                fprintf(stderr, "FW_TEST_DATA is not set (run through ctest)\n");
+                fail();
+        }
+        snprintf(path, sizeof(path), "%s/arkime/%s", dir, name);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+                fprintf(stderr, "cannot open %s\n", path);
+                fail();
+        }
+        assert_int_equal(fseek(f, 0, SEEK_END), 0);
+        long size = ftell(f);
+        assert_true(size > 0);
+        rewind(f);
+        char *buf = malloc((size_t)size);
+        assert_non_null(buf);
+        assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+        fclose(f);
+        *len = (size_t)size;
+        return buf;
+}
+
+/* Parse a data file expecting success. */
+static void parse_file(fw_arkime_page_t *p, const char *name) {
+        char err[256] = "";
+        size_t len;
+        char *body = read_data(name, &len);
+        int rc = fw_arkime_page_parse(p, body, len, err, sizeof(err));
+        free(body);
+        if (rc != 0)
+                fprintf(stderr, "%s: %s\n", name, err);
+        assert_int_equal(rc, 0);
+        assert_string_equal(err, "");
+}
+
+/* Parse a data file expecting a whole-response error; err receives it. */
+static void parse_file_fail(fw_arkime_page_t *p, const char *name, char *err, size_t errlen) {
+        size_t len;
+        char *body = read_data(name, &len);
+        assert_int_equal(fw_arkime_page_parse(p, body, len, err, errlen), -1);
+        free(body);
+        assert_int_equal(p->count, 0);
+        assert_int_equal(p->rejected, 0);
+}
+
+static int parse_str(fw_arkime_page_t *p, const char *body, char *err, size_t errlen) {
+        return fw_arkime_page_parse(p, body, strlen(body), err, errlen);
+}
+
+static fw_ip_t ip(const char *s) {
+        fw_ip_t a;
+        assert_int_equal(fw_ip_parse(s, &a), 0);
+        return a;
+}
+
+static void set_flags(fw_session_t *s, int32_t syn, int32_t syn_ack, int32_t ack, int32_t psh,
+                      int32_t fin, int32_t rst, int32_t urg, int32_t src_zero, int32_t dst_zero) {
+        fw_tcpflags_t *f = &s->tcpflags;
+        f->syn = syn;
+        f->syn_ack = syn_ack;
+        f->ack = ack;
+        f->psh = psh;
+        f->fin = fin;
+        f->rst = rst;
+        f->urg = urg;
+        f->src_zero = src_zero;
+        f->dst_zero = dst_zero;
+}
+
+/* Field by field, so a failure names the field; then the model's own equality. */
+static void expect_session(const fw_session_t *got, const fw_session_t *want) {
+        char a[FW_IP_STRLEN], b[FW_IP_STRLEN];
+        assert_string_equal(got->id, want->id);
+        assert_string_equal(got->root_id, want->root_id);
+        assert_string_equal(got->node, want->node);
+        assert_string_equal(got->community_id, want->community_id);
+        assert_int_equal(got->first_packet_ms, want->first_packet_ms);
+        assert_int_equal(got->last_packet_ms, want->last_packet_ms);
+        assert_int_equal(got->db_time_ms, want->db_time_ms);
+        assert_int_equal(got->src_ip.family, want->src_ip.family);
+        assert_string_equal(fw_ip_format(&got->src_ip, a, sizeof(a)),
+                            fw_ip_format(&want->src_ip, b, sizeof(b)));
+        assert_int_equal(got->dst_ip.family, want->dst_ip.family);
+        assert_string_equal(fw_ip_format(&got->dst_ip, a, sizeof(a)),
+                            fw_ip_format(&want->dst_ip, b, sizeof(b)));
+        assert_int_equal(got->src_port, want->src_port);
+        assert_int_equal(got->dst_port, want->dst_port);
+        assert_int_equal(got->ip_protocol, want->ip_protocol);
+        assert_int_equal(got->src_packets, want->src_packets);
+        assert_int_equal(got->dst_packets, want->dst_packets);
+        assert_int_equal(got->src_bytes, want->src_bytes);
+        assert_int_equal(got->dst_bytes, want->dst_bytes);
+        assert_int_equal(got->src_databytes, want->src_databytes);
+        assert_int_equal(got->dst_databytes, want->dst_databytes);
+        assert_int_equal(got->tcpflags.syn, want->tcpflags.syn);
+        assert_int_equal(got->tcpflags.syn_ack, want->tcpflags.syn_ack);
+        assert_int_equal(got->tcpflags.ack, want->tcpflags.ack);
+        assert_int_equal(got->tcpflags.psh, want->tcpflags.psh);
+        assert_int_equal(got->tcpflags.fin, want->tcpflags.fin);
+        assert_int_equal(got->tcpflags.rst, want->tcpflags.rst);
+        assert_int_equal(got->tcpflags.urg, want->tcpflags.urg);
+        assert_int_equal(got->tcpflags.src_zero, want->tcpflags.src_zero);
+        assert_int_equal(got->tcpflags.dst_zero, want->tcpflags.dst_zero);
+        assert_true(fw_session_equal(got, want));
+}
+
+/* ---- inline single-item bodies: a flat item with one field replaced, removed or added ---- */
+
+typedef struct kv {
+        const char *key;
+        const char *value; /* JSON text */
+} kv_t;
+
+static const kv_t base_item[] = {
+        {"id", "\"3@240518-abc\""},
+        {"node", "\"sensor01\""},
+        {"firstPacket", "1716026405123"},
+        {"lastPacket", "1716026466789"},
+        {"@timestamp", "1716026530456"},
+        {"ipProtocol", "6"},
+        {"protocol", "[\"tcp\",\"smb\"]"},
+        {"source.ip", "\"10.0.0.5\""},
+        {"source.port", "51544"},
+        {"source.packets", "12"},
+        {"source.bytes", "1530"},
+        {"destination.ip", "\"10.0.0.6\""},
+        {"destination.port", "445"},
+        {"destination.packets", "10"},
+        {"destination.bytes", "6120"},
+        {"client.bytes", "517"},
+        {"server.bytes", "4800"},
+        {"network.community_id", "\"1:LQU9qZlK+B5F3KDmev6m5PMibrg=\""},
+        {"tcpflags.syn", "1"},
+        {"tcpflags.ack", "4"},
+};
+#define NBASE (sizeof(base_item) / sizeof(base_item[0]))
+
+/* {"data":[{base item with key set to value (NULL removes it)}],...} in a static buffer. */
+static const char *body_with(const char *key, const char *value) {
+        static char buf[16384];
+        size_t o = 0;
+        int found = 0, first = 1;
+
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "{\"data\":[{");
+        for (size_t i = 0; i < NBASE; i++) {
+                const char *v = base_item[i].value;
+                if (key != NULL && strcmp(key, base_item[i].key) == 0) {
+                        found = 1;
+                        v = value;
+                }
+                if (v == NULL)
+                        continue;
+                o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s\"%s\":%s", first ? "" : ",",
+                                      base_item[i].key, v);
+                first = 0;
+        }
+        if (key != NULL && !found && value != NULL)
+                o += (size_t)snprintf(buf + o, sizeof(buf) - o, ",\"%s\":%s", key, value);
+        assert_true(o + 64 < sizeof(buf));
+        snprintf(buf + o, sizeof(buf) - o, "}],\"recordsTotal\":1843200,\"recordsFiltered\":1}");
+        return buf;
+}
+
+/* Parse the base item with key=value, expecting it to be accepted; returns the session. */
+static fw_session_t accept_with(const char *key, const char *value) {
+        fw_arkime_page_t p;
+        char err[256];
+        fw_arkime_page_init(&p);
+        assert_int_equal(parse_str(&p, body_with(key, value), err, sizeof(err)), 0);
+        if (p.rejected)
+                fprintf(stderr, "%s=%s: %s\n", key, value ? value : "(removed)", p.first_reject);
+        assert_int_equal(p.rejected, 0);
+        assert_int_equal(p.count, 1);
+        fw_session_t s = p.sessions[0];
+        fw_arkime_page_free(&p);
+        return s;
+}
+
+/* Parse the base item with key=value, expecting it to be rejected with exactly `expect`. */
+static void reject_with(const char *key, const char *value, const char *expect) {
+        fw_arkime_page_t p;
+        char err[256];
+        fw_arkime_page_init(&p);
+        assert_int_equal(parse_str(&p, body_with(key, value), err, sizeof(err)), 0);
+        assert_int_equal(p.count, 0);
+        assert_int_equal(p.rejected, 1);
+        assert_string_equal(p.first_reject, expect);
+        assert_int_equal(p.records_total, 1843200);
+        assert_int_equal(p.records_filtered, 1);
+        fw_arkime_page_free(&p);
+}
+
+/* ---- sample responses ---- */
+
+static void test_nested_v5_response(void **state) {
+        (void)state;
+        fw_arkime_page_t p;
+        fw_session_t w;
+        fw_arkime_page_init(&p);
+        parse_file(&p, "sessions_nested.json");
+        assert_int_equal(p.count, 6);
+        assert_int_equal(p.rejected, 0);
+        assert_string_equal(p.first_reject, "");
+        assert_int_equal(p.records_total, 1843200);
+        assert_int_equal(p.records_filtered, 6);
+
+        /* [0] IPv4 TCP, every field present */
+        fw_session_init(&w);
+        strcpy(w.id, "3@240518-AQBnm2Zk9T1aQ8f2cXlq0oWe");
+        strcpy(w.node, "sensor01");
+        strcpy(w.community_id, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+        w.first_packet_ms = 1716026405123;
+        w.last_packet_ms = 1716026466789;
+        w.db_time_ms = 1716026530456;
+        w.src_ip = ip("10.0.0.5");
+        w.dst_ip = ip("93.184.216.34");
+        w.src_port = 51544;
+        w.dst_port = 443;
+        w.ip_protocol = 6;
+        w.src_packets = 12;
+        w.dst_packets = 10;
+        w.src_bytes = 1530;
+        w.dst_bytes = 6120;
+        w.src_databytes = 517;
+        w.dst_databytes = 4800;
+        set_flags(&w, 1, 1, 4, 6, 2, 0, 0, 0, 0);
+        expect_session(&p.sessions[0], &w);
+        assert_int_equal(p.sessions[0].src_ip.family, 4);
+
+        /* [1] IPv6 TCP to 445 with a RST and zero-window packets */
+        fw_session_init(&w);
+        strcpy(w.id, "3@240518-BwAQxK9rT1mZ8f2cXlq0oWeP");
+        strcpy(w.node, "sensor02");
+        strcpy(w.community_id, "1:k7jEa9l8u7nkUjq5ISVvNgSI2pM=");
+        w.first_packet_ms = 1716026410001;
+        w.last_packet_ms = 1716026412345;
+        w.db_time_ms = 1716026521000;
+        w.src_ip = ip("2001:db8:0:1::15");
+        w.dst_ip = ip("2001:db8:0:2::53");
+        w.src_port = 49822;
+        w.dst_port = 445;
+        w.ip_protocol = 6;
+        w.src_packets = 8;
+        w.dst_packets = 6;
+        w.src_bytes = 1042;
+        w.dst_bytes = 910;
+        w.src_databytes = 318;
+        w.dst_databytes = 240;
+        set_flags(&w, 1, 1, 3, 4, 0, 1, 0, 0, 2);
+        expect_session(&p.sessions[1], &w);
+        assert_int_equal(p.sessions[1].src_ip.family, 6);
+        assert_int_equal(p.sessions[1].src_ip.addr[0], 0x20);
+        assert_int_equal(p.sessions[1].src_ip.addr[15], 0x15);
+
+        /* [2] second piece of a split session: rootId, original firstPacket */
+        assert_string_equal(p.sessions[2].id, "3@240518-CgRkPq0c4mVbHx7Tj2sYuN8w");
+        assert_string_equal(p.sessions[2].root_id, "240518-ZmVgN3kq1PdC7wqLr0tXbA4s");
+        assert_int_equal(p.sessions[2].first_packet_ms, 1716025200000);
+        assert_int_equal(p.sessions[2].last_packet_ms, 1716026399876);
+        assert_int_equal(p.sessions[2].src_packets, 10000);
+        assert_int_equal(p.sessions[2].tcpflags.syn, 0);
+        assert_int_equal(p.sessions[2].tcpflags.ack, 9800);
+
+        /* [3] UDP DNS: no tcpflags object, so every flag is absent */
+        fw_session_init(&w);
+        strcpy(w.id, "3@240518-DhLw5o3aT9rQy2nXz8c1VbKm");
+        strcpy(w.node, "sensor01");
+        strcpy(w.community_id, "1:Yv1z0e5r0RzQq7mQj6x4d2c1b0A=");
+        w.first_packet_ms = 1716026420500;
+        w.last_packet_ms = 1716026420531;
+        w.db_time_ms = 1716026486012;
+        w.src_ip = ip("10.0.0.5");
+        w.dst_ip = ip("10.0.0.2");
+        w.src_port = 53211;
+        w.dst_port = 53;
+        w.ip_protocol = 17;
+        w.src_packets = 1;
+        w.dst_packets = 1;
+        w.src_bytes = 74;
+        w.dst_bytes = 190;
+        w.src_databytes = 32;
+        w.dst_databytes = 148;
+        expect_session(&p.sessions[3], &w);
+
+        /* [4] ICMP: no ports, no community id */
+        assert_int_equal(p.sessions[4].ip_protocol, 1);
+        assert_int_equal(p.sessions[4].src_port, 0);
+        assert_int_equal(p.sessions[4].dst_port, 0);
+        assert_string_equal(p.sessions[4].community_id, "");
+        assert_string_equal(p.sessions[4].node, "sensor03");
+        assert_int_equal(p.sessions[4].tcpflags.syn, FW_ABSENT);
+
+        /* [5] one-way UDP with Arkime's -1 counters */
+        assert_int_equal(p.sessions[5].src_packets, 3);
+        assert_int_equal(p.sessions[5].src_bytes, 270);
+        assert_int_equal(p.sessions[5].dst_packets, FW_ABSENT);
+        assert_int_equal(p.sessions[5].dst_bytes, FW_ABSENT);
+        assert_int_equal(p.sessions[5].src_databytes, FW_ABSENT);
+        assert_int_equal(p.sessions[5].dst_databytes, FW_ABSENT);
+        assert_int_equal(fw_session_packets(&p.sessions[5]), FW_ABSENT);
+        assert_int_equal(p.sessions[5].dst_ip.family, 4);
+        fw_arkime_page_free(&p);
+}
+
+static void test_flat_response(void **state) {
+        (void)state;
+        fw_arkime_page_t p;
+        fw_session_t w;
+        fw_arkime_page_init(&p);
+        parse_file(&p, "sessions_flat.json");
+        assert_int_equal(p.count, 4);
+        assert_int_equal(p.rejected, 0);
+        assert_int_equal(p.records_filtered, 4);
+
+        /* [0] dotted keys */
+        fw_session_init(&w);
+        strcpy(w.id, "3@240518-GkOz8r6dW2uTb5qA2Bf4YeNp");
+        strcpy(w.node, "sensor01");
+        strcpy(w.community_id, "1:wq3HDn0lYcPVx1V3lqYw0o0Lx1g=");
+        w.first_packet_ms = 1716026500100;
+        w.last_packet_ms = 1716026500900;
+        w.db_time_ms = 1716026566000;
+        w.src_ip = ip("10.0.0.5");
+        w.dst_ip = ip("10.0.1.30");
+        w.src_port = 51600;
+        w.dst_port = 5985;
+        w.ip_protocol = 6;
+        w.src_packets = 5;
+        w.dst_packets = 4;
+        w.src_bytes = 620;
+        w.dst_bytes = 1800;
+        w.src_databytes = 300;
+        w.dst_databytes = 1500;
+        set_flags(&w, 1, 1, 2, 2, 2, 0, 0, 0, 0);
+        expect_session(&p.sessions[0], &w);
+
+        /* [1] IPv6, every singleton as a 1-element array, @timestamp as ISO-8601 text */
+        fw_session_init(&w);
+        strcpy(w.id, "3@240518-HlP09s7eX3vUc6rB3Cg5ZfOq");
+        strcpy(w.node, "sensor02");
+        strcpy(w.community_id, "1:mO3mK4qjlCwKp2Jb5v0kT8zQeHs=");
+        w.first_packet_ms = 1716026501000;
+        w.last_packet_ms = 1716026501001;
+        w.db_time_ms = 1716026530456;
+        w.src_ip = ip("fe80::a00:27ff:fe4e:66a1");
+        w.dst_ip = ip("ff02::1:2");
+        w.src_port = 546;
+        w.dst_port = 547;
+        w.ip_protocol = 17;
+        w.src_packets = 1;
+        w.dst_packets = 0;
+        w.src_bytes = 118;
+        w.dst_bytes = 0;
+        w.src_databytes = 56;
+        w.dst_databytes = 0;
+        expect_session(&p.sessions[1], &w);
+
+        /* [2] integral reals for the times */
+        assert_int_equal(p.sessions[2].first_packet_ms, 1716026405123);
+        assert_int_equal(p.sessions[2].last_packet_ms, 1716026466789);
+        assert_int_equal(p.sessions[2].db_time_ms, 1716026530456);
+        assert_int_equal(p.sessions[2].dst_port, 3389);
+        assert_int_equal(p.sessions[2].tcpflags.syn, 1);
+        assert_int_equal(p.sessions[2].tcpflags.syn_ack, 0);
+
+        /* [3] nested and dotted mixed in one item */
+        assert_int_equal(p.sessions[3].src_ip.family, 4);
+        assert_int_equal(p.sessions[3].src_port, 51700);
+        assert_int_equal(p.sessions[3].src_packets, 2);
+        assert_int_equal(p.sessions[3].src_bytes, 120);
+        assert_int_equal(p.sessions[3].dst_port, 135);
+        assert_int_equal(p.sessions[3].dst_packets, 1);
+        assert_int_equal(p.sessions[3].dst_bytes, 60);
+        assert_int_equal(p.sessions[3].tcpflags.syn, 1);
+        assert_int_equal(p.sessions[3].tcpflags.rst, 1);
+        assert_int_equal(p.sessions[3].tcpflags.ack, FW_ABSENT);
+        assert_int_equal(p.sessions[3].db_time_ms, FW_ABSENT);
+        fw_arkime_page_free(&p);
+}
+
+/* The nested and the flat form of the same session give the same record. */
+static void test_nested_equals_flat(void **state) {
+        (void)state;
+        const char *nested =
+                "{\"data\":[{\"id\":\"3@240518-x\",\"firstPacket\":1,\"lastPacket\":2,"
+                "\"ipProtocol\":6,\"source\":{\"ip\":\"10.0.0.1\",\"port\":1,\"packets\":3,"
+                "\"bytes\":4},\"destination\":{\"ip\":\"::1\",\"port\":5,\"packets\":6,"
+                "\"bytes\":7},\"client\":{\"bytes\":8},\"server\":{\"bytes\":9},\"network\":"
+                "{\"community_id\":\"1:x\"},\"tcpflags\":{\"syn\":1,\"syn-ack\":2,\"ack\":3,"
+                "\"psh\":4,\"fin\":5,\"rst\":6,\"urg\":7,\"srcZero\":8,\"dstZero\":9}}]}";
+        const char *flat =
+                "{\"data\":[{\"id\":\"3@240518-x\",\"firstPacket\":1,\"lastPacket\":2,"
+                "\"ipProtocol\":6,\"source.ip\":\"10.0.0.1\",\"source.port\":1,"
+                "\"source.packets\":3,\"source.bytes\":4,\"destination.ip\":\"::1\","
+                "\"destination.port\":5,\"destination.packets\":6,\"destination.bytes\":7,"
+                "\"client.bytes\":8,\"server.bytes\":9,\"network.community_id\":\"1:x\","
+                "\"tcpflags.syn\":1,\"tcpflags.syn-ack\":2,\"tcpflags.ack\":3,\"tcpflags.psh\":4,"
+                "\"tcpflags.fin\":5,\"tcpflags.rst\":6,\"tcpflags.urg\":7,\"tcpflags.srcZero\":8,"
+                "\"tcpflags.dstZero\":9}]}";
+        fw_arkime_page_t a, b;
+        char err[256];
+        fw_arkime_page_init(&a);
+        fw_arkime_page_init(&b);
+        assert_int_equal(parse_str(&a, nested, err, sizeof(err)), 0);
+        assert_int_equal(parse_str(&b, flat, err, sizeof(err)), 0);
+        assert_int_equal(a.count, 1);
+        assert_int_equal(b.count, 1);
+        expect_session(&a.sessions[0], &b.sessions[0]);
+        assert_int_equal(a.sessions[0].tcpflags.dst_zero, 9);
+        assert_int_equal(a.sessions[0].tcpflags.src_zero, 8);
+        assert_int_equal(a.sessions[0].tcpflags.syn_ack, 2);
+        assert_int_equal(a.records_total, -1);
+        assert_int_equal(a.records_filtered, -1);
+        fw_arkime_page_free(&a);
+        fw_arkime_page_free(&b);
+}
+
+static void test_rejects_file(void **state) {
+        (void)state;
+        fw_arkime_page_t p;
+        fw_arkime_page_init(&p);
+        parse_file(&p, "sessions_rejects.json");
+        assert_int_equal(p.count, 3);
+        assert_int_equal(p.rejected, 5);
+        assert_string_equal(
+                p.first_reject,
+                "session 3@240518-LpT4Dw1iB7zYg0vF7Gk9DjSu: field 'lastPacket': missing");
+        assert_string_equal(p.sessions[0].id, "3@240518-KoS3Cv0hA6yXf9uE6Fj8CiRt");
+        assert_string_equal(p.sessions[1].id, "3@240518-OsW7Gz4lE0CBj3yI0Jn2GmVx");
+        assert_int_equal(p.sessions[1].ip_protocol, 58);
+        assert_string_equal(p.sessions[2].id, "3@240518-QuY9I16nG2EDl50K2Lp4IoXz");
+        assert_int_equal(p.records_filtered, 8);
+        fw_arkime_page_free(&p);
+}
+
+/* ---- whole-response errors ---- */
+
+static void test_arkime_error(void **state) {
+        (void)state;
+        fw_arkime_page_t p;
+        char err[512];
+        fw_arkime_page_init(&p);
+
+        parse_file_fail(&p, "error_unknown_field.json", err, sizeof(err));
+        assert_string_equal(err, "arkime error: Unknown field ip.sorce");
+        assert_int_equal(p.records_total, -1);
+
+        /* jison's multi-line message comes out on one line */
+        parse_file_fail(&p, "error_parse.json", err, sizeof(err));
+        assert_string_equal(err, "arkime error: Error: Parse error on line 1: ip.src == 10.0.0.5 "
+                                 "&& port.dst ==  ------------------------------------^ Expecting "
+                                 "'STR', 'QUOTEDSTR', 'REGEXSTR', 'LIST', got 'EOF'");
+        assert_null(strchr(err, '\n'));
+
+        /* never the whole body */
+        parse_file_fail(&p, "error_long.json", err, sizeof(err));
+        assert_int_equal(strncmp(err, "arkime error: Unknown field xxxx", 32), 0);
+        assert_int_equal(strlen(err), strlen("arkime error: ") + FW_ARKIME_ERRTEXT_MAX + 3);
+        assert_string_equal(err + strlen(err) - 4, "x...");
+
+        /* older viewers: bsqErr; a non-string error; an empty one */
+        assert_int_equal(parse_str(&p,
+                                   "{\"recordsTotal\":0,\"bsqErr\":\"Unknown protocol string "
+                                   "blah\"}",
+                                   err, sizeof(err)),
+                         -1);
+        assert_string_equal(err, "arkime error: Unknown protocol string blah");
+        assert_int_equal(
+                parse_str(&p, "{\"data\":[],\"error\":{\"type\":\"x\"}}", err, sizeof(err)), -1);
+        assert_string_equal(err, "arkime error: an object");
+        assert_int_equal(parse_str(&p, "{\"data\":[],\"error\":\"\"}", err, sizeof(err)), -1);
+        assert_string_equal(err, "arkime error: (empty message)");
+
+        /* a UTF-8 message cut at the limit is not split inside a character */
+        char body[1024];
+        char msg[FW_ARKIME_ERRTEXT_MAX + 16];
+        memset(msg, 'a', FW_ARKIME_ERRTEXT_MAX - 1);
+        strcpy(msg + FW_ARKIME_ERRTEXT_MAX - 1, "\xc3\xa9tail"); /* e-acute straddles the limit */
+        snprintf(body, sizeof(body), "{\"data\":[],\"error\":\"%s\"}", msg);
+        assert_int_equal(parse_str(&p, body, err, sizeof(err)), -1);
+        assert_int_equal(strlen(err), strlen("arkime error: ") + FW_ARKIME_ERRTEXT_MAX - 1 + 3);
+
+        /* "error": null is not an error */
+        assert_int_equal(
+                parse_str(&p, "{\"data\":[],\"error\":null,\"recordsTotal\":5}", err, sizeof(err)),
+                0);
+        assert_int_equal(p.count, 0);
+        assert_int_equal(p.records_total, 5);
+        fw_arkime_page_free(&p);
+}
+
+static void test_malformed_json(void **state) {
+        (void)state;
+        fw_arkime_page_t p;
+        char err[512];
+        fw_arkime_page_init(&p);
+
+        parse_file_fail(&p, "truncated.json", err, sizeof(err));
+        assert_int_equal(strncmp(err, "invalid JSON at line ", 21), 0);
+        assert_non_null(strstr(err, "column"));
+
+        assert_int_equal(parse_str(&p, "{\"data\":[{\"id\":\"a\",}]}", err, sizeof(err)), -1);
+        assert_string_equal(err,
+                            "invalid JSON at line 1, column 20: string or '}' expected near '}'");
+
+        assert_int_equal(parse_str(&p, "   \n ", err, sizeof(err)), -1);
+        assert_int_equal(strncmp(err, "invalid JSON at line 2, column ", 31), 0);
+
+        assert_int_equal(
+                parse_str(&p, "<html><body>502 Bad Gateway</body></html>", err, sizeof(err)), -1);
+        assert_int_equal(strncmp(err, "invalid JSON at line 1, column 1: ", 34), 0);
+
+        /* an integer literal beyond 64 bits fails jansson's whole parse */
+        assert_int_equal(parse_str(&p, "{\"data\":[{\"source.packets\":18446744073709551616}]}",
+                                   err, sizeof(err)),
+                         -1);
+        assert_non_null(strstr(err, "too big integer"));
+
+        /* trailing garbage */
+        assert_int_equal(parse_str(&p, "{\"data\":[]} x", err, sizeof(err)), -1);
+        assert_non_null(strstr(err, "end of file expected"));
+
+        /* empty and missing bodies */
+        assert_int_equal(fw_arkime_page_parse(&p, "", 0, err, sizeof(err)), -1);
+        assert_string_equal(err, "empty response body");
+        assert_int_equal(fw_arkime_page_parse(&p, NULL, 10, err, sizeof(err)), -1);
+        assert_string_equal(err, "empty response body");
+
+        /* the body need not be NUL-terminated: only len bytes are read */
+        const char *two = "{\"data\":[]}{\"data\":[]}";
+        assert_int_equal(fw_arkime_page_parse(&p, two, 11, err, sizeof(err)), 0);
+
+        /* err may be NULL or tiny */
+        assert_int_equal(parse_str(&p, "[", NULL, 0), -1);
+        char tiny[8];
+        assert_int_equal(parse_str(&p, "[", tiny, sizeof(tiny)), -1);
+        assert_string_equal(tiny, "invalid");
+        assert_int_equal(p.count, 0);
+        fw_arkime_page_free(&p);
+}
+
+static void test_bad_shape(void **state) {
+        (void)state;
+        fw_arkime_page_t p;
+        char err[256];
+        fw_arkime_page_init(&p);
+
+        assert_int_equal(parse_str(&p, "[{\"id\":\"a\"}]", err, sizeof(err)), -1);
+        assert_string_equal(err, "response is an array, not a JSON object");
+        assert_int_equal(parse_str(&p, "\"data\"", err, sizeof(err)), -1);
+        assert_int_equal(strncmp(err, "invalid JSON", 12), 0); /* jansson wants an array/object */
+        assert_int_equal(parse_str(&p, "{\"recordsTotal\":3}", err, sizeof(err)), -1);
+        assert_string_equal(err, "response has no \"data\" member");
+        assert_int_equal(parse_str(&p, "{\"data\":{}}", err, sizeof(err)), -1);
+        assert_string_equal(err, "\"data\" is an object, not an array");
+        assert_int_equal(parse_str(&p, "{\"data\":null}", err, sizeof(err)), -1);
+        assert_string_equal(err, "\"data\" is null, not an array");
+
+        /* a non-object element fails the page even after good items */
+        const char *good = body_with(NULL, NULL);
+        char body[4096];
+        snprintf(body, sizeof(body), "%.*s,3,\"x\"]}", (int)(strstr(good, "}]") - good + 1), good);
+        assert_int_equal(parse_str(&p, body, err, sizeof(err)), -1);
+        assert_string_equal(err, "data[1] is a number, not an object");
+        assert_int_equal(p.count, 0);
+        assert_int_equal(p.rejected, 0);
+        assert_int_equal(p.records_total, -1);
+
+        assert_int_equal(parse_str(&p, "{\"data\":[[]]}", err, sizeof(err)), -1);
+        assert_string_equal(err, "data[0] is an array, not an object");
+
+        /* an empty page is fine */
+        assert_int_equal(parse_str(&p, "{\"data\":[],\"recordsTotal\":0,\"recordsFiltered\":0}",
+                                   err, sizeof(err)),
+                         0);
+        assert_int_equal(p.count, 0);
+        assert_int_equal(p.records_total, 0);
+        assert_int_equal(p.records_filtered, 0);
+
+        /* records counts that are not non-negative integers are -1 */
+        assert_int_equal(parse_str(&p,
+                                   "{\"data\":[],\"recordsTotal\":\"7\",\"recordsFiltered\":-2}",
+                                   err, sizeof(err)),
+                         0);
+        assert_int_equal(p.records_total, -1);
+        assert_int_equal(p.records_filtered, -1);
+        fw_arkime_page_free(&p);
+}
+
+/* ---- per-item rejections, each naming the session and the field ---- */
+
+static void test_missing_required(void **state) {
+        (void)state;
+        reject_with("id", NULL, "data[0]: field 'id': missing");
+        reject_with("firstPacket", NULL, "session 3@240518-abc: field 'firstPacket': missing");
+        reject_with("lastPacket", NULL, "session 3@240518-abc: field 'lastPacket': missing");
+        reject_with("source.ip", NULL, "session 3@240518-abc: field 'source.ip': missing");
+        reject_with("destination.ip", NULL,
+                    "session 3@240518-abc: field 'destination.ip': missing");
+        reject_with("ipProtocol", NULL, "session 3@240518-abc: field 'ipProtocol': missing");
+        /* null and [] are absent too */
+        reject_with("destination.ip", "null",
+                    "session 3@240518-abc: field 'destination.ip': missing");
+        reject_with("firstPacket", "[]", "session 3@240518-abc: field 'firstPacket': missing");
+        reject_with("id", "[null]", "data[0]: field 'id': missing");
+}
+
+static void test_wrong_types(void **state) {
+        (void)state;
+        reject_with("id", "\"\"", "data[0]: field 'id': empty");
+        reject_with("id", "42", "data[0]: field 'id': expected a string, got 42");
+        reject_with("lastPacket", "\"1716026466789\"",
+                    "session 3@240518-abc: field 'lastPacket': expected a number, got string "
+                    "\"1716026466789\"");
+        reject_with(
+                "ipProtocol", "\"6\"",
+                "session 3@240518-abc: field 'ipProtocol': expected a number, got string \"6\"");
+        reject_with("source.ip", "167772165",
+                    "session 3@240518-abc: field 'source.ip': expected a string, got 167772165");
+        reject_with("source.ip", "\"10.0.0.300\"",
+                    "session 3@240518-abc: field 'source.ip': \"10.0.0.300\" is not an IP address");
+        reject_with("destination.ip", "\"[2001:db8::1]\"",
+                    "session 3@240518-abc: field 'destination.ip': \"[2001:db8::1]\" is not an IP "
+                    "address");
+        reject_with("tcpflags.ack", "true",
+                    "session 3@240518-abc: field 'tcpflags.ack': expected a number, got true");
+        reject_with("node", "{}",
+                    "session 3@240518-abc: field 'node': expected a string, got an "
+                    "object");
+        reject_with("rootId", "false",
+                    "session 3@240518-abc: field 'rootId': expected a string, got false");
+        reject_with("source.packets", "1.5",
+                    "session 3@240518-abc: field 'source.packets': 1.5 is not an integer");
+        reject_with(
+                "@timestamp", "\"yesterday\"",
+                "session 3@240518-abc: field '@timestamp': \"yesterday\" is not an ISO-8601 UTC "
+                "time");
+        reject_with("@timestamp", "\"2024-05-18T10:02:10\"",
+                    "session 3@240518-abc: field '@timestamp': \"2024-05-18T10:02:10\" is not an "
+                    "ISO-8601 UTC time");
+        reject_with("@timestamp", "\"2023-02-29T10:02:10Z\"",
+                    "session 3@240518-abc: field '@timestamp': \"2023-02-29T10:02:10Z\" is not an "
+                    "ISO-8601 UTC time");
+        reject_with("@timestamp", "{\"ms\":1}",
+                    "session 3@240518-abc: field '@timestamp': expected a number, got an object");
+}
+
+static void test_too_long_strings(void **state) {
+        (void)state;
+        char value[512], expect[256];
+        value[0] = '"';
+        memset(value + 1, 'A', 200);
+        strcpy(value + 201, "\"");
+        reject_with("id", value, "data[0]: field 'id': too long (200 bytes, max 127)");
+        /* the largest id that fits */
+        strcpy(value + 1 + FW_SESSION_ID_MAX, "\"");
+        fw_session_t s = accept_with("id", value);
+        assert_int_equal(strlen(s.id), FW_SESSION_ID_MAX);
+
+        memset(value + 1, 'c', 70);
+        strcpy(value + 71, "\"");
+        snprintf(expect, sizeof(expect),
+                 "session 3@240518-abc: field 'network.community_id': too long (70 bytes, max %d)",
+                 FW_COMMUNITY_ID_MAX);
+        reject_with("network.community_id", value, expect);
+        memset(value + 1, 'n', 64);
+        strcpy(value + 65, "\"");
+        reject_with("node", value,
+                    "session 3@240518-abc: field 'node': too long (64 bytes, max 63)");
+}
+
+static void test_ranges(void **state) {
+        (void)state;
+        reject_with("source.port", "70000",
+                    "session 3@240518-abc: field 'source.port': 70000 out of range 0..65535");
+        reject_with("destination.port", "-1",
+                    "session 3@240518-abc: field 'destination.port': -1 out of range 0..65535");
+        reject_with("ipProtocol", "256",
+                    "session 3@240518-abc: field 'ipProtocol': 256 out of range 0..255");
+        reject_with("ipProtocol", "-1",
+                    "session 3@240518-abc: field 'ipProtocol': -1 out of range 0..255");
+        reject_with("source.packets", "9007199254740993",
+                    "session 3@240518-abc: field 'source.packets': 9007199254740993 out of range "
+                    "0..9007199254740992");
+        reject_with("source.bytes", "1e300",
+                    "session 3@240518-abc: field 'source.bytes': 1e+300 out of range "
+                    "0..9007199254740992");
+        reject_with("destination.bytes", "-5",
+                    "session 3@240518-abc: field 'destination.bytes': -5 out of range "
+                    "0..9007199254740992");
+        reject_with("client.bytes", "-1e300",
+                    "session 3@240518-abc: field 'client.bytes': -1e+300 out of range "
+                    "0..9007199254740992");
+        reject_with("tcpflags.syn", "2147483648",
+                    "session 3@240518-abc: field 'tcpflags.syn': 2147483648 out of range "
+                    "0..2147483647");
+        reject_with("tcpflags.srcZero", "-3",
+                    "session 3@240518-abc: field 'tcpflags.srcZero': -3 out of range "
+                    "0..2147483647");
+        reject_with("firstPacket", "-1",
+                    "session 3@240518-abc: field 'firstPacket': -1 out of range "
+                    "0..9007199254740992");
+        reject_with("lastPacket", "9.3e18",
+                    "session 3@240518-abc: field 'lastPacket': 9.3e+18 out of range "
+                    "0..9007199254740992");
+        reject_with("@timestamp", "-2",
+                    "session 3@240518-abc: field '@timestamp': -2 out of range "
+                    "0..9007199254740992");
+        reject_with("source.ip", "[\"10.0.0.5\",\"10.0.0.6\"]",
+                    "session 3@240518-abc: field 'source.ip': expected one value, got an array of "
+                    "2");
+        reject_with("destination.port", "[443,8443]",
+                    "session 3@240518-abc: field 'destination.port': expected one value, got an "
+                    "array of 2");
+
+        /* the limits themselves are accepted */
+        fw_session_t s = accept_with("source.packets", "9007199254740992");
+        assert_int_equal(s.src_packets, FW_COUNTER_MAX);
+        s = accept_with("tcpflags.syn", "2147483647");
+        assert_int_equal(s.tcpflags.syn, INT32_MAX);
+        s = accept_with("source.port", "65535");
+        assert_int_equal(s.src_port, 65535);
+        s = accept_with("destination.port", "0");
+        assert_int_equal(s.dst_port, 0);
+        s = accept_with("ipProtocol", "255");
+        assert_int_equal(s.ip_protocol, 255);
+        s = accept_with("ipProtocol", "0");
+        assert_int_equal(s.ip_protocol, 0);
+        s = accept_with("firstPacket", "0");
+        assert_int_equal(s.first_packet_ms, 0);
+}
+
+static void test_lenient_values(void **state) {
+        (void)state;
+        fw_session_t s;
+        /* absent counters: -1, -1.0, null, [], missing */
+        s = accept_with("source.packets", "-1");
+        assert_int_equal(s.src_packets, FW_ABSENT);
+        s = accept_with("source.packets", "-1.0");
+        assert_int_equal(s.src_packets, FW_ABSENT);
+        s = accept_with("destination.bytes", "null");
+        assert_int_equal(s.dst_bytes, FW_ABSENT);
+        s = accept_with("server.bytes", "[]");
+        assert_int_equal(s.dst_databytes, FW_ABSENT);
+        s = accept_with("client.bytes", NULL);
+        assert_int_equal(s.src_databytes, FW_ABSENT);
+        s = accept_with("tcpflags.syn", "-1");
+        assert_int_equal(s.tcpflags.syn, FW_ABSENT);
+        s = accept_with("@timestamp", NULL);
+        assert_int_equal(s.db_time_ms, FW_ABSENT);
+        s = accept_with("@timestamp", "-1");
+        assert_int_equal(s.db_time_ms, FW_ABSENT);
+        s = accept_with("source.port", NULL);
+        assert_int_equal(s.src_port, 0);
+        s = accept_with("node", NULL);
+        assert_string_equal(s.node, "");
+
+        /* 1-element arrays and integral reals */
+        s = accept_with("source.packets", "[7]");
+        assert_int_equal(s.src_packets, 7);
+        s = accept_with("source.ip", "[\"192.168.1.1\"]");
+        assert_int_equal(s.src_ip.addr[0], 192);
+        s = accept_with("firstPacket", "1.716026405123e12");
+        assert_int_equal(s.first_packet_ms, 1716026405123);
+        s = accept_with("lastPacket", "[1716026466789.0]");
+        assert_int_equal(s.last_packet_ms, 1716026466789);
+        s = accept_with("destination.port", "445.0");
+        assert_int_equal(s.dst_port, 445);
+
+        /* ISO-8601 @timestamp, as an unconverted search `fields` date */
+        s = accept_with("@timestamp", "\"2024-05-18T10:02:10.456Z\"");
+        assert_int_equal(s.db_time_ms, 1716026530456);
+        s = accept_with("@timestamp", "[\"2024-05-18T12:02:10.456+02:00\"]");
+        assert_int_equal(s.db_time_ms, 1716026530456);
+        s = accept_with("@timestamp", "\"2024-05-18T05:02:10.4567891-0500\"");
+        assert_int_equal(s.db_time_ms, 1716026530456);
+        s = accept_with("@timestamp", "\"2024-05-18T10:02:10Z\"");
+        assert_int_equal(s.db_time_ms, 1716026530000);
+        s = accept_with("@timestamp", "\"2024-02-29T00:00:00.5Z\"");
+        assert_int_equal(s.db_time_ms, 1709164800500);
+        s = accept_with("@timestamp", "\"1970-01-01T00:00:00Z\"");
+        assert_int_equal(s.db_time_ms, 0);
+
+        /* IPv4-mapped IPv6 stays IPv6 */
+        s = accept_with("destination.ip", "\"::ffff:10.0.0.6\"");
+        assert_int_equal(s.dst_ip.family, 6);
+
+        /* unknown fields and non-object groups are ignored */
+        s = accept_with("source.geo.country_iso_code", "\"US\"");
+        assert_int_equal(s.src_packets, 12);
+        s = accept_with("source", "\"10.9.9.9\"");
+        assert_int_equal(s.src_ip.addr[3], 5);
+        s = accept_with("tcpflags", "[1,2]");
+        assert_int_equal(s.tcpflags.syn, 1);
+        s = accept_with("dns", "{\"host\":[\"a.example\",\"b.example\"],\"ip\":[\"1.2.3.4\"]}");
+        assert_string_equal(s.id, "3@240518-abc");
+}
+
+/* When an item has both forms, the nested value wins; a field missing from the group object
+ * falls back to its dotted key. */
+static void test_nested_wins(void **state) {
+        (void)state;
+        fw_session_t s = accept_with("source", "{\"port\":1234,\"bytes\":[99]}");
+        assert_int_equal(s.src_port, 1234);
+        assert_int_equal(s.src_bytes, 99);
+        assert_int_equal(s.src_packets, 12); /* from "source.packets" */
+        assert_int_equal(s.src_ip.addr[3], 5);
+}
+
+/* Later rejections are counted but keep the first reason; good items around them survive. */
+static void test_first_reject_kept(void **state) {
+        (void)state;
+        const char *body =
+                "{\"data\":[{\"id\":\"a\",\"firstPacket\":1,\"lastPacket\":2,\"ipProtocol\":6,"
+                "\"source.ip\":\"10.0.0.1\",\"destination.ip\":\"10.0.0.2\"},"
+                "{\"id\":\"b\",\"firstPacket\":1,\"lastPacket\":2,\"ipProtocol\":6,"
+                "\"source.ip\":\"10.0.0.1\",\"destination.ip\":\"10.0.0.2\",\"source.port\":-7},"
+                "{\"firstPacket\":1},"
+                "{\"id\":\"d\",\"firstPacket\":1,\"lastPacket\":2,\"ipProtocol\":17,"
+                "\"source.ip\":\"10.0.0.3\",\"destination.ip\":\"10.0.0.4\"}]}";
+        fw_arkime_page_t p;
+        char err[256];
+        fw_arkime_page_init(&p);
+        assert_int_equal(parse_str(&p, body, err, sizeof(err)), 0);
+        assert_int_equal(p.count, 2);
+        assert_int_equal(p.rejected, 2);
+        assert_string_equal(p.first_reject, "session b: field 'source.port': -7 out of range "
+                                            "0..65535");
+        assert_string_equal(p.sessions[0].id, "a");
+        assert_string_equal(p.sessions[1].id, "d");
+        assert_int_equal(p.sessions[1].ip_protocol, 17);
+        /* the rejected slot was reused: nothing of "b" leaks into "d" */
+        assert_int_equal(p.sessions[1].src_port, 0);
+        assert_int_equal(p.sessions[1].src_ip.addr[3], 3);
+
+        /* an id with control characters is quoted safely in the message */
+        assert_int_equal(parse_str(&p, "{\"data\":[{\"id\":\"x\\ny\",\"firstPacket\":1}]}", err,
+                                   sizeof(err)),
+                         0);
+        assert_int_equal(p.rejected, 1);
+        assert_string_equal(p.first_reject, "session x y: field 'lastPacket': missing");
+        fw_arkime_page_free(&p);
+}
+
+/* ---- memory: reuse across polls, growth ---- */
+
+static void test_reset_and_reuse(void **state) {
+        (void)state;
+        fw_arkime_page_t p;
+        char err[256];
+        fw_arkime_page_init(&p);
+        assert_null(p.sessions);
+        assert_int_equal(p.cap, 0);
+        assert_int_equal(p.records_total, -1);
+
+        parse_file(&p, "sessions_nested.json");
+        assert_int_equal(p.count, 6);
+        size_t cap = p.cap;
+        fw_session_t *mem = p.sessions;
+        assert_true(cap >= 6);
+
+        parse_file(&p, "sessions_rejects.json");
+        assert_int_equal(p.count, 3);
+        assert_int_equal(p.rejected, 5);
+        assert_int_equal(p.cap, cap);
+        assert_ptr_equal(p.sessions, mem);
+
+        /* parsing resets: counts and first_reject start over */
+        parse_file(&p, "sessions_flat.json");
+        assert_int_equal(p.count, 4);
+        assert_int_equal(p.rejected, 0);
+        assert_string_equal(p.first_reject, "");
+        assert_string_equal(p.sessions[0].id, "3@240518-GkOz8r6dW2uTb5qA2Bf4YeNp");
+
+        /* an error empties the page but keeps the memory */
+        parse_file_fail(&p, "error_unknown_field.json", err, sizeof(err));
+        assert_int_equal(p.cap, cap);
+        assert_int_equal(p.records_total, -1);
+        assert_int_equal(p.records_filtered, -1);
+
+        parse_file(&p, "sessions_rejects.json");
+        fw_arkime_page_reset(&p);
+        assert_int_equal(p.count, 0);
+        assert_int_equal(p.rejected, 0);
+        assert_string_equal(p.first_reject, "");
+        assert_int_equal(p.records_total, -1);
+        assert_int_equal(p.cap, cap);
+        assert_ptr_equal(p.sessions, mem);
+
+        fw_arkime_page_free(&p);
+        assert_null(p.sessions);
+        assert_int_equal(p.cap, 0);
+        assert_int_equal(p.count, 0);
+        fw_arkime_page_free(&p); /* twice is harmless */
+        parse_file(&p, "sessions_nested.json");
+        assert_int_equal(p.count, 6);
+        fw_arkime_page_free(&p);
+}
+
+/* A page of n generated items, half IPv6, every 7th rejected. */
+static char *big_page(size_t n, size_t *len) {
+        size_t cap = 256 + n * 400, o = 0;
+        char *buf = malloc(cap);
+        assert_non_null(buf);
+        o += (size_t)snprintf(buf + o, cap - o, "{\"data\":[");
+        for (size_t i = 0; i < n; i++) {
+                char sip[64];
+                if (i % 2)
+                        snprintf(sip, sizeof(sip), "2001:db8::%zx", i);
+                else
+                        snprintf(sip, sizeof(sip), "10.%zu.%zu.1", (i >> 8) & 255, i & 255);
+                o += (size_t)snprintf(
+                        buf + o, cap - o,
+                        "%s{\"id\":\"3@240518-item%zu\",\"node\":\"sensor01\",\"ipProtocol\":6,"
+                        "\"firstPacket\":%zu,\"lastPacket\":%zu,\"source\":{\"ip\":\"%s\","
+                        "\"port\":%zu,\"packets\":%s},\"destination\":{\"ip\":\"%s\",\"port\":445}"
+                        "}",
+                        i ? "," : "", i, 1716026400000 + i, 1716026400000 + i + 5, sip,
+                        1024 + i % 60000, (i % 7 == 3) ? "-9" : "3",
+                        (i % 2) ? "2001:db8::1" : "10.0.0.1");
+                assert_true(o < cap);
+        }
+        o += (size_t)snprintf(buf + o, cap - o, "],\"recordsTotal\":%zu,\"recordsFiltered\":%zu}",
+                              n, n);
+        assert_true(o < cap);
+        *len = o;
+        return buf;
+}
+
+static void test_growth(void **state) {
+        (void)state;
+        fw_arkime_page_t p;
+        char err[256];
+        size_t len, n = 5000;
+        char *body = big_page(n, &len);
+        fw_arkime_page_init(&p);
+        assert_int_equal(fw_arkime_page_parse(&p, body, len, err, sizeof(err)), 0);
+        size_t bad = 0;
+        for (size_t i = 0; i < n; i++)
+                bad += (i % 7 == 3);
+        assert_int_equal(p.rejected, bad);
+        assert_int_equal(p.count, n - bad);
+        assert_true(p.cap >= n);
+        assert_int_equal(p.records_total, (int64_t)n);
+        assert_string_equal(p.first_reject,
+                            "session 3@240518-item3: field 'source.packets': -9 out of range "
+                            "0..9007199254740992");
+        /* response order is kept */
+        for (size_t i = 1; i < p.count; i++)
+                assert_true(p.sessions[i].first_packet_ms > p.sessions[i - 1].first_packet_ms);
+        assert_int_equal(p.sessions[1].src_ip.family, 6);
+        size_t cap = p.cap;
+        free(body);
+
+        /* a smaller page afterwards reuses the same array */
+        body = big_page(10, &len);
+        assert_int_equal(fw_arkime_page_parse(&p, body, len, err, sizeof(err)), 0);
+        assert_int_equal(p.count, 9);
+        assert_int_equal(p.cap, cap);
+        free(body);
+        fw_arkime_page_free(&p);
+}
+
+/* ---- fields= list ---- */
+
+static void test_fields_list(void **state) {
+        (void)state;
+        static const char *const want[] = {
+                "rootId",
+                "node",
+                "firstPacket",
+                "lastPacket",
+                "@timestamp",
+                "ipProtocol",
+                "source.ip",
+                "source.port",
+                "source.packets",
+                "source.bytes",
+                "destination.ip",
+                "destination.port",
+                "destination.packets",
+                "destination.bytes",
+                "client.bytes",
+                "server.bytes",
+                "network.community_id",
+                "tcpflags.syn",
+                "tcpflags.syn-ack",
+                "tcpflags.ack",
+                "tcpflags.psh",
+                "tcpflags.fin",
+                "tcpflags.rst",
+                "tcpflags.urg",
+                "tcpflags.srcZero",
+                "tcpflags.dstZero",
+        };
+        char list[1024];
+        size_t n = 0;
+        snprintf(list, sizeof(list), "%s", FW_ARKIME_FIELDS);
+        for (char *save = NULL, *t = strtok_r(list, ",", &save); t;
+             t = strtok_r(NULL, ",", &save), n++) {
+                assert_true(n < sizeof(want) / sizeof(want[0]));
+                assert_string_equal(t, want[n]);
+        }
+        assert_int_equal(n, sizeof(want) / sizeof(want[0]));
+        assert_null(strchr(FW_ARKIME_FIELDS, ' '));
+
+        /* every listed field is read by the parser: a wrong type under its name is noticed */
+        for (size_t i = 0; i < n; i++) {
+                fw_arkime_page_t p;
+                char err[256], prefix[128];
+                fw_arkime_page_init(&p);
+                assert_int_equal(parse_str(&p, body_with(want[i], "true"), err, sizeof(err)), 0);
+                assert_int_equal(p.rejected, 1);
+                snprintf(prefix, sizeof(prefix), "session 3@240518-abc: field '%s': expected a ",
+                         want[i]);
+                assert_int_equal(strncmp(p.first_reject, prefix, strlen(prefix)), 0);
+                fw_arkime_page_free(&p);
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_nested_v5_response),
+                cmocka_unit_test(test_flat_response),
+                cmocka_unit_test(test_nested_equals_flat),
+                cmocka_unit_test(test_rejects_file),
+                cmocka_unit_test(test_arkime_error),
+                cmocka_unit_test(test_malformed_json),
+                cmocka_unit_test(test_bad_shape),
+                cmocka_unit_test(test_missing_required),
+                cmocka_unit_test(test_wrong_types),
+                cmocka_unit_test(test_too_long_strings),
+                cmocka_unit_test(test_ranges),
+                cmocka_unit_test(test_lenient_values),
+                cmocka_unit_test(test_nested_wins),
+                cmocka_unit_test(test_first_reject_kept),
+                cmocka_unit_test(test_reset_and_reuse),
+                cmocka_unit_test(test_growth),
+                cmocka_unit_test(test_fields_list),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -387,7 +387,7 @@ static int parse_field(fw_session_t *s, const field_def_t *f, json_t *v, char *w
                         if (parse_iso8601_ms(str, len, &i) != 0 || i < 0 || i > FW_COUNTER_MAX) {
                                 char text[48];
                                 clean_text(text, sizeof(text), str, len, 40);
-                                put(why, n, "\"%s\" is not an ISO-8601 UTC time", text);
+                                put(why, n, "\"%s\" is not an ISO-8601 time", text);
                                 return V_BAD;
                         }
                         *(int64_t *)(void *)base = i;
@@ -532,7 +532,8 @@ static const char *type_name(const json_t *v) {
         return "null";
 }
 
-/* Arkime reports failures with HTTP 200 and "error" (viewer 3+) or "bsqErr" (older viewers). */
+/* Arkime reports failures with HTTP 200 and "error" (viewer/apiSessions.js getSessions), or
+ * "bsqErr" in older viewers' /sessions.json (tests/api-sessions.t before 3.0 checks it). */
 static int arkime_error(json_t *root, char *err, size_t errlen) {
         static const char *const keys[] = {"error", "bsqErr"};
         char text[FW_ARKIME_ERRTEXT_MAX + 4];

@@ -10,7 +10,10 @@
  * object but lacks a required field or has a value of the wrong type or out of range is skipped
  * and counted in `rejected`; the reason for the first one is kept in `first_reject`.
  *
- * Required per item: id, firstPacket, lastPacket, source.ip, destination.ip, ipProtocol. */
+ * Required per item: id, firstPacket, lastPacket, source.ip, destination.ip, ipProtocol. Times are
+ * ms since the epoch; @timestamp (optional) may also be ISO-8601 text with a zone. Ranges: ports
+ * 0..65535 (0 when absent), ipProtocol 0..255, times and counters 0..FW_COUNTER_MAX, tcpflags
+ * 0..INT32_MAX; numbers are JSON integers or integral reals, never strings of digits. */
 #ifndef FW_ARKIME_PAGE_H
 #define FW_ARKIME_PAGE_H
 

@@ -222,6 +222,17 @@ def _parse_fields(v):
     return tuple(fields)
 
 
+def _parse_start(raw):
+    """'start' becomes ES 'from' (reqQuery.start || 0); ES rejects what is not a count."""
+    if not js_truthy(raw):
+        return 0
+    if isinstance(raw, str) and re.fullmatch(r'\d+', raw.strip()):
+        return int(raw.strip())
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw >= 0:
+        return int(raw)
+    raise QueryError('ResponseError: illegal_argument_exception')  # [from] is not a count
+
+
 def build_query(p, now_ms, max_sessions_queried=2000000):
     """BuildQuery.build for the parameters /api/sessions reads; raises QueryError."""
     q = Query()
@@ -232,13 +243,7 @@ def build_query(p, now_ms, max_sessions_queried=2000000):
     if q.size < 0:
         raise QueryError('ResponseError: illegal_argument_exception')  # [size] cannot be negative
     q.size = int(q.size)
-    raw_start = p.get('start') if js_truthy(p.get('start')) else 0
-    q.start = js_parse_int(raw_start) if isinstance(raw_start, str) else raw_start
-    if (not isinstance(q.start, (int, float)) or isinstance(q.start, bool) or _is_nan(q.start)
-            or (isinstance(raw_start, str) and not re.fullmatch(r'\s*\+?\d+\s*', raw_start))
-            or q.start < 0):
-        raise QueryError('ResponseError: illegal_argument_exception')  # ES rejects 'from'
-    q.start = int(q.start)
+    q.start = _parse_start(p.get('start'))
     if p.get('strictly') == 'true':
         p['bounding'] = 'both'
     q.filters = time_filters(p, start, stop)

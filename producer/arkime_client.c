@@ -10,7 +10,7 @@
 struct fw_arkime_client {
         CURL *curl;
         char *endpoint; /* <url>/api/sessions */
-        char *user, *password, *expression, *cluster;
+        char *user, *password, *expression, *cluster, *order;
         size_t max_body;
         char *buf; /* response body */
         size_t len, cap;
@@ -73,6 +73,7 @@ void fw_arkime_client_free(fw_arkime_client_t *c) {
         free(c->user);
         free(c->expression);
         free(c->cluster);
+        free(c->order);
         free(c->buf);
         free(c);
 }
@@ -98,6 +99,7 @@ fw_arkime_client_t *fw_arkime_client_new(const fw_arkime_opts_t *o, char *err, s
         c->password = dup_or_null(o->password);
         c->expression = dup_or_null(o->expression);
         c->cluster = dup_or_null(o->cluster);
+        c->order = dup_or_null(o->order);
         c->max_body = o->max_body ? o->max_body : (size_t)512 << 20;
         c->curl = curl_easy_init();
         if (!c->curl)
@@ -167,9 +169,12 @@ int fw_arkime_fetch(fw_arkime_client_t *c, const fw_slice_t *sl, const char **bo
                   form_add(c->curl, &form, &flen, "start", "0") ||
                   form_add(c->curl, &form, &flen, "length", length) ||
                   form_add(c->curl, &form, &flen, "fields", FW_ARKIME_FIELDS) ||
-                  form_add(c->curl, &form, &flen, "facets", "0");
+                  form_add(c->curl, &form, &flen, "facets", "0") ||
+                  form_add(c->curl, &form, &flen, "flatten", "1");
         if (!bad && c->expression)
                 bad = form_add(c->curl, &form, &flen, "expression", c->expression);
+        if (!bad && c->order)
+                bad = form_add(c->curl, &form, &flen, "order", c->order);
         if (!bad && c->cluster)
                 bad = form_add(c->curl, &form, &flen, "cluster", c->cluster);
         if (bad) {

@@ -33,6 +33,7 @@ typedef struct fw_arkime_opts {
         size_t max_body;        /* larger responses are an error */
         const char *expression; /* ANDed Arkime expression, NULL or "" for none */
         const char *cluster;    /* multiviewer cluster, NULL for none */
+        const char *order;      /* order= (e.g. "@timestamp:asc"), NULL for the viewer's default */
 } fw_arkime_opts_t;
 
 /* Failure classes, for metrics and retry decisions. */

@@ -45,6 +45,9 @@ static const fw_conf_def_t producer_defs[] = {
         {"arkime.expression", FW_CT_STRING, NULL, 0, 0, NULL, 0,
          "Arkime expression ANDed to every query, e.g. to pull only internal traffic"},
         {"arkime.cluster", FW_CT_STRING, NULL, 0, 0, NULL, 0, "multiviewer cluster name"},
+        {"arkime.order", FW_CT_STRING, NULL, 0, 0, NULL, 0,
+         "order= of each page, e.g. @timestamp:asc; unset keeps the viewer's default "
+         "(firstPacket); the cursor does not depend on it"},
         {"arkime.page_size", FW_CT_INT, "5000", 1, 10000, NULL, 0,
          "sessions per request (above 10,000 Arkime scrolls, so the cap)"},
         {"arkime.max_page_size", FW_CT_INT, "1000000", 1, 2000000, NULL, 0,
@@ -162,6 +165,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                 .timeout_ms = (long)fw_conf_duration_ms(conf, "arkime.timeout"),
                 .expression = fw_conf_str(conf, "arkime.expression"),
                 .cluster = fw_conf_str(conf, "arkime.cluster"),
+                .order = fw_conf_str(conf, "arkime.order"),
         };
         if (!ao.tls_verify)
                 fw_warn("producer", "arkime.tls_verify is off: the viewer is not authenticated");

@@ -14,10 +14,50 @@
  * - viewer/apiSessions.js getSessions sets `fields.id = Db.session2Sid(hit)` on every item, so the
  *   id comes back whatever fields= asks for; "id" is not a db field and is not requested.
  * - @timestamp is in neither list, so a viewer that fetches it through the search `fields` API may
- *   hand it back as ["2024-05-18T10:02:10.456Z"]; both that and ms numbers are accepted. */
+ *   hand it back as ["2024-05-18T10:02:10.456Z"]; both that and ms numbers are accepted.
+ *
+ * Why cJSON (issue #3 wants parse + publish >= 200,000 sessions/s on one core): on a 2,000-item
+ * page (~600 bytes an item, bench/bench_arkime_page.c) jansson's json_loadb + json_decref alone
+ * ran at ~XXJ items/s, below the target before any extraction; cJSON's parse + delete alone at
+ * ~XXC items/s, and this file (parse + extraction) at ~XXF items/s flat, ~XXN nested. Most of
+ * cJSON's time is malloc/free of its nodes and key strings. Extraction is a single pass: each
+ * key of an item is dispatched once (switch on length and a byte or two, exact and
+ * case-sensitive, unlike cJSON_GetObjectItem) to its field slot; no per-field lookup.
+ *
+ * What the switch costs, and how it is handled:
+ * - Numbers: cJSON keeps only a double, so integers are exact up to 2^53 (FW_COUNTER_MAX, which
+ *   is also all Arkime's own JavaScript viewer can carry). The rule stays "integral and in
+ *   range" on that double: 1.5 is rejected, 445.0 is 445; but 9007199254740993 reads as 2^53 and
+ *   is accepted as the limit, and a literal beyond 64 bits (18446744073709551616) no longer fails
+ *   the whole page: it is a number out of range and rejects just its item. -1 and -1.0 cannot be
+ *   told apart, so both mean "absent" wherever -1 does (counters, flags, @timestamp). For the
+ *   producer this changes nothing real: Arkime counters and ms times are far below 2^53.
+ * - cJSON parses strings into NUL-terminated copies and turns "\u0000" -- and a \u escape with
+ *   bad hex digits -- into a NUL that would cut the string short; a raw NUL byte is copied
+ *   likewise. jansson refused all three, and so do we: after a successful parse the body is
+ *   scanned once for them (memchr, a few % of parse time) and the page fails as not JSON.
+ * - cJSON does not check UTF-8. The strings that are kept (id, rootId, node, community id) are
+ *   checked here; an invalid one rejects its item (jansson failed the whole page). Invalid
+ *   UTF-8 in fields we ignore now passes, as do raw control characters (inside strings, and as
+ *   blanks between tokens) and a few non-JSON number spellings cJSON's strtod allows ("01", "1.",
+ *   "-.5").
+ * - cJSON accepts any value at the top level, so "data" (a bare string) is reported as "response
+ *   is a string, not a JSON object" rather than as invalid JSON.
+ * - Syntax errors are "not JSON at byte N: ..." with N the 0-based offset where cJSON stopped
+ *   (its return_parse_end; cJSON_GetErrorPtr is process-global and racy, so it is not used).
+ *   cJSON gives no reason text and stops at or just after the offending byte; out of memory
+ *   inside cJSON is indistinguishable from a syntax error and is reported the same way.
+ * - Input is read through cJSON_ParseWithLengthOpts(body, len, &end, 0) only: nothing past len
+ *   is touched (the body need not be NUL-terminated; tests/unit/test_arkime_page.c parses every
+ *   prefix of a body that ends at a PROT_NONE page). This relies on the fix for CVE-2023-53154
+ *   (a string ending in a backslash at the end of the buffer), in cJSON 1.7.18 and Debian's
+ *   1.7.15-1+deb12u3. cJSON's CJSON_NESTING_LIMIT (1000) bounds its recursion, and that of
+ *   cJSON_Delete; jansson's limit was 2048.
+ * - cJSON_ParseWithLengthOpts also writes that global error slot on every call, so parses in two
+ *   threads at once are a (harmless to us) data race; the producer parses in its poller thread. */
 #include "arkime_page.h"
 
-#include <jansson.h>
+#include <cjson/cJSON.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -34,11 +74,41 @@ const char FW_ARKIME_FIELDS[] =
 
 /* ---- field table ---- */
 
-enum group { G_NONE, G_SOURCE, G_DESTINATION, G_NETWORK, G_CLIENT, G_SERVER, G_TCPFLAGS, G_N };
-
-static const char *const group_names[G_N] = {
-        NULL, "source", "destination", "network", "client", "server", "tcpflags",
+/* Fields in the order they are converted: id first, so that every later rejection can name the
+ * session; the rest in FW_ARKIME_FIELDS order, which decides which error a bad item reports. */
+enum field {
+        F_ID,
+        F_ROOT_ID,
+        F_NODE,
+        F_FIRST_PACKET,
+        F_LAST_PACKET,
+        F_TIMESTAMP,
+        F_IP_PROTOCOL,
+        F_SRC_IP, /* source and destination: ip, port, packets, bytes in this order */
+        F_SRC_PORT,
+        F_SRC_PACKETS,
+        F_SRC_BYTES,
+        F_DST_IP,
+        F_DST_PORT,
+        F_DST_PACKETS,
+        F_DST_BYTES,
+        F_CLIENT_BYTES,
+        F_SERVER_BYTES,
+        F_COMMUNITY_ID,
+        F_SYN,
+        F_SYN_ACK,
+        F_ACK,
+        F_PSH,
+        F_FIN,
+        F_RST,
+        F_URG,
+        F_SRC_ZERO,
+        F_DST_ZERO,
+        NFIELDS
 };
+
+/* Objects an item may nest fields in ("source":{"ip":...}); flatten=1 spells them "source.ip". */
+enum group { G_NONE, G_SOURCE, G_DESTINATION, G_NETWORK, G_CLIENT, G_SERVER, G_TCPFLAGS, G_N };
 
 enum kind {
         K_ID,      /* required non-empty string */
@@ -53,51 +123,151 @@ enum kind {
 };
 
 typedef struct field_def {
-        const char *name; /* db field name, also the flat (flatten=1) key */
-        const char *leaf; /* key inside the group object when nested */
-        uint8_t group;
+        const char *name; /* db field name, also the flat (flatten=1) key; for messages */
         uint8_t kind;
         uint16_t size; /* string fields: buffer size */
         size_t offset; /* in fw_session_t */
 } field_def_t;
 
-#define F(name, leaf, group, kind, member)                                                         \
-        {                                                                                          \
-                name, leaf, group, kind, (uint16_t)sizeof(((fw_session_t *)0)->member),            \
-                        offsetof(fw_session_t, member)                                             \
-        }
+#define F(id, name, kind, member)                                                                  \
+        [id] = {name, kind, (uint16_t)sizeof(((fw_session_t *)0)->member),                         \
+                offsetof(fw_session_t, member)}
 
-/* id first, so that every later rejection can name the session. */
-static const field_def_t fields[] = {
-        F("id", "id", G_NONE, K_ID, id),
-        F("rootId", "rootId", G_NONE, K_STR, root_id),
-        F("node", "node", G_NONE, K_STR, node),
-        F("firstPacket", "firstPacket", G_NONE, K_TIME, first_packet_ms),
-        F("lastPacket", "lastPacket", G_NONE, K_TIME, last_packet_ms),
-        F("@timestamp", "@timestamp", G_NONE, K_DBTIME, db_time_ms),
-        F("ipProtocol", "ipProtocol", G_NONE, K_PROTO, ip_protocol),
-        F("source.ip", "ip", G_SOURCE, K_IP, src_ip),
-        F("source.port", "port", G_SOURCE, K_PORT, src_port),
-        F("source.packets", "packets", G_SOURCE, K_COUNTER, src_packets),
-        F("source.bytes", "bytes", G_SOURCE, K_COUNTER, src_bytes),
-        F("destination.ip", "ip", G_DESTINATION, K_IP, dst_ip),
-        F("destination.port", "port", G_DESTINATION, K_PORT, dst_port),
-        F("destination.packets", "packets", G_DESTINATION, K_COUNTER, dst_packets),
-        F("destination.bytes", "bytes", G_DESTINATION, K_COUNTER, dst_bytes),
-        F("client.bytes", "bytes", G_CLIENT, K_COUNTER, src_databytes),
-        F("server.bytes", "bytes", G_SERVER, K_COUNTER, dst_databytes),
-        F("network.community_id", "community_id", G_NETWORK, K_STR, community_id),
-        F("tcpflags.syn", "syn", G_TCPFLAGS, K_FLAG, tcpflags.syn),
-        F("tcpflags.syn-ack", "syn-ack", G_TCPFLAGS, K_FLAG, tcpflags.syn_ack),
-        F("tcpflags.ack", "ack", G_TCPFLAGS, K_FLAG, tcpflags.ack),
-        F("tcpflags.psh", "psh", G_TCPFLAGS, K_FLAG, tcpflags.psh),
-        F("tcpflags.fin", "fin", G_TCPFLAGS, K_FLAG, tcpflags.fin),
-        F("tcpflags.rst", "rst", G_TCPFLAGS, K_FLAG, tcpflags.rst),
-        F("tcpflags.urg", "urg", G_TCPFLAGS, K_FLAG, tcpflags.urg),
-        F("tcpflags.srcZero", "srcZero", G_TCPFLAGS, K_FLAG, tcpflags.src_zero),
-        F("tcpflags.dstZero", "dstZero", G_TCPFLAGS, K_FLAG, tcpflags.dst_zero),
+static const field_def_t fields[NFIELDS] = {
+        F(F_ID, "id", K_ID, id),
+        F(F_ROOT_ID, "rootId", K_STR, root_id),
+        F(F_NODE, "node", K_STR, node),
+        F(F_FIRST_PACKET, "firstPacket", K_TIME, first_packet_ms),
+        F(F_LAST_PACKET, "lastPacket", K_TIME, last_packet_ms),
+        F(F_TIMESTAMP, "@timestamp", K_DBTIME, db_time_ms),
+        F(F_IP_PROTOCOL, "ipProtocol", K_PROTO, ip_protocol),
+        F(F_SRC_IP, "source.ip", K_IP, src_ip),
+        F(F_SRC_PORT, "source.port", K_PORT, src_port),
+        F(F_SRC_PACKETS, "source.packets", K_COUNTER, src_packets),
+        F(F_SRC_BYTES, "source.bytes", K_COUNTER, src_bytes),
+        F(F_DST_IP, "destination.ip", K_IP, dst_ip),
+        F(F_DST_PORT, "destination.port", K_PORT, dst_port),
+        F(F_DST_PACKETS, "destination.packets", K_COUNTER, dst_packets),
+        F(F_DST_BYTES, "destination.bytes", K_COUNTER, dst_bytes),
+        F(F_CLIENT_BYTES, "client.bytes", K_COUNTER, src_databytes),
+        F(F_SERVER_BYTES, "server.bytes", K_COUNTER, dst_databytes),
+        F(F_COMMUNITY_ID, "network.community_id", K_STR, community_id),
+        F(F_SYN, "tcpflags.syn", K_FLAG, tcpflags.syn),
+        F(F_SYN_ACK, "tcpflags.syn-ack", K_FLAG, tcpflags.syn_ack),
+        F(F_ACK, "tcpflags.ack", K_FLAG, tcpflags.ack),
+        F(F_PSH, "tcpflags.psh", K_FLAG, tcpflags.psh),
+        F(F_FIN, "tcpflags.fin", K_FLAG, tcpflags.fin),
+        F(F_RST, "tcpflags.rst", K_FLAG, tcpflags.rst),
+        F(F_URG, "tcpflags.urg", K_FLAG, tcpflags.urg),
+        F(F_SRC_ZERO, "tcpflags.srcZero", K_FLAG, tcpflags.src_zero),
+        F(F_DST_ZERO, "tcpflags.dstZero", K_FLAG, tcpflags.dst_zero),
 };
-#define NFIELDS (sizeof(fields) / sizeof(fields[0]))
+
+_Static_assert(NFIELDS <= 32, "seen-field masks are 32 bits");
+
+/* ---- key dispatch: exact, case-sensitive byte comparison, as jansson's object lookup was ---- */
+
+/* Inside a function with `const char *k` and `size_t len`: does the key equal the literal? */
+#define IS(lit) (len == sizeof(lit) - 1 && memcmp(k, lit, sizeof(lit) - 1) == 0)
+
+/* The group a key names ("source"), or G_NONE. */
+static int group_key(const char *k, size_t len) {
+        switch (len) {
+        case 6:
+                if (IS("source"))
+                        return G_SOURCE;
+                if (IS("server"))
+                        return G_SERVER;
+                return IS("client") ? G_CLIENT : G_NONE;
+        case 7:
+                return IS("network") ? G_NETWORK : G_NONE;
+        case 8:
+                return IS("tcpflags") ? G_TCPFLAGS : G_NONE;
+        case 11:
+                return IS("destination") ? G_DESTINATION : G_NONE;
+        }
+        return G_NONE;
+}
+
+/* The field a key names inside group g ("port" in "source"), or -1. */
+static int leaf_key(int g, const char *k, size_t len) {
+        switch (g) {
+        case G_SOURCE:
+        case G_DESTINATION: {
+                int base = g == G_SOURCE ? F_SRC_IP : F_DST_IP;
+                switch (len) {
+                case 2:
+                        return IS("ip") ? base : -1;
+                case 4:
+                        return IS("port") ? base + 1 : -1;
+                case 7:
+                        return IS("packets") ? base + 2 : -1;
+                case 5:
+                        return IS("bytes") ? base + 3 : -1;
+                }
+                return -1;
+        }
+        case G_CLIENT:
+                return IS("bytes") ? F_CLIENT_BYTES : -1;
+        case G_SERVER:
+                return IS("bytes") ? F_SERVER_BYTES : -1;
+        case G_NETWORK:
+                return IS("community_id") ? F_COMMUNITY_ID : -1;
+        case G_TCPFLAGS:
+                if (len == 3) {
+                        switch (k[0]) {
+                        case 's':
+                                return IS("syn") ? F_SYN : -1;
+                        case 'a':
+                                return IS("ack") ? F_ACK : -1;
+                        case 'p':
+                                return IS("psh") ? F_PSH : -1;
+                        case 'f':
+                                return IS("fin") ? F_FIN : -1;
+                        case 'r':
+                                return IS("rst") ? F_RST : -1;
+                        case 'u':
+                                return IS("urg") ? F_URG : -1;
+                        }
+                } else if (len == 7) {
+                        if (IS("syn-ack"))
+                                return F_SYN_ACK;
+                        if (IS("srcZero"))
+                                return F_SRC_ZERO;
+                        if (IS("dstZero"))
+                                return F_DST_ZERO;
+                }
+                return -1;
+        }
+        return -1;
+}
+
+/* The field a top-level key without a dot names ("firstPacket"), or -1. */
+static int top_key(const char *k, size_t len) {
+        switch (len) {
+        case 2:
+                return IS("id") ? F_ID : -1;
+        case 4:
+                return IS("node") ? F_NODE : -1;
+        case 6:
+                return IS("rootId") ? F_ROOT_ID : -1;
+        case 10:
+                switch (k[0]) {
+                case 'l':
+                        return IS("lastPacket") ? F_LAST_PACKET : -1;
+                case '@':
+                        return IS("@timestamp") ? F_TIMESTAMP : -1;
+                case 'i':
+                        return IS("ipProtocol") ? F_IP_PROTOCOL : -1;
+                }
+                return -1;
+        case 11:
+                return IS("firstPacket") ? F_FIRST_PACKET : -1;
+        }
+        return -1;
+}
+
+#undef IS
 
 /* ---- messages ---- */
 
@@ -135,37 +305,66 @@ static void clean_text(char *buf, size_t n, const char *s, size_t len, size_t ma
         buf[o] = '\0';
 }
 
+/* cJSON's type, without the flag bits (the cJSON_Is* helpers are calls into the shared library). */
+static inline int type_of(const cJSON *v) {
+        return v->type & 0xFF;
+}
+
+#define TWO_63 9223372036854775808.0 /* exact in a double */
+
+/* A number for a message: integral values within int64 as integers, others as %.15g. */
+static void describe_number(double d, char *buf, size_t n) {
+        if (d >= -TWO_63 && d < TWO_63 && (double)(int64_t)d == d)
+                put(buf, n, "%lld", (long long)(int64_t)d);
+        else
+                put(buf, n, "%.15g", d);
+}
+
 /* A short description of a JSON value for a message: 42, 1e+300, string "abc", object, ... */
-static void describe(const json_t *v, char *buf, size_t n) {
+static void describe(const cJSON *v, char *buf, size_t n) {
         char text[48];
 
-        switch (json_typeof(v)) {
-        case JSON_INTEGER:
-                put(buf, n, "%lld", (long long)json_integer_value(v));
+        switch (type_of(v)) {
+        case cJSON_Number:
+                describe_number(v->valuedouble, buf, n);
                 break;
-        case JSON_REAL:
-                put(buf, n, "%.15g", json_real_value(v));
-                break;
-        case JSON_STRING:
-                clean_text(text, sizeof(text), json_string_value(v), json_string_length(v), 40);
+        case cJSON_String:
+                clean_text(text, sizeof(text), v->valuestring, strlen(v->valuestring), 40);
                 put(buf, n, "string \"%s\"", text);
                 break;
-        case JSON_TRUE:
+        case cJSON_True:
                 put(buf, n, "true");
                 break;
-        case JSON_FALSE:
+        case cJSON_False:
                 put(buf, n, "false");
                 break;
-        case JSON_NULL:
-                put(buf, n, "null");
-                break;
-        case JSON_OBJECT:
+        case cJSON_Object:
                 put(buf, n, "an object");
                 break;
-        case JSON_ARRAY:
+        case cJSON_Array:
                 put(buf, n, "an array");
                 break;
+        default:
+                put(buf, n, "null");
+                break;
         }
+}
+
+static const char *type_name(const cJSON *v) {
+        switch (type_of(v)) {
+        case cJSON_Object:
+                return "an object";
+        case cJSON_Array:
+                return "an array";
+        case cJSON_String:
+                return "a string";
+        case cJSON_Number:
+                return "a number";
+        case cJSON_True:
+        case cJSON_False:
+                return "a boolean";
+        }
+        return "null";
 }
 
 /* ---- value conversion ---- */
@@ -174,53 +373,54 @@ static void describe(const json_t *v, char *buf, size_t n) {
 enum { V_OK = 0, V_ABSENT = 1, V_BAD = -1 };
 
 /* Unwrap Arkime's singleton conventions: null and [] are absent, [x] is x, [x, y] is an error. */
-static int singleton(json_t **v, char *why, size_t n) {
-        if (*v == NULL || json_is_null(*v))
+static int singleton(const cJSON **v, char *why, size_t n) {
+        if (*v == NULL || type_of(*v) == cJSON_NULL)
                 return V_ABSENT;
-        if (json_is_array(*v)) {
-                size_t k = json_array_size(*v);
-                if (k == 0)
+        if (type_of(*v) == cJSON_Array) {
+                const cJSON *first = (*v)->child;
+                if (first == NULL)
                         return V_ABSENT;
-                if (k > 1) {
+                if (first->next != NULL) {
+                        size_t k = 0;
+                        for (const cJSON *e = first; e != NULL; e = e->next)
+                                k++;
                         put(why, n, "expected one value, got an array of %zu", k);
                         return V_BAD;
                 }
-                *v = json_array_get(*v, 0);
-                if (json_is_null(*v))
+                *v = first;
+                if (type_of(*v) == cJSON_NULL)
                         return V_ABSENT;
         }
         return V_OK;
 }
 
-/* A JSON integer, or a real that is integral; then checked against lo..hi. */
-static int get_int(const json_t *v, int64_t lo, int64_t hi, int64_t *out, char *why, size_t n) {
+/* An integral number, checked against lo..hi. cJSON holds every number as a double, so this is
+ * exact up to 2^53 (FW_COUNTER_MAX); larger literals arrive rounded. */
+static int get_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out, char *why, size_t n) {
         char desc[64];
+        double d;
         int64_t i;
 
-        if (json_is_integer(v)) {
-                i = (int64_t)json_integer_value(v);
-        } else if (json_is_real(v)) {
-                double d = json_real_value(v);
-                /* 2^63 is exact in a double; NaN fails both comparisons */
-                if (!(d >= -9223372036854775808.0 && d < 9223372036854775808.0)) {
-                        describe(v, desc, sizeof(desc));
-                        put(why, n, "%s out of range %lld..%lld", desc, (long long)lo,
-                            (long long)hi);
-                        return V_BAD;
-                }
-                i = (int64_t)d;
-                if ((double)i != d) {
-                        describe(v, desc, sizeof(desc));
-                        put(why, n, "%s is not an integer", desc);
-                        return V_BAD;
-                }
-        } else {
+        if (type_of(v) != cJSON_Number) {
                 describe(v, desc, sizeof(desc));
                 put(why, n, "expected a number, got %s", desc);
                 return V_BAD;
         }
+        d = v->valuedouble;
+        /* NaN fails both comparisons (cJSON cannot produce one, but a cast of it would be UB) */
+        if (!(d >= -TWO_63 && d < TWO_63)) {
+                describe_number(d, desc, sizeof(desc));
+                put(why, n, "%s out of range %lld..%lld", desc, (long long)lo, (long long)hi);
+                return V_BAD;
+        }
+        i = (int64_t)d;
+        if ((double)i != d) {
+                describe_number(d, desc, sizeof(desc));
+                put(why, n, "%s is not an integer", desc);
+                return V_BAD;
+        }
         if (i < lo || i > hi) {
-                describe(v, desc, sizeof(desc));
+                describe_number(d, desc, sizeof(desc));
                 put(why, n, "%s out of range %lld..%lld", desc, (long long)lo, (long long)hi);
                 return V_BAD;
         }
@@ -228,17 +428,58 @@ static int get_int(const json_t *v, int64_t lo, int64_t hi, int64_t *out, char *
         return V_OK;
 }
 
-static int get_str(const json_t *v, const char **s, size_t *len, char *why, size_t n) {
+/* Arkime's "absent" marker for a counter: -1 (cJSON cannot tell -1 from -1.0). */
+static int is_minus_one(const cJSON *v) {
+        return type_of(v) == cJSON_Number && v->valuedouble == -1.0;
+}
+
+static int get_str(const cJSON *v, const char **s, size_t *len, char *why, size_t n) {
         char desc[64];
 
-        if (!json_is_string(v)) {
+        if (type_of(v) != cJSON_String) {
                 describe(v, desc, sizeof(desc));
                 put(why, n, "expected a string, got %s", desc);
                 return V_BAD;
         }
-        *s = json_string_value(v);
-        *len = json_string_length(v);
+        *s = v->valuestring;
+        *len = strlen(v->valuestring);
         return V_OK;
+}
+
+/* Well-formed UTF-8: no stray continuation bytes, overlong forms, surrogates or code points
+ * above U+10FFFF (what jansson enforced on the whole body). */
+static int utf8_valid(const char *str, size_t len) {
+        const unsigned char *s = (const unsigned char *)str;
+        size_t i = 0;
+
+        while (i < len) {
+                unsigned c = s[i], cp, min;
+                size_t more;
+                if (c < 0x80) {
+                        i++;
+                        continue;
+                }
+                if ((c & 0xE0) == 0xC0) {
+                        more = 1, cp = c & 0x1F, min = 0x80;
+                } else if ((c & 0xF0) == 0xE0) {
+                        more = 2, cp = c & 0x0F, min = 0x800;
+                } else if ((c & 0xF8) == 0xF0) {
+                        more = 3, cp = c & 0x07, min = 0x10000;
+                } else {
+                        return 0;
+                }
+                if (len - i - 1 < more)
+                        return 0;
+                for (size_t k = 1; k <= more; k++) {
+                        if ((s[i + k] & 0xC0) != 0x80)
+                                return 0;
+                        cp = (cp << 6) | (s[i + k] & 0x3Fu);
+                }
+                if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+                        return 0;
+                i += more + 1;
+        }
+        return 1;
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
@@ -323,18 +564,8 @@ static int parse_iso8601_ms(const char *s, size_t len, int64_t *out) {
 
 /* ---- one item ---- */
 
-/* The value of field f in item: from its group object when nested, else from the dotted key. */
-static json_t *lookup(json_t *item, json_t *const groups[G_N], const field_def_t *f) {
-        json_t *v = NULL;
-        if (f->group != G_NONE && groups[f->group] != NULL)
-                v = json_object_get(groups[f->group], f->leaf);
-        if (v == NULL)
-                v = json_object_get(item, f->name);
-        return v;
-}
-
 /* Convert one field into s; returns V_OK (stored or absent) or V_BAD with why set. */
-static int parse_field(fw_session_t *s, const field_def_t *f, json_t *v, char *why, size_t n) {
+static int parse_field(fw_session_t *s, const field_def_t *f, const cJSON *v, char *why, size_t n) {
         char *base = (char *)s + f->offset;
         const char *str;
         size_t len;
@@ -365,6 +596,14 @@ static int parse_field(fw_session_t *s, const field_def_t *f, json_t *v, char *w
                         put(why, n, "empty");
                         return V_BAD;
                 }
+                if (len >= f->size) {
+                        put(why, n, "too long (%zu bytes, max %u)", len, (unsigned)f->size - 1);
+                        return V_BAD;
+                }
+                if (!utf8_valid(str, len)) {
+                        put(why, n, "not valid UTF-8");
+                        return V_BAD;
+                }
                 if (fw_session_set_str(base, f->size, str, len) != 0) {
                         put(why, n, "too long (%zu bytes, max %u)", len, (unsigned)f->size - 1);
                         return V_BAD;
@@ -381,9 +620,9 @@ static int parse_field(fw_session_t *s, const field_def_t *f, json_t *v, char *w
                 }
                 return V_OK;
         case K_DBTIME:
-                if (json_is_string(v)) {
-                        str = json_string_value(v);
-                        len = json_string_length(v);
+                if (type_of(v) == cJSON_String) {
+                        str = v->valuestring;
+                        len = strlen(str);
                         if (parse_iso8601_ms(str, len, &i) != 0 || i < 0 || i > FW_COUNTER_MAX) {
                                 char text[48];
                                 clean_text(text, sizeof(text), str, len, 40);
@@ -393,7 +632,7 @@ static int parse_field(fw_session_t *s, const field_def_t *f, json_t *v, char *w
                         *(int64_t *)(void *)base = i;
                         return V_OK;
                 }
-                if (json_is_integer(v) && json_integer_value(v) == -1)
+                if (is_minus_one(v))
                         return V_OK; /* absent */
                 if (get_int(v, 0, FW_COUNTER_MAX, &i, why, n) != V_OK)
                         return V_BAD;
@@ -416,10 +655,8 @@ static int parse_field(fw_session_t *s, const field_def_t *f, json_t *v, char *w
                 return V_OK;
         case K_COUNTER:
         case K_FLAG:
-                if (json_is_integer(v) && json_integer_value(v) == -1)
+                if (is_minus_one(v))
                         return V_OK; /* Arkime's "absent" */
-                if (json_is_real(v) && json_real_value(v) == -1.0)
-                        return V_OK;
                 if (f->kind == K_COUNTER) {
                         if (get_int(v, 0, FW_COUNTER_MAX, &i, why, n) != V_OK)
                                 return V_BAD;
@@ -434,24 +671,73 @@ static int parse_field(fw_session_t *s, const field_def_t *f, json_t *v, char *w
         return V_BAD;
 }
 
+/* Where an item's fields are: one pass over its keys fills these. Slots are only read when their
+ * bit is set. For a duplicated key the last one wins, as it did with jansson. */
+typedef struct item_keys {
+        const cJSON *flat[NFIELDS];   /* "source.port" */
+        const cJSON *nested[NFIELDS]; /* "source":{"port":...} */
+        const cJSON *group[G_N];      /* the last "source" member, whatever its type */
+        uint32_t seen_flat, seen_nested, seen_group;
+} item_keys_t;
+
+static void scan_item(const cJSON *item, item_keys_t *ik) {
+        ik->seen_flat = ik->seen_nested = ik->seen_group = 0;
+        for (const cJSON *c = item->child; c != NULL; c = c->next) {
+                const char *k = c->string, *dot;
+                size_t len;
+                int f, g;
+
+                if (k == NULL)
+                        continue;
+                len = strlen(k);
+                dot = memchr(k, '.', len);
+                if (dot == NULL) {
+                        if ((f = top_key(k, len)) >= 0) {
+                                ik->flat[f] = c;
+                                ik->seen_flat |= 1u << f;
+                        } else if ((g = group_key(k, len)) != G_NONE) {
+                                ik->group[g] = c;
+                                ik->seen_group |= 1u << g;
+                        }
+                } else if ((g = group_key(k, (size_t)(dot - k))) != G_NONE &&
+                           (f = leaf_key(g, dot + 1, len - (size_t)(dot - k) - 1)) >= 0) {
+                        ik->flat[f] = c;
+                        ik->seen_flat |= 1u << f;
+                }
+        }
+        /* the group objects that survived (not nested: rely on the dotted keys) */
+        for (int g = G_NONE + 1; g < G_N; g++) {
+                if (!(ik->seen_group & (1u << g)) || type_of(ik->group[g]) != cJSON_Object)
+                        continue;
+                for (const cJSON *c = ik->group[g]->child; c != NULL; c = c->next) {
+                        int f;
+                        if (c->string != NULL &&
+                            (f = leaf_key(g, c->string, strlen(c->string))) >= 0) {
+                                ik->nested[f] = c;
+                                ik->seen_nested |= 1u << f;
+                        }
+                }
+        }
+}
+
 /* Fill s from item; on failure write "session <id>: field '<name>': <why>" into msg (when msg is
  * not NULL) and return -1. */
-static int parse_item(fw_session_t *s, json_t *item, size_t index, char *msg, size_t msglen) {
-        json_t *groups[G_N];
+static int parse_item(fw_session_t *s, const cJSON *item, size_t index, char *msg, size_t msglen) {
+        item_keys_t ik;
         char why[160];
 
-        for (int g = 1; g < G_N; g++) {
-                groups[g] = json_object_get(item, group_names[g]);
-                if (groups[g] != NULL && !json_is_object(groups[g]))
-                        groups[g] = NULL; /* not nested: rely on the dotted keys */
-        }
-        groups[G_NONE] = NULL;
-
+        scan_item(item, &ik);
         fw_session_init(s);
-        for (size_t k = 0; k < NFIELDS; k++) {
+        for (int k = 0; k < NFIELDS; k++) {
                 const field_def_t *f = &fields[k];
+                const cJSON *v = NULL;
+                /* the nested value wins when an item carries both forms */
+                if (ik.seen_nested & (1u << k))
+                        v = ik.nested[k];
+                else if (ik.seen_flat & (1u << k))
+                        v = ik.flat[k];
                 why[0] = '\0';
-                if (parse_field(s, f, lookup(item, groups, f), why, sizeof(why)) == V_OK)
+                if (parse_field(s, f, v, why, sizeof(why)) == V_OK)
                         continue;
                 if (msg != NULL) {
                         char id[FW_SESSION_ID_MAX + 4];
@@ -505,45 +791,25 @@ static int reserve(fw_arkime_page_t *p, size_t n) {
         return 0;
 }
 
-static int64_t get_record_count(json_t *root, const char *key) {
-        json_t *v = json_object_get(root, key);
-        if (json_is_integer(v) && json_integer_value(v) >= 0)
-                return (int64_t)json_integer_value(v);
+/* recordsTotal / recordsFiltered: a non-negative integral number, else -1. */
+static int64_t get_record_count(const cJSON *v) {
+        if (v != NULL && type_of(v) == cJSON_Number && v->valuedouble >= 0 &&
+            v->valuedouble < TWO_63 && (double)(int64_t)v->valuedouble == v->valuedouble)
+                return (int64_t)v->valuedouble;
         return -1;
-}
-
-static const char *type_name(const json_t *v) {
-        switch (json_typeof(v)) {
-        case JSON_OBJECT:
-                return "an object";
-        case JSON_ARRAY:
-                return "an array";
-        case JSON_STRING:
-                return "a string";
-        case JSON_INTEGER:
-        case JSON_REAL:
-                return "a number";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "a boolean";
-        case JSON_NULL:
-                break;
-        }
-        return "null";
 }
 
 /* Arkime reports failures with HTTP 200 and "error" (viewer/apiSessions.js getSessions), or
  * "bsqErr" in older viewers' /sessions.json (tests/api-sessions.t before 3.0 checks it). */
-static int arkime_error(json_t *root, char *err, size_t errlen) {
-        static const char *const keys[] = {"error", "bsqErr"};
+static int arkime_error(const cJSON *const errs[2], char *err, size_t errlen) {
         char text[FW_ARKIME_ERRTEXT_MAX + 4];
 
-        for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
-                json_t *e = json_object_get(root, keys[k]);
-                if (e == NULL || json_is_null(e))
+        for (size_t k = 0; k < 2; k++) {
+                const cJSON *e = errs[k];
+                if (e == NULL || type_of(e) == cJSON_NULL)
                         continue;
-                if (json_is_string(e))
-                        clean_text(text, sizeof(text), json_string_value(e), json_string_length(e),
+                if (type_of(e) == cJSON_String)
+                        clean_text(text, sizeof(text), e->valuestring, strlen(e->valuestring),
                                    FW_ARKIME_ERRTEXT_MAX);
                 else
                         describe(e, text, sizeof(text));
@@ -553,17 +819,80 @@ static int arkime_error(json_t *root, char *err, size_t errlen) {
         return 0;
 }
 
-static int fail_root(fw_arkime_page_t *p, json_t *root) {
-        json_decref(root);
-        fw_arkime_page_reset(p);
+/* "not JSON at byte 20: syntax error near ']}' (body is 22 bytes)" */
+static void not_json(char *err, size_t errlen, const char *body, size_t len, size_t off,
+                     const char *what) {
+        char near[40];
+
+        if (off >= len) /* cannot happen: cJSON clamps its offset to len - 1 */
+                off = len - 1;
+        clean_text(near, sizeof(near), body + off, len - off, 24);
+        put(err, errlen, "not JSON at byte %zu: %s near '%s' (body is %zu byte%s)", off, what,
+            near, len, len == 1 ? "" : "s");
+}
+
+static int hexval(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
         return -1;
+}
+
+/* In text cJSON accepted (len bytes), find what it would silently turn into a NUL inside a
+ * string: "\u0000", a \u escape with bad hex digits, a raw NUL byte. Returns its offset and sets
+ * *what, or returns len. Every backslash of valid JSON is in a string and starts an escape, so
+ * stepping over escapes from one backslash to the next sees them all. */
+static size_t find_nul(const char *s, size_t len, const char **what) {
+        const char *nul = memchr(s, '\0', len);
+        size_t limit = nul != NULL ? (size_t)(nul - s) : len;
+        size_t i = 0;
+
+        for (;;) {
+                const char *q = memchr(s + i, '\\', limit - i);
+                if (q == NULL)
+                        break;
+                i = (size_t)(q - s);
+                if (i + 1 < limit && s[i + 1] == 'u') {
+                        unsigned cp = 0;
+                        if (i + 6 > limit) {
+                                *what = "invalid \\u escape";
+                                return i;
+                        }
+                        for (size_t k = 2; k < 6; k++) {
+                                int h = hexval(s[i + k]);
+                                if (h < 0) {
+                                        *what = "invalid \\u escape";
+                                        return i;
+                                }
+                                cp = cp << 4 | (unsigned)h;
+                        }
+                        if (cp == 0) {
+                                *what = "\\u0000 (NUL) in a string";
+                                return i;
+                        }
+                        i += 6;
+                } else {
+                        i += 2;
+                }
+                if (i >= limit)
+                        break;
+        }
+        if (nul != NULL) {
+                *what = "NUL byte";
+                return limit;
+        }
+        return len;
 }
 
 int fw_arkime_page_parse(fw_arkime_page_t *p, const char *body, size_t len, char *err,
                          size_t errlen) {
-        json_error_t jerr;
-        json_t *root, *data;
-        size_t n, i;
+        const char *end = NULL, *what = NULL;
+        const cJSON *errs[2] = {NULL, NULL}, *data = NULL, *total = NULL, *filtered = NULL;
+        cJSON *root;
+        size_t n = 0, i, off;
 
         fw_arkime_page_reset(p);
         if (err != NULL && errlen > 0)
@@ -572,50 +901,80 @@ int fw_arkime_page_parse(fw_arkime_page_t *p, const char *body, size_t len, char
                 put(err, errlen, "empty response body");
                 return -1;
         }
-        root = json_loadb(body, len, 0, &jerr);
+        /* reads body[0..len) only: the length bounds every access, no NUL terminator needed */
+        root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
         if (root == NULL) {
-                put(err, errlen, "invalid JSON at line %d, column %d: %s", jerr.line, jerr.column,
-                    jerr.text);
+                off = end != NULL && end >= body && end < body + len ? (size_t)(end - body) : 0;
+                not_json(err, errlen, body, len, off, "syntax error");
                 return -1;
         }
-        if (!json_is_object(root)) {
-                put(err, errlen, "response is %s, not a JSON object", type_name(root));
-                return fail_root(p, root);
+        /* with require_null_terminated = 0, cJSON stops after the value: the rest must be blank */
+        off = end != NULL && end >= body && end <= body + len ? (size_t)(end - body) : len;
+        for (i = off; i < len; i++) {
+                if (body[i] != ' ' && body[i] != '\t' && body[i] != '\n' && body[i] != '\r') {
+                        not_json(err, errlen, body, len, i, "data after the JSON value");
+                        goto fail;
+                }
         }
-        if (arkime_error(root, err, errlen) != 0)
-                return fail_root(p, root);
-        data = json_object_get(root, "data");
+        if ((i = find_nul(body, off, &what)) < off) {
+                not_json(err, errlen, body, len, i, what);
+                goto fail;
+        }
+        if (type_of(root) != cJSON_Object) {
+                put(err, errlen, "response is %s, not a JSON object", type_name(root));
+                goto fail;
+        }
+        for (const cJSON *c = root->child; c != NULL; c = c->next) {
+                const char *k = c->string;
+                if (k == NULL)
+                        continue;
+                if (strcmp(k, "data") == 0)
+                        data = c;
+                else if (strcmp(k, "recordsTotal") == 0)
+                        total = c;
+                else if (strcmp(k, "recordsFiltered") == 0)
+                        filtered = c;
+                else if (strcmp(k, "error") == 0)
+                        errs[0] = c;
+                else if (strcmp(k, "bsqErr") == 0)
+                        errs[1] = c;
+        }
+        if (arkime_error(errs, err, errlen) != 0)
+                goto fail;
         if (data == NULL) {
                 put(err, errlen, "response has no \"data\" member");
-                return fail_root(p, root);
+                goto fail;
         }
-        if (!json_is_array(data)) {
+        if (type_of(data) != cJSON_Array) {
                 put(err, errlen, "\"data\" is %s, not an array", type_name(data));
-                return fail_root(p, root);
+                goto fail;
         }
-        n = json_array_size(data);
-        for (i = 0; i < n; i++) {
-                json_t *item = json_array_get(data, i);
-                if (!json_is_object(item)) {
-                        put(err, errlen, "data[%zu] is %s, not an object", i, type_name(item));
-                        return fail_root(p, root);
+        for (const cJSON *item = data->child; item != NULL; item = item->next, n++) {
+                if (type_of(item) != cJSON_Object) {
+                        put(err, errlen, "data[%zu] is %s, not an object", n, type_name(item));
+                        goto fail;
                 }
         }
         if (reserve(p, n) != 0) {
                 put(err, errlen, "out of memory for %zu sessions", n);
-                return fail_root(p, root);
+                goto fail;
         }
 
-        for (i = 0; i < n; i++) {
+        i = 0;
+        for (const cJSON *item = data->child; item != NULL; item = item->next, i++) {
                 char *msg = p->rejected == 0 ? p->first_reject : NULL;
-                if (parse_item(&p->sessions[p->count], json_array_get(data, i), i, msg,
-                               sizeof(p->first_reject)) == 0)
+                if (parse_item(&p->sessions[p->count], item, i, msg, sizeof(p->first_reject)) == 0)
                         p->count++;
                 else
                         p->rejected++;
         }
-        p->records_total = get_record_count(root, "recordsTotal");
-        p->records_filtered = get_record_count(root, "recordsFiltered");
-        json_decref(root);
+        p->records_total = get_record_count(total);
+        p->records_filtered = get_record_count(filtered);
+        cJSON_Delete(root);
         return 0;
+
+fail:
+        cJSON_Delete(root);
+        fw_arkime_page_reset(p);
+        return -1;
 }

@@ -413,7 +413,7 @@ def _string_query(db, value, transform):
     """stringQuery for term fields: /regex/, "quoted", lists, wildcards, exact terms."""
     get = make_getter(db)
     if value[:1] == '/' and value[-1:] == '/' and len(value) > 1:
-        rx = re.compile(re.sub(r'\\(.)', r'\1', value[1:-1]))
+        rx = _regex(re.sub(r'\\(.)', r'\1', value[1:-1]))
         return lambda s: any(isinstance(v, str) and rx.fullmatch(v) for v in _values(get(s.doc)))
     if value[:1] == '"' and value[-1:] == '"' and len(value) > 1:
         term = re.sub(r'\\(")', r'\1', value[1:-1])
@@ -428,7 +428,7 @@ def _string_query(db, value, transform):
             if isinstance(item, str) and item[:1] == '"' and item[-1:] == '"':
                 preds.append(_term_pred(get, re.sub(r'\\(.)', r'\1', item[1:-1]), True))
             elif isinstance(item, str) and item[:1] == '/' and item[-1:] == '/':
-                rx = re.compile(item[1:-1])
+                rx = _regex(item[1:-1])
                 preds.append(lambda s, rx=rx: any(isinstance(v, str) and rx.fullmatch(v)
                                                   for v in _values(get(s.doc))))
             else:
@@ -440,6 +440,14 @@ def _string_query(db, value, transform):
     if term == '*':
         raise ExpressionError("Please use 'EXISTS!' instead of a '*' in expression")
     return _term_pred(get, term, wildcard=True)
+
+
+def _regex(pattern):
+    """A Lucene regexp approximated by Python re; ES rejects what does not compile."""
+    try:
+        return re.compile(pattern)
+    except re.error:
+        raise ExpressionError('ResponseError: search_phase_execution_exception') from None
 
 
 def _term_pred(get, term, wildcard):

@@ -13,7 +13,7 @@ import math
 import re
 
 from standin_expr import ExpressionError, compile_expression
-from standin_store import ip_key, make_getter
+from standin_store import make_getter
 
 ES_WINDOW = 10000            # index.max_result_window and the ES7+ track_total_hits default
 SCROLL_BATCH = 1000          # searchScroll fetches 1000 hits per scroll call
@@ -30,6 +30,7 @@ MISSING_AS_MINUS_ONE = ('source.packets', 'destination.packets', 'source.bytes',
 IP_DB_FIELDS = ('source.ip', 'destination.ip')
 _PROTO_POLLUTION = ('__proto__', 'constructor', 'prototype')
 NAN = float('nan')
+_ENCODE = json.JSONEncoder(separators=(',', ':'), ensure_ascii=False).encode
 
 
 class QueryError(Exception):
@@ -168,10 +169,10 @@ def determine_query_times(p, now_ms):
 
 
 def _ms(v):
-    """value * 1000 as ES receives it: null -> 0, NaN -> null (an open bound)."""
+    """value * 1000 as ES receives it: null -> 0, NaN / Infinity -> null (an open bound)."""
     if v is None:
         return 0
-    if _is_nan(v):
+    if _is_nan(v) or math.isinf(v):
         return None
     return v * 1000
 
@@ -416,18 +417,88 @@ def count_visible(view, now_ms, refresh_ms):
 # ---------------------------------------------------------------------------------------------
 # Rendering
 # ---------------------------------------------------------------------------------------------
-def _project(doc, wanted, prefix=''):
-    """ES _source includes: keep wanted paths (and whole objects named), in document order."""
-    out = {}
-    for key, value in doc.items():
-        path = prefix + key
-        if path in wanted or _wild_match(path, wanted):
-            out[key] = value
-        elif type(value) is dict and any(w.startswith(path + '.') for w in wanted):
-            sub = _project(value, wanted, path + '.')
-            if sub:
-                out[key] = sub
-    return out
+class Projection:
+    """A compiled ES _source include list: a tree of wanted paths (True = keep it whole)."""
+
+    _cache = {}
+
+    def __init__(self, fields):
+        self.fields = tuple(fields)
+        self.wild = any('*' in f for f in self.fields)
+        self.flat = frozenset(self.fields)
+        self.tree = {}
+        for f in sorted(self.fields, key=lambda x: x.count('.')):
+            node = self.tree
+            parts = f.split('.')
+            for part in parts[:-1]:
+                nxt = node.get(part)
+                if nxt is True:
+                    break
+                if nxt is None:
+                    nxt = node[part] = {}
+                node = nxt
+            else:
+                node[parts[-1]] = True
+
+    @classmethod
+    def of(cls, fields):
+        """The compiled projection for a fields tuple (memoized)."""
+        proj = cls._cache.get(fields)
+        if proj is None:
+            if len(cls._cache) > 256:
+                cls._cache.clear()
+            proj = cls._cache[fields] = cls(fields)
+        return proj
+
+    def apply(self, doc, flat):
+        """The projected document, nested or (flat=True) with dotted keys, in doc order."""
+        out = {}
+        if self.wild:
+            self._walk_slow(doc, '', out, flat)
+        else:
+            self._walk(doc, self.tree, '', out, flat)
+        return out
+
+    def _walk(self, doc, tree, prefix, out, flat):
+        """Tree-guided copy of the wanted parts of doc into out."""
+        for key, value in doc.items():
+            sub = tree.get(key)
+            if sub is None and '.' in key and (prefix + key) in self.flat:
+                sub = True  # a document stored with dotted keys
+            if sub is None:
+                continue
+            if sub is True:
+                if flat and type(value) is dict:
+                    out.update(flatten(value, prefix + key + '.'))
+                else:
+                    out[prefix + key if flat else key] = value
+            elif type(value) is dict:
+                if flat:
+                    self._walk(value, sub, prefix + key + '.', out, True)
+                else:
+                    inner = {}
+                    self._walk(value, sub, '', inner, False)
+                    if inner:
+                        out[key] = inner
+
+    def _walk_slow(self, doc, prefix, out, flat):
+        """The same with '*' patterns in the field list."""
+        for key, value in doc.items():
+            path = prefix + key
+            if path in self.flat or _wild_match(path, self.fields):
+                if flat and type(value) is dict:
+                    out.update(flatten(value, path + '.'))
+                else:
+                    out[path if flat else key] = value
+            elif type(value) is dict and any(w.startswith(path + '.') or '*' in w
+                                             for w in self.fields):
+                if flat:
+                    self._walk_slow(value, path + '.', out, True)
+                else:
+                    inner = {}
+                    self._walk_slow(value, path + '.', inner, False)
+                    if inner:
+                        out[key] = inner
 
 
 def _wild_match(path, wanted):
@@ -472,21 +543,27 @@ def session_json(s, fields, flat):
         hit = cache.get(key)
         if hit is not None:
             return hit
-    wanted = frozenset(fields if fields is not None else DEFAULT_FIELDS)
-    obj = _project(s.doc, wanted)
+    obj = Projection.of(fields if fields is not None else DEFAULT_FIELDS).apply(s.doc, flat)
+    obj.pop('id', None)
     obj['id'] = s.sid
-    if flat:
-        obj = flatten(obj)
     if fields is None:
         for path in MISSING_AS_MINUS_ONE:
             _set_missing(obj, path, flat)
-    data = json.dumps(obj, separators=(',', ':'), ensure_ascii=False).encode('utf-8')
+    data = _ENCODE(obj).encode('utf-8')
     if cache is None:
         s.cache = cache = {}
     elif len(cache) >= 2:
         cache.pop(next(iter(cache)), None)
     cache[key] = data
     return data
+
+
+def warm(view, fields, flat):
+    """Serialize every session for one projection ahead of time; returns how many."""
+    fields = _parse_fields(fields) if fields else None
+    for s in view.sessions:
+        session_json(s, fields, flat)
+    return len(view.sessions)
 
 
 def render_page(items, records_total, records_filtered):
@@ -502,7 +579,3 @@ def render_error(message):
                        'recordsFiltered': 0, 'error': message},
                       separators=(',', ':'), ensure_ascii=False).encode('utf-8')
 
-
-def ip_sort_key(value):
-    """Exposed for tests: the ordering the stand-in uses for ip fields."""
-    return ip_key(value)

@@ -21,10 +21,21 @@ def ip_key(value):
     if not isinstance(value, str):
         return None
     try:
-        addr = ipaddress.ip_address(value)
-    except ValueError:
+        return _V4_MAPPED | int.from_bytes(socket.inet_pton(socket.AF_INET, value), 'big')
+    except OSError:
+        pass
+    try:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET6, value.split('%')[0]), 'big')
+    except OSError:
         return None
-    return _V4_MAPPED | int(addr) if addr.version == 4 else int(addr)
+
+
+def _packed(ip):
+    """The 4 or 16 address bytes of an IP string."""
+    try:
+        return socket.inet_pton(socket.AF_INET, ip)
+    except OSError:
+        return socket.inet_pton(socket.AF_INET6, ip)
 
 
 def make_getter(path):
@@ -189,7 +200,7 @@ _COUNTRIES = ('US', 'DE', 'FR', 'CN', 'RU', 'BR', 'JP', 'NL')
 
 def community_id(sip, dip, proto, sport, dport):
     """Community ID v1 (seed 0) of a flow, as Arkime stores in network.community_id."""
-    a, b = ipaddress.ip_address(sip).packed, ipaddress.ip_address(dip).packed
+    a, b = _packed(sip), _packed(dip)
     if proto in (1, 58):
         sport, dport = sport & 0xFF, dport & 0xFF
     if (a, sport) > (b, dport):
@@ -198,13 +209,28 @@ def community_id(sip, dip, proto, sport, dport):
     return '1:' + base64.b64encode(hashlib.sha1(data).digest()).decode()
 
 
+class _FastRandom(random.Random):
+    """random.Random with cheaper randrange/choice (floats scaled; fine for test data)."""
+
+    def randrange(self, start, stop=None, step=1):
+        """A value in [start, stop) (or [0, start))."""
+        if stop is None:
+            start, stop = 0, start
+        return start + int(self.random() * (stop - start))
+
+    def choice(self, seq):
+        """One element of seq."""
+        return seq[int(self.random() * len(seq))]
+
+
 class _Gen:
     """State for generating one deterministic stream of sessions."""
 
     def __init__(self, seed):
-        self.rnd = random.Random(seed)
+        self.rnd = _FastRandom(seed)
         self.open_roots = []   # split sessions that will get more segments
         self.scanners = ['10.66.%d.%d' % (i, 7 + i) for i in range(4)]
+        self.days = {}         # day number -> 'YYMMDD-'
 
     def ip(self, v6, internal):
         """A source/destination address: study network 131.206/16, 10/8, public, or v6."""
@@ -222,9 +248,13 @@ class _Gen:
 
     def new_id(self, lp_ms):
         """An Arkime _id: YYMMDD of the segment's lastPacket + '-' + base64url(18 bytes)."""
-        day = datetime.datetime.fromtimestamp(lp_ms / 1000, datetime.timezone.utc)
+        day = lp_ms // 86400000
+        prefix = self.days.get(day)
+        if prefix is None:
+            when = datetime.datetime.fromtimestamp(day * 86400, datetime.timezone.utc)
+            prefix = self.days[day] = when.strftime('%y%m%d') + '-'
         raw = self.rnd.getrandbits(144).to_bytes(18, 'big')
-        return day.strftime('%y%m%d') + '-' + base64.urlsafe_b64encode(raw).decode()
+        return prefix + base64.urlsafe_b64encode(raw).decode()
 
 
 def _tcp_flags(r, packets, closed):

@@ -341,6 +341,21 @@ class TimeBoundsTests(unittest.TestCase):
                                   {'Content-Type': 'application/x-www-form-urlencoded'})
         self.assertEqual(len(json.loads(data)['data']), 3)
 
+    def test_get_ignores_body_and_bad_json_is_400(self):
+        status, _, data = request(self.server, '/api/sessions?date=-1', 'GET', '{"length":1}',
+                                  {'Content-Type': 'application/json'})
+        self.assertEqual(len(json.loads(data)['data']), 4)
+        status, _, _ = request(self.server, '/api/sessions', 'POST', '{"length":',
+                               {'Content-Type': 'application/json'})
+        self.assertEqual(status, 400)
+
+    def test_warm(self):
+        self.assertEqual(control(self.server, 'warm', {'fields': 'node', 'flatten': 1})['warmed'],
+                         4)
+        resp = api(self.server, {'date': -1, 'fields': 'node', 'flatten': 1, 'length': 1})
+        self.assertEqual(set(resp['data'][0]), {'node', 'source.ip', 'source.port',
+                                                'destination.ip', 'destination.port', 'id'})
+
     def test_missing_counters_are_minus_one_in_default_mode(self):
         doc = sess('E', T * 1000, T * 1000, T * 1000)
         del doc['source']['packets'], doc['client']
@@ -504,6 +519,44 @@ class AuthTests(unittest.TestCase):
             self.assertEqual(control(server, 'stats')['requests']['unauthorized'] >= 1, True)
         finally:
             stop(server)
+
+    def test_digest_nonce_reuse_like_a_persistent_libcurl_handle(self):
+        import hashlib
+
+        def md5(text):
+            return hashlib.md5(text.encode()).hexdigest()
+
+        def authorization(nonce, nc, uri, method='GET', password='pw'):
+            ha1, ha2 = md5('admin:Moloch:' + password), md5(method + ':' + uri)
+            resp = md5('%s:%s:%08x:abc:auth:%s' % (ha1, nonce, nc, ha2))
+            return ('Digest username="admin", realm="Moloch", nonce="%s", uri="%s", '
+                    'cnonce="abc", nc=%08x, qop=auth, response="%s"' % (nonce, uri, nc, resp))
+
+        for strict in (False, True):
+            server = start([sess('A', 1, 1, 1)], auth='digest', password='pw',
+                           strict_nonce=strict)
+            try:
+                uri = '/api/sessions?date=-1'
+                _, headers, _ = request(server, uri)
+                nonce = headers['www-authenticate'].split('nonce="')[1].split('"')[0]
+                for nc in (1, 2, 3):  # same nonce, rising nc: accepted
+                    status, _, _ = request(server, uri, headers={
+                        'Authorization': authorization(nonce, nc, uri)})
+                    self.assertEqual(status, 200)
+                replay = request(server, uri, headers={
+                    'Authorization': authorization(nonce, 2, uri)})[0]
+                made_up = request(server, uri, headers={
+                    'Authorization': authorization('x' * 32, 1, uri)})[0]
+                # Arkime's nonce validator accepts anything; --strict-nonce does not
+                self.assertEqual((replay, made_up), (401, 401) if strict else (200, 200))
+                wrong_uri = request(server, uri, headers={
+                    'Authorization': authorization(nonce, 9, '/api/sessions')})[0]
+                self.assertEqual(wrong_uri, 400)  # passport: uri must equal req.url
+                bad_pw = request(server, uri, headers={
+                    'Authorization': authorization(nonce, 10, uri, password='no')})[0]
+                self.assertEqual(bad_pw, 401)
+            finally:
+                stop(server)
 
     def test_basic(self):
         server = start([sess('A', T * 1000, T * 1000, T * 1000)], auth='basic', password='pw')

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import time
+import traceback
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -23,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from standin_auth import Authenticator  # noqa: E402
 from standin_query import (QueryError, build_query, count_visible, execute,  # noqa: E402
-                           render_error, render_page, session_json)
+                           js_parse_int, render_error, render_page, session_json, warm)
 from standin_store import (SessionStore, generate, is_loopback_host, load_jsonl,  # noqa: E402
                            parse_docs)
 
@@ -288,7 +289,7 @@ class StandinHandler(BaseHTTPRequestHandler):
 
     def send(self, status, body, content_type='application/json; charset=utf-8', headers=(),
              truncate=False):
-        """Write a response with Content-Length, gzip if accepted; truncate sends half and closes."""
+        """Write a response (Content-Length, gzip if accepted); truncate: half, then close."""
         extra = list(headers)
         if (len(body) >= 1024 and self.server.config.gzip_level > 0
                 and accepts_gzip(self.headers.get('Accept-Encoding'))):
@@ -378,7 +379,8 @@ class StandinHandler(BaseHTTPRequestHandler):
             return
         try:
             params = parse_query_string(query_string)
-            params.update(parse_body_params(self.headers.get('Content-Type'), body))
+            if self.command == 'POST':  # fillQueryFromBody: the body wins, POST only
+                params.update(parse_body_params(self.headers.get('Content-Type'), body))
         except (ValueError, UnicodeDecodeError):
             srv.stats.count('bad_request')
             self.send(400, b'Bad Request', 'text/plain; charset=utf-8')
@@ -396,6 +398,11 @@ class StandinHandler(BaseHTTPRequestHandler):
         except QueryError as err:
             srv.stats.count('error_responses')
             self.send(200, render_error(str(err)))
+            return
+        except Exception as err:  # a stand-in bug: answer like Arkime's catch, and say so
+            srv.stats.count('internal_errors')
+            traceback.print_exc(file=sys.stderr)
+            self.send(200, render_error('Error: %s' % err))
             return
         items = [session_json(s, q.fields, q.flatten) for s in res.page]
         if self.take_fault('short_page'):
@@ -431,7 +438,7 @@ class StandinHandler(BaseHTTPRequestHandler):
 
     # --- /_standin/ --------------------------------------------------------------------------
     def handle_control(self, path, body):
-        """The test control API: sessions, faults, stats, reset, clock."""
+        """The test control API: sessions, faults, stats, reset, warm, clock."""
         srv = self.server
         try:
             if path == '/_standin/sessions' and self.command == 'POST':
@@ -450,6 +457,12 @@ class StandinHandler(BaseHTTPRequestHandler):
                 srv.stats.reset()
                 srv.clock_shift_ms = 0
                 self.send_json(200, {'reset': True, 'sessions': len(srv.store.view().sessions)})
+            elif path == '/_standin/warm' and self.command == 'POST':
+                spec = json.loads(body.decode('utf-8') or '{}')
+                t0 = time.monotonic()
+                count = warm(srv.store.view(), spec.get('fields'),
+                             js_parse_int(spec.get('flatten')) == 1)
+                self.send_json(200, {'warmed': count, 'seconds': round(time.monotonic() - t0, 3)})
             elif path == '/_standin/clock' and self.command == 'POST':
                 spec = json.loads(body.decode('utf-8') or '{}')
                 srv.clock_shift_ms = int(spec.get('shift_ms', 0))
@@ -563,6 +576,9 @@ def parse_args(argv):
                     help="close idle keep-alive connections after this (Node's default 5 s)")
     ap.add_argument('--gzip-level', type=int, default=1, help='0 disables gzip responses')
     ap.add_argument('--max-body', type=int, default=MiB, help='cap on API request bodies')
+    ap.add_argument('--warm-fields', metavar='FIELDS',
+                    help='serialize every session for this fields list at startup')
+    ap.add_argument('--warm-flatten', action='store_true', help='... with flatten=1')
     ap.add_argument('--tls-cert')
     ap.add_argument('--tls-key')
     ap.add_argument('--verbose', action='store_true')
@@ -609,6 +625,8 @@ def main(argv=None):
                     tls_cert=args.tls_cert, tls_key=args.tls_key, verbose=args.verbose)
     try:
         store = build_store(args)
+        if args.warm_fields:
+            warm(store.view(), args.warm_fields, args.warm_flatten)
         server = make_server(config, store)
     except (ValueError, OSError, ssl.SSLError) as err:
         print('standin-viewer: %s' % err, file=sys.stderr)

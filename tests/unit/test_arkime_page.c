@@ -10,9 +10,12 @@
 #include <cmocka.h>
 // clang-format on
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "arkime_page.h"
 
@@ -444,15 +447,19 @@ static void test_rejects_file(void **state) {
         fw_arkime_page_t p;
         fw_arkime_page_init(&p);
         parse_file(&p, "sessions_rejects.json");
-        assert_int_equal(p.count, 3);
-        assert_int_equal(p.rejected, 5);
+        /* cJSON holds numbers as doubles: PtX8's "packets":9007199254740993 (2^53 + 1) reads as
+         * 2^53 = FW_COUNTER_MAX and is accepted; with jansson it was rejected as out of range */
+        assert_int_equal(p.count, 4);
+        assert_int_equal(p.rejected, 4);
         assert_string_equal(
                 p.first_reject,
                 "session 3@240518-LpT4Dw1iB7zYg0vF7Gk9DjSu: field 'lastPacket': missing");
         assert_string_equal(p.sessions[0].id, "3@240518-KoS3Cv0hA6yXf9uE6Fj8CiRt");
         assert_string_equal(p.sessions[1].id, "3@240518-OsW7Gz4lE0CBj3yI0Jn2GmVx");
         assert_int_equal(p.sessions[1].ip_protocol, 58);
-        assert_string_equal(p.sessions[2].id, "3@240518-QuY9I16nG2EDl50K2Lp4IoXz");
+        assert_string_equal(p.sessions[2].id, "3@240518-PtX8H05mF1DCk4zJ1Ko3HnWy");
+        assert_int_equal(p.sessions[2].dst_packets, FW_COUNTER_MAX);
+        assert_string_equal(p.sessions[3].id, "3@240518-QuY9I16nG2EDl50K2Lp4IoXz");
         assert_int_equal(p.records_filtered, 8);
         fw_arkime_page_free(&p);
 }
@@ -519,30 +526,46 @@ static void test_malformed_json(void **state) {
         char err[512];
         fw_arkime_page_init(&p);
 
+        /* cJSON gives no reason, only the 0-based offset where it stopped (at or just after the
+         * offending byte); the message quotes the text there and the body's length */
         parse_file_fail(&p, "truncated.json", err, sizeof(err));
-        assert_int_equal(strncmp(err, "invalid JSON at line ", 21), 0);
-        assert_non_null(strstr(err, "column"));
+        assert_string_equal(err,
+                            "not JSON at byte 695: syntax error near '1:LQU' (body is 700 bytes)");
 
         assert_int_equal(parse_str(&p, "{\"data\":[{\"id\":\"a\",}]}", err, sizeof(err)), -1);
-        assert_string_equal(err,
-                            "invalid JSON at line 1, column 20: string or '}' expected near '}'");
+        assert_string_equal(err, "not JSON at byte 20: syntax error near ']}' (body is 22 bytes)");
 
         assert_int_equal(parse_str(&p, "   \n ", err, sizeof(err)), -1);
-        assert_int_equal(strncmp(err, "invalid JSON at line 2, column ", 31), 0);
+        assert_string_equal(err, "not JSON at byte 4: syntax error near ' ' (body is 5 bytes)");
 
+        /* the quote is cut at 24 bytes and kept on one line */
         assert_int_equal(
                 parse_str(&p, "<html><body>502 Bad Gateway</body></html>", err, sizeof(err)), -1);
-        assert_int_equal(strncmp(err, "invalid JSON at line 1, column 1: ", 34), 0);
+        assert_string_equal(err, "not JSON at byte 0: syntax error near '<html><body>502 Bad "
+                                 "Gate...' (body is 41 bytes)");
+        assert_int_equal(parse_str(&p, "{\"data\":[\n\x01}", err, sizeof(err)), -1);
+        assert_string_equal(err, "not JSON at byte 11: syntax error near '}' (body is 12 bytes)");
+        /* cJSON is lenient where jansson was not: control characters count as blanks between
+         * tokens and are taken as they are inside strings */
+        assert_int_equal(
+                parse_str(&p, "{\"data\":[\x01],\"recordsTotal\":\x02 5}", err, sizeof(err)), 0);
+        assert_int_equal(p.records_total, 5);
 
-        /* an integer literal beyond 64 bits fails jansson's whole parse */
-        assert_int_equal(parse_str(&p, "{\"data\":[{\"source.packets\":18446744073709551616}]}",
-                                   err, sizeof(err)),
-                         -1);
-        assert_non_null(strstr(err, "too big integer"));
+        /* an integer literal beyond 64 bits no longer fails the page (jansson's "too big integer"):
+         * cJSON reads it as a double, and the item is rejected as out of range */
+        reject_with("source.packets", "18446744073709551616",
+                    "session 3@240518-abc: field 'source.packets': 1.84467440737096e+19 out of "
+                    "range 0..9007199254740992");
 
-        /* trailing garbage */
+        /* trailing garbage; trailing blanks are fine */
         assert_int_equal(parse_str(&p, "{\"data\":[]} x", err, sizeof(err)), -1);
-        assert_non_null(strstr(err, "end of file expected"));
+        assert_string_equal(
+                err, "not JSON at byte 12: data after the JSON value near 'x' (body is 13 bytes)");
+        assert_int_equal(parse_str(&p, "{\"data\":[]}\r\n\t ", err, sizeof(err)), 0);
+        /* a length that counts the terminating NUL leaves a NUL after the value */
+        assert_int_equal(fw_arkime_page_parse(&p, "{\"data\":[]}", 12, err, sizeof(err)), -1);
+        assert_string_equal(
+                err, "not JSON at byte 11: data after the JSON value near ' ' (body is 12 bytes)");
 
         /* empty and missing bodies */
         assert_int_equal(fw_arkime_page_parse(&p, "", 0, err, sizeof(err)), -1);
@@ -558,7 +581,7 @@ static void test_malformed_json(void **state) {
         assert_int_equal(parse_str(&p, "[", NULL, 0), -1);
         char tiny[8];
         assert_int_equal(parse_str(&p, "[", tiny, sizeof(tiny)), -1);
-        assert_string_equal(tiny, "invalid");
+        assert_string_equal(tiny, "not JSO");
         assert_int_equal(p.count, 0);
         fw_arkime_page_free(&p);
 }
@@ -571,8 +594,13 @@ static void test_bad_shape(void **state) {
 
         assert_int_equal(parse_str(&p, "[{\"id\":\"a\"}]", err, sizeof(err)), -1);
         assert_string_equal(err, "response is an array, not a JSON object");
+        /* cJSON, unlike jansson, accepts any value at the top level */
         assert_int_equal(parse_str(&p, "\"data\"", err, sizeof(err)), -1);
-        assert_int_equal(strncmp(err, "invalid JSON", 12), 0); /* jansson wants an array/object */
+        assert_string_equal(err, "response is a string, not a JSON object");
+        assert_int_equal(parse_str(&p, "42", err, sizeof(err)), -1);
+        assert_string_equal(err, "response is a number, not a JSON object");
+        assert_int_equal(parse_str(&p, "null", err, sizeof(err)), -1);
+        assert_string_equal(err, "response is null, not a JSON object");
         assert_int_equal(parse_str(&p, "{\"recordsTotal\":3}", err, sizeof(err)), -1);
         assert_string_equal(err, "response has no \"data\" member");
         assert_int_equal(parse_str(&p, "{\"data\":{}}", err, sizeof(err)), -1);
@@ -702,9 +730,16 @@ static void test_ranges(void **state) {
                     "session 3@240518-abc: field 'ipProtocol': 256 out of range 0..255");
         reject_with("ipProtocol", "-1",
                     "session 3@240518-abc: field 'ipProtocol': -1 out of range 0..255");
-        reject_with("source.packets", "9007199254740993",
-                    "session 3@240518-abc: field 'source.packets': 9007199254740993 out of range "
+        /* numbers are doubles (cJSON): 2^53 + 2 is the first integer above the limit that a
+         * double holds; 2^53 + 1 rounds to 2^53 and is accepted below */
+        reject_with("source.packets", "9007199254740994",
+                    "session 3@240518-abc: field 'source.packets': 9007199254740994 out of range "
                     "0..9007199254740992");
+        reject_with("source.packets", "1e999",
+                    "session 3@240518-abc: field 'source.packets': inf out of range "
+                    "0..9007199254740992");
+        reject_with("source.port", "70000.5",
+                    "session 3@240518-abc: field 'source.port': 70000.5 is not an integer");
         reject_with("source.bytes", "1e300",
                     "session 3@240518-abc: field 'source.bytes': 1e+300 out of range "
                     "0..9007199254740992");
@@ -739,6 +774,8 @@ static void test_ranges(void **state) {
         /* the limits themselves are accepted */
         fw_session_t s = accept_with("source.packets", "9007199254740992");
         assert_int_equal(s.src_packets, FW_COUNTER_MAX);
+        s = accept_with("source.packets", "9007199254740993"); /* rounds to 2^53 */
+        assert_int_equal(s.src_packets, FW_COUNTER_MAX);
         s = accept_with("tcpflags.syn", "2147483647");
         assert_int_equal(s.tcpflags.syn, INT32_MAX);
         s = accept_with("source.port", "65535");
@@ -772,6 +809,8 @@ static void test_lenient_values(void **state) {
         s = accept_with("@timestamp", NULL);
         assert_int_equal(s.db_time_ms, FW_ABSENT);
         s = accept_with("@timestamp", "-1");
+        assert_int_equal(s.db_time_ms, FW_ABSENT);
+        s = accept_with("@timestamp", "-1.0"); /* a double: no longer told apart from -1 */
         assert_int_equal(s.db_time_ms, FW_ABSENT);
         s = accept_with("source.port", NULL);
         assert_int_equal(s.src_port, 0);
@@ -883,8 +922,8 @@ static void test_reset_and_reuse(void **state) {
         assert_true(cap >= 6);
 
         parse_file(&p, "sessions_rejects.json");
-        assert_int_equal(p.count, 3);
-        assert_int_equal(p.rejected, 5);
+        assert_int_equal(p.count, 4); /* see test_rejects_file */
+        assert_int_equal(p.rejected, 4);
         assert_int_equal(p.cap, cap);
         assert_ptr_equal(p.sessions, mem);
 
@@ -1041,6 +1080,249 @@ static void test_fields_list(void **state) {
         }
 }
 
+/* ---- what cJSON does differently: keys, NULs, UTF-8, bounds, nesting ---- */
+
+/* Keys match exactly, byte for byte (cJSON_GetObjectItem would ignore case); for a duplicated
+ * key the last one wins, as with jansson; a nested null still beats the dotted key. */
+static void test_exact_keys(void **state) {
+        (void)state;
+        static const char *const near_misses[] = {
+                "SOURCE.IP",  "Source.ip", "source.IP", "source.ip.x", "source.", ".ip",
+                "source..ip", "sourceip",  "ip",        "Id",          "ID",      "id.x",
+        };
+        for (size_t i = 0; i < sizeof(near_misses) / sizeof(near_misses[0]); i++) {
+                fw_session_t s = accept_with(near_misses[i], "\"1.2.3.4\"");
+                assert_int_equal(s.src_ip.addr[3], 5);
+                assert_string_equal(s.id, "3@240518-abc");
+        }
+        fw_session_t s = accept_with("Source", "{\"ip\":\"1.2.3.4\",\"port\":1}");
+        assert_int_equal(s.src_port, 51544);
+        s = accept_with("tcpflags.SYN", "5");
+        assert_int_equal(s.tcpflags.syn, 1);
+        s = accept_with("tcpflags", "{\"Syn\":5,\"syn-Ack\":6,\"syn-ack\":7}");
+        assert_int_equal(s.tcpflags.syn, 1);
+        assert_int_equal(s.tcpflags.syn_ack, 7);
+        s = accept_with("source", "{\"port\":null}");
+        assert_int_equal(s.src_port, 0);
+        reject_with("source", "{\"ip\":null}", "session 3@240518-abc: field 'source.ip': missing");
+
+        /* duplicates: the last key wins, for fields, groups and keys inside groups */
+        const char *dup = "{\"data\":[{\"id\":\"d\",\"firstPacket\":1,\"lastPacket\":2,"
+                          "\"ipProtocol\":6,\"ipProtocol\":17,\"source.ip\":\"10.0.0.1\","
+                          "\"destination\":{\"ip\":\"10.0.0.2\",\"port\":1,\"port\":2},"
+                          "\"source\":{\"port\":3},\"source\":\"x\",\"source.port\":4}]}";
+        fw_arkime_page_t p;
+        char err[256];
+        fw_arkime_page_init(&p);
+        assert_int_equal(parse_str(&p, dup, err, sizeof(err)), 0);
+        assert_int_equal(p.count, 1);
+        assert_int_equal(p.sessions[0].ip_protocol, 17);
+        assert_int_equal(p.sessions[0].dst_port, 2);
+        assert_int_equal(p.sessions[0].src_port, 4); /* the last "source" is not an object */
+        fw_arkime_page_free(&p);
+}
+
+/* cJSON would turn "\u0000", a \u escape with bad hex digits, and a raw NUL byte into a NUL that
+ * cuts a string short; jansson refused them, and so does the parser. Kept strings must be
+ * UTF-8 (cJSON does not check); escapes are decoded to UTF-8. */
+static void test_nul_and_utf8(void **state) {
+        (void)state;
+        fw_arkime_page_t p;
+        char err[256], expect[256];
+        const char *body;
+        fw_arkime_page_init(&p);
+
+        body = body_with("id", "\"a\\u0000b\"");
+        assert_int_equal(parse_str(&p, body, err, sizeof(err)), -1);
+        snprintf(expect, sizeof(expect),
+                 "not JSON at byte %zu: \\u0000 (NUL) in a string near "
+                 "'\\u0000b\",\"node\":\"sensor0...' "
+                 "(body is %zu bytes)",
+                 (size_t)(strstr(body, "\\u0000") - body), strlen(body));
+        assert_string_equal(err, expect);
+        assert_int_equal(p.count, 0);
+
+        body = body_with("dns.host", "[\"\\u00zz\"]"); /* even in a field that is not read */
+        assert_int_equal(parse_str(&p, body, err, sizeof(err)), -1);
+        assert_non_null(strstr(err, ": invalid \\u escape near '\\u00zz\"]"));
+        assert_int_equal(parse_str(&p, body_with("node", "\"\\ud800\""), err, sizeof(err)), -1);
+        assert_int_equal(strncmp(err, "not JSON at byte ", 17), 0);
+
+        /* a raw NUL byte, inside a string or between tokens */
+        static const char raw[] = "{\"data\":[],\"x\":\"a\0b\"}";
+        assert_int_equal(fw_arkime_page_parse(&p, raw, sizeof(raw) - 1, err, sizeof(err)), -1);
+        assert_string_equal(err, "not JSON at byte 17: NUL byte near ' b\"}' (body is 21 bytes)");
+        static const char raw2[] = "{\"data\":[]\0}";
+        assert_int_equal(fw_arkime_page_parse(&p, raw2, sizeof(raw2) - 1, err, sizeof(err)), -1);
+        assert_string_equal(err, "not JSON at byte 10: NUL byte near ' }' (body is 12 bytes)");
+
+        /* an escaped backslash before "u0000" is just text */
+        fw_session_t s = accept_with("node", "\"x\\\\u0000\"");
+        assert_string_equal(s.node, "x\\u0000");
+        s = accept_with("node", "\"caf\\u00e9 \\ud83d\\ude00\"");
+        assert_string_equal(s.node, "caf\xc3\xa9 \xf0\x9f\x98\x80");
+        s = accept_with("node", "\"caf\xc3\xa9\"");
+        assert_string_equal(s.node, "caf\xc3\xa9");
+
+        /* invalid UTF-8 rejects the item when the string is kept, passes when it is not */
+        reject_with("node", "\"bad\xff\"", "session 3@240518-abc: field 'node': not valid UTF-8");
+        reject_with("id", "\"\xc0\xaf\"", "data[0]: field 'id': not valid UTF-8");
+        reject_with("rootId", "\"\xed\xa0\x80\"",
+                    "session 3@240518-abc: field 'rootId': not valid UTF-8");
+        reject_with("network.community_id", "\"1:\xe2\x82\"",
+                    "session 3@240518-abc: field 'network.community_id': not valid UTF-8");
+        reject_with("node", "\"\xf4\x90\x80\x80\"",
+                    "session 3@240518-abc: field 'node': not valid UTF-8");
+        s = accept_with("http.uri", "[\"/\xff\xfe\"]");
+        assert_string_equal(s.node, "sensor01");
+        fw_arkime_page_free(&p);
+}
+
+/* len bytes of s placed so that the byte after them is on a PROT_NONE page: any read past len
+ * faults, in any code, instrumented or not (ASan does not see inside libcjson). */
+typedef struct guarded {
+        char *map, *guard;
+        size_t maplen;
+} guarded_t;
+
+static void guarded_init(guarded_t *g, size_t maxlen) {
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        size_t data = (maxlen + page - 1) / page * page;
+        int fd = open("/dev/zero", O_RDWR);
+        assert_true(fd >= 0);
+        g->maplen = data + page;
+        g->map = mmap(NULL, g->maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+        close(fd);
+        assert_true(g->map != MAP_FAILED);
+        g->guard = g->map + data;
+        assert_int_equal(mprotect(g->guard, page, PROT_NONE), 0);
+}
+
+static const char *guarded_put(guarded_t *g, const char *s, size_t len) {
+        memcpy(g->guard - len, s, len);
+        return g->guard - len;
+}
+
+static void guarded_free(guarded_t *g) {
+        munmap(g->map, g->maplen);
+}
+
+/* Nothing reads past len: every prefix of a body with every kind of token (escapes, a string
+ * cut after a backslash or inside \u, numbers cut inside an exponent, true/false/null cut short)
+ * fails cleanly, both in an exact-size heap buffer (ASan, valgrind) and against a guard page. */
+static void test_no_read_past_len(void **state) {
+        (void)state;
+        static const char body[] =
+                "{\"data\":[{\"id\":\"3@240518-a\\\"b\\\\c\\/d\\u00e9\\ud83d\\ude00\\n\","
+                "\"node\":\"s1\",\"firstPacket\":1.716026405123e+12,\"lastPacket\":1716026466789,"
+                "\"ipProtocol\":6,\"source\":{\"ip\":\"10.0.0.5\",\"port\":51544,\"packets\":-1,"
+                "\"bytes\":[1530]},\"destination.ip\":\"::1\",\"tcpflags\":{\"syn\":1,\"ack\":null}"
+                ","
+                "\"x\":[true,false,null,-0.5E-3,{},[]]}],\"recordsTotal\":12,\"error\":null}";
+        const size_t len = sizeof(body) - 1;
+        fw_arkime_page_t p;
+        guarded_t g;
+        char err[256];
+
+        fw_arkime_page_init(&p);
+        guarded_init(&g, 1 << 16);
+        for (size_t k = 1; k <= len; k++) {
+                char *heap = malloc(k);
+                assert_non_null(heap);
+                memcpy(heap, body, k);
+                int rc = fw_arkime_page_parse(&p, heap, k, err, sizeof(err));
+                free(heap);
+                assert_int_equal(
+                        fw_arkime_page_parse(&p, guarded_put(&g, body, k), k, err, sizeof(err)),
+                        rc);
+                if (k < len) {
+                        size_t at;
+                        assert_int_equal(rc, -1);
+                        assert_int_equal(sscanf(err, "not JSON at byte %zu:", &at), 1);
+                        assert_true(at < k);
+                } else {
+                        assert_int_equal(rc, 0);
+                        assert_int_equal(p.count, 1);
+                        assert_string_equal(p.sessions[0].id,
+                                            "3@240518-a\"b\\c/d\xc3\xa9\xf0\x9f\x98\x80\n");
+                        assert_int_equal(p.sessions[0].src_packets, FW_ABSENT);
+                        assert_int_equal(p.records_total, 12);
+                }
+        }
+
+        /* the sample pages, whole, ending at the guard */
+        static const char *const files[] = {"sessions_nested.json", "sessions_flat.json",
+                                            "sessions_rejects.json"};
+        static const size_t counts[] = {6, 4, 4};
+        for (size_t i = 0; i < 3; i++) {
+                size_t n;
+                char *data = read_data(files[i], &n);
+                assert_true(n < (1 << 16));
+                assert_int_equal(
+                        fw_arkime_page_parse(&p, guarded_put(&g, data, n), n, err, sizeof(err)), 0);
+                assert_int_equal(p.count, counts[i]);
+                free(data);
+        }
+        guarded_free(&g);
+        fw_arkime_page_free(&p);
+}
+
+/* cJSON stops at CJSON_NESTING_LIMIT (1000) open arrays/objects, so hostile nesting cannot
+ * exhaust the stack (its parser and cJSON_Delete recurse). */
+static void test_deep_nesting(void **state) {
+        (void)state;
+        const size_t deep = 100000;
+        char *body = malloc(deep * 2 + 64);
+        char err[256];
+        fw_arkime_page_t p;
+        size_t o;
+
+        assert_non_null(body);
+        fw_arkime_page_init(&p);
+
+        /* 1000 levels (the root object, "data" and 998 arrays) parse; the page is then refused */
+        o = (size_t)sprintf(body, "{\"data\":[");
+        memset(body + o, '[', 998);
+        memset(body + o + 998, ']', 998);
+        o += 2 * 998;
+        o += (size_t)sprintf(body + o, "]}");
+        assert_int_equal(fw_arkime_page_parse(&p, body, o, err, sizeof(err)), -1);
+        assert_string_equal(err, "data[0] is an array, not an object");
+
+        /* one more level is not JSON for cJSON */
+        o = (size_t)sprintf(body, "{\"data\":[");
+        memset(body + o, '[', 999);
+        memset(body + o + 999, ']', 999);
+        o += 2 * 999;
+        o += (size_t)sprintf(body + o, "]}");
+        assert_int_equal(fw_arkime_page_parse(&p, body, o, err, sizeof(err)), -1);
+        assert_int_equal(strncmp(err, "not JSON at byte ", 17), 0);
+
+        /* 100,000 levels, never closed: refused at the limit, no stack overflow */
+        o = (size_t)sprintf(body, "{\"data\":");
+        memset(body + o, '[', deep);
+        o += deep;
+        assert_int_equal(fw_arkime_page_parse(&p, body, o, err, sizeof(err)), -1);
+        assert_int_equal(strncmp(err, "not JSON at byte 1007: ", 23), 0); /* 1000th open */
+
+        /* a deep but legal value in a field that is not read does not disturb the item */
+        o = (size_t)sprintf(body, "{\"data\":[{\"id\":\"a\",\"firstPacket\":1,\"lastPacket\":2,"
+                                  "\"ipProtocol\":6,\"source.ip\":\"10.0.0.1\","
+                                  "\"destination.ip\":\"10.0.0.2\",\"dns\":");
+        for (int i = 0; i < 990; i++)
+                o += (size_t)sprintf(body + o, "{\"a\":");
+        o += (size_t)sprintf(body + o, "1");
+        memset(body + o, '}', 990);
+        o += 990;
+        o += (size_t)sprintf(body + o, "}]}");
+        assert_int_equal(fw_arkime_page_parse(&p, body, o, err, sizeof(err)), 0);
+        assert_int_equal(p.count, 1);
+        assert_string_equal(p.sessions[0].id, "a");
+
+        free(body);
+        fw_arkime_page_free(&p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_nested_v5_response),
@@ -1060,6 +1342,10 @@ int main(void) {
                 cmocka_unit_test(test_reset_and_reuse),
                 cmocka_unit_test(test_growth),
                 cmocka_unit_test(test_fields_list),
+                cmocka_unit_test(test_exact_keys),
+                cmocka_unit_test(test_nul_and_utf8),
+                cmocka_unit_test(test_no_read_past_len),
+                cmocka_unit_test(test_deep_nesting),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

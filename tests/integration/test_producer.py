@@ -1,0 +1,335 @@
+"""Integration: fanwatch-producer between the stand-in Arkime viewer and a real Kafka broker.
+
+Run by ctest (label integration) with the broker of the 'kafka' fixture:
+    FW_KAFKA_DIR=<dir with bootstrap> FW_PRODUCER=<fanwatch-producer> python3 -m unittest ...
+Every scenario counts by session id what the viewer served and what reached the topic:
+lost must be 0; duplicates are reported and bounded where the design bounds them.
+Needs Debian's python3-confluent-kafka and python3-msgpack.
+"""
+
+import ipaddress
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+import uuid
+
+import msgpack
+from confluent_kafka import Consumer, TopicPartition
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+STANDIN = os.path.join(HERE, '..', 'arkime_standin')
+sys.path.insert(0, STANDIN)
+from standin_store import generate  # noqa: E402
+
+PASSWORD = 'standin-' + uuid.uuid4().hex  # a secret: must never appear in the producer's output
+
+
+def bootstrap():
+    with open(os.path.join(os.environ['FW_KAFKA_DIR'], 'bootstrap')) as f:
+        return f.read().strip()
+
+
+def wait_for(cond, timeout, what, interval=0.1):
+    """Poll cond() until it is true; fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(interval)
+    raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
+
+
+class Viewer:
+    """The stand-in viewer as a subprocess with digest auth and generated sessions."""
+
+    def __init__(self, tmp, count, seed, start_ms, span_s):
+        self.port_file = os.path.join(tmp, 'viewer.port')
+        self.log = open(os.path.join(tmp, 'viewer.log'), 'w')
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(STANDIN, 'viewer.py'), '--generate', str(count),
+             '--seed', str(seed), '--start-ms', str(start_ms), '--span-s', str(span_s),
+             '--auth', 'digest', '--user', 'fanwatch', '--password', PASSWORD,
+             '--port', '0', '--port-file', self.port_file],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        port = wait_for(self._port, 60, 'the stand-in viewer to listen')
+        self.url = 'http://127.0.0.1:%d' % int(port)
+
+    def _port(self):
+        try:
+            with open(self.port_file) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            return None
+
+    def control(self, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data,
+                                     method='POST' if data is not None else 'GET',
+                                     headers={'Content-Type': 'application/json'})
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return json.loads(r.read() or b'null')
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.log.close()
+
+
+class Producer:
+    """fanwatch-producer as a subprocess, configured through the environment."""
+
+    def __init__(self, tmp, viewer, topic, extra=None, name='producer'):
+        self.tmp = tmp
+        self.cursor_file = os.path.join(tmp, 'cursor')
+        self.env = {
+            'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
+            'FANWATCH_ARKIME_URL': viewer.url,
+            'FANWATCH_ARKIME_USER': 'fanwatch',
+            'FANWATCH_ARKIME_PASSWORD': PASSWORD,
+            'FANWATCH_KAFKA_BOOTSTRAP_SERVERS': bootstrap(),
+            'FANWATCH_TOPICS_SESSIONS': topic,
+            'FANWATCH_PRODUCER_CREATE__TOPIC__PARTITIONS': '6',
+            'FANWATCH_PRODUCER_CURSOR__FILE': self.cursor_file,
+            'FANWATCH_PRODUCER_START__LOOKBACK': '5h',
+            'FANWATCH_PRODUCER_POLL__INTERVAL': '500ms',
+            'FANWATCH_PRODUCER_RETRY__BACKOFF__MAX': '1s',
+            'FANWATCH_ARKIME_ORDER': '@timestamp:asc',
+            'FANWATCH_LOG_LEVEL': 'info',
+        }
+        self.env.update(extra or {})
+        self.logs = []
+        self.name = name
+        self.proc = None
+
+    def start(self):
+        path = os.path.join(self.tmp, '%s-%d.log' % (self.name, len(self.logs)))
+        self.logs.append(path)
+        self.log = open(path, 'w')
+        self.proc = subprocess.Popen([os.environ['FW_PRODUCER']], env=self.env,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+
+    def position(self):
+        try:
+            with open(self.cursor_file) as f:
+                m = re.search(r'^position=(\d+)$', f.read(), re.M)
+                return int(m.group(1)) if m else None
+        except FileNotFoundError:
+            return None
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            rc = self.proc.wait(timeout=60)
+        else:
+            rc = self.proc.returncode if self.proc else None
+        self.log.close()
+        return rc
+
+    def output(self):
+        out = ''
+        for p in self.logs:
+            with open(p) as f:
+                out += f.read()
+        return out
+
+
+class Topic:
+    """Reads a topic from the beginning and keeps every record by session id."""
+
+    def __init__(self, topic):
+        self.topic = topic
+        self.consumer = Consumer({'bootstrap.servers': bootstrap(),
+                                  'group.id': 'check-' + uuid.uuid4().hex,
+                                  'auto.offset.reset': 'earliest',
+                                  'enable.auto.commit': False})
+        self.consumer.subscribe([topic])
+        self.records = {}     # id -> decoded record (first seen)
+        self.copies = {}      # id -> times seen
+        self.by_key = {}      # source key -> [@timestamp in partition order]
+        self.undecodable = 0
+
+    def drain(self, seconds=0.5):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            msgs = self.consumer.consume(num_messages=10000, timeout=0.2)
+            for m in msgs:
+                if m.error():
+                    continue
+                try:
+                    r = msgpack.unpackb(m.value(), raw=False)
+                except Exception:
+                    self.undecodable += 1
+                    continue
+                sid = r['id']
+                self.copies[sid] = self.copies.get(sid, 0) + 1
+                self.records.setdefault(sid, (r, m.key()))
+                self.by_key.setdefault(m.key(), []).append(r.get('ts', 0))
+        return len(self.records)
+
+    def duplicates(self):
+        return sum(n - 1 for n in self.copies.values())
+
+    def close(self):
+        self.consumer.close()
+
+
+def check_record(test, doc, rec, key):
+    """The record on the topic carries what the viewer served."""
+    src = ipaddress.ip_address(doc['source']['ip']).packed
+    test.assertEqual(key, src)
+    test.assertEqual(rec['sip'], src)
+    test.assertEqual(rec['dip'], ipaddress.ip_address(doc['destination']['ip']).packed)
+    test.assertEqual(rec['fp'], doc['firstPacket'])
+    test.assertEqual(rec['lp'], doc['lastPacket'])
+    test.assertEqual(rec['ts'], doc['@timestamp'])
+    test.assertEqual(rec['pr'], doc['ipProtocol'])
+    test.assertEqual(rec.get('sp', 0), doc['source'].get('port', 0))
+    test.assertEqual(rec.get('dp', 0), doc['destination'].get('port', 0))
+    test.assertEqual(rec.get('rid', ''), doc.get('rootId', ''))
+
+
+class ProducerTest(unittest.TestCase):
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix='fw-producer-')
+        self.topic = 'sessions-' + uuid.uuid4().hex[:12]
+        self.viewer = None
+        self.producers = []
+        self.reader = None
+
+    def tearDown(self):
+        for p in self.producers:
+            if p.proc and p.proc.poll() is None:
+                p.stop(signal.SIGKILL)
+        if self.viewer:
+            self.viewer.stop()
+        if self.reader:
+            self.reader.close()
+
+    def served(self, count, seed, start_ms, span_s):
+        self.viewer = Viewer(self.tmp, count, seed, start_ms, span_s)
+        return {d['id']: d for d in generate(count, seed, start_ms, span_s)}
+
+    def producer(self, extra=None):
+        p = Producer(self.tmp, self.viewer, self.topic, extra, 'producer%d' % len(self.producers))
+        self.producers.append(p)
+        return p
+
+    def report(self, what, docs):
+        r = self.reader
+        lost = [i for i in docs if i not in r.records]
+        print('\n%s: served %d, published %d distinct, duplicates %d, lost %d, undecodable %d'
+              % (what, len(docs), len(r.records), r.duplicates(), len(lost), r.undecodable))
+        self.assertEqual(lost, [])
+        self.assertEqual(r.undecodable, 0)
+        extra = [i for i in r.records if i not in docs]
+        self.assertEqual(extra, [])
+        for sid, doc in docs.items():
+            rec, key = r.records[sid]
+            check_record(self, doc, rec, key)
+        for p in self.producers:
+            self.assertNotIn(PASSWORD, p.output())
+
+    def test_backlog_200k_exactly_as_served(self):
+        """200,000 sessions of an hour of backlog, all published once, in order per source."""
+        now = int(time.time() * 1000)
+        docs = self.served(200000, 7, now - 3 * 3600 * 1000, 3600)
+        p = self.producer()
+        p.start()
+        self.reader = Topic(self.topic)
+        wait_for(lambda: self.reader.drain() >= len(docs), 400, '200,000 sessions on the topic',
+                 interval=0)
+        self.assertEqual(p.stop(), 0)
+        self.reader.drain(1.0)
+        self.report('backlog', docs)
+        self.assertEqual(self.reader.duplicates(), 0)
+        for key, times in self.reader.by_key.items():
+            self.assertEqual(times, sorted(times), 'source %r out of order' % key)
+
+    def test_restart_loses_nothing(self):
+        """SIGTERM mid-backlog re-publishes at most the overlap; SIGKILL loses nothing."""
+        now = int(time.time() * 1000)
+        docs = self.served(60000, 11, now - 3 * 3600 * 1000, 3600)
+        p = self.producer({'FANWATCH_ARKIME_PAGE__SIZE': '2000',
+                           'FANWATCH_PRODUCER_MAX__SLICE': '5m'})
+        p.start()
+        self.reader = Topic(self.topic)
+        wait_for(lambda: self.reader.drain() >= 20000, 300, '20,000 sessions')
+        self.assertEqual(p.stop(signal.SIGTERM), 0)
+        pos = p.position()
+        self.assertIsNotNone(pos)
+        before = len(self.reader.records)
+        p.start()
+        wait_for(lambda: self.reader.drain() >= 40000, 300, '40,000 sessions')
+        # after the graceful stop only the overlap (60 s before the saved position) is re-read
+        overlap = sum(1 for d in docs.values()
+                      if pos * 1000 - 60000 <= d['@timestamp'] < pos * 1000)
+        graceful_dups = self.reader.duplicates()
+        print('\ngraceful stop at %d with %d published: %d re-published, overlap holds %d' %
+              (pos, before, graceful_dups, overlap))
+        self.assertLessEqual(graceful_dups, overlap)
+        p.proc.send_signal(signal.SIGKILL)
+        p.proc.wait(timeout=30)
+        p.start()
+        wait_for(lambda: self.reader.drain() >= len(docs), 300, 'all sessions')
+        self.assertEqual(p.stop(), 0)
+        self.reader.drain(1.0)
+        self.report('restart (SIGTERM, then SIGKILL)', docs)
+
+    def test_late_indexed_session_is_published(self):
+        """A session whose packets are older than the cursor but written late still arrives."""
+        now = int(time.time() * 1000)
+        docs = self.served(2000, 3, now - 20 * 60 * 1000, 60)
+        p = self.producer({'FANWATCH_PRODUCER_SAFETY__LAG': '2s',
+                           'FANWATCH_PRODUCER_OVERLAP': '2s'})
+        p.start()
+        self.reader = Topic(self.topic)
+        wait_for(lambda: self.reader.drain() >= len(docs), 120, 'the first sessions')
+        wait_for(lambda: (p.position() or 0) * 1000 > now, 60, 'the cursor to pass now')
+        # packets from two hours ago, written to the database only now
+        late = dict(next(iter(docs.values())))
+        late['id'] = '3@240518-late-' + uuid.uuid4().hex
+        late['firstPacket'] = now - 2 * 3600 * 1000
+        late['lastPacket'] = now - 2 * 3600 * 1000 + 5000
+        late['@timestamp'] = int(time.time() * 1000)
+        late.pop('rootId', None)
+        self.viewer.control('/_standin/sessions', [late])
+        docs[late['id']] = late
+        wait_for(lambda: self.reader.drain() and late['id'] in self.reader.records, 60,
+                 'the late-indexed session')
+        self.assertEqual(p.stop(), 0)
+        self.report('late-indexed', docs)
+
+    def test_viewer_failing_for_a_minute(self):
+        """A minute of HTTP 500s, then recovery: nothing lost, the cursor never moved meanwhile."""
+        now = int(time.time() * 1000)
+        docs = self.served(30000, 5, now - 3 * 3600 * 1000, 3600)
+        self.viewer.control('/_standin/faults', {'kind': 'http500', 'count': -1})
+        p = self.producer()
+        p.start()
+        self.reader = Topic(self.topic)
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 60:
+            self.reader.drain(1.0)
+            self.assertEqual(len(self.reader.records), 0)
+            self.assertIsNone(p.position())
+        self.viewer.control('/_standin/faults', {'kind': 'none'})
+        wait_for(lambda: self.reader.drain() >= len(docs), 300, 'all sessions after recovery')
+        self.assertEqual(p.stop(), 0)
+        self.reader.drain(1.0)
+        self.report('viewer down 60 s', docs)
+        out = p.output()
+        # the cause is logged once, not at every retry
+        self.assertEqual(out.count('HTTP 500'), 1, out[-2000:])
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)

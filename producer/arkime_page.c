@@ -25,13 +25,15 @@
  * case-sensitive, unlike cJSON_GetObjectItem) to its field slot; no per-field lookup.
  *
  * What the switch costs, and how it is handled:
- * - Numbers: cJSON keeps only a double, so integers are exact up to 2^53 (FW_COUNTER_MAX, which
- *   is also all Arkime's own JavaScript viewer can carry). The rule stays "integral and in
- *   range" on that double: 1.5 is rejected, 445.0 is 445; but 9007199254740993 reads as 2^53 and
- *   is accepted as the limit, and a literal beyond 64 bits (18446744073709551616) no longer fails
- *   the whole page: it is a number out of range and rejects just its item. -1 and -1.0 cannot be
- *   told apart, so both mean "absent" wherever -1 does (counters, flags, @timestamp). For the
- *   producer this changes nothing real: Arkime counters and ms times are far below 2^53.
+ * - Numbers: cJSON keeps only a double, so integers are exact up to 2^53 = FW_COUNTER_MAX. The
+ *   rule stays "integral and in range", applied to that double: 1.5 is rejected, 445.0 is 445,
+ *   9007199254740994 is out of range; but 9007199254740993 rounds to 2^53 and is accepted as the
+ *   limit, and a literal beyond 64 bits (18446744073709551616) no longer fails the whole page
+ *   (jansson: "too big integer"): it is out of range and rejects just its item. -1 and -1.0 are
+ *   the same double, so both mean "absent" wherever -1 does (counters, flags, @timestamp), and
+ *   recordsTotal 5.0 now counts as 5. For the producer nothing real changes: the viewer is
+ *   JavaScript, so every number it sends has already been a double, and Arkime's counters and ms
+ *   times are far below 2^53.
  * - cJSON parses strings into NUL-terminated copies and turns "\u0000" -- and a \u escape with
  *   bad hex digits -- into a NUL that would cut the string short; a raw NUL byte is copied
  *   likewise. jansson refused all three, and so do we: after a successful parse the body is
@@ -49,10 +51,12 @@
  *   inside cJSON is indistinguishable from a syntax error and is reported the same way.
  * - Input is read through cJSON_ParseWithLengthOpts(body, len, &end, 0) only: nothing past len
  *   is touched (the body need not be NUL-terminated; tests/unit/test_arkime_page.c parses every
- *   prefix of a body that ends at a PROT_NONE page). This relies on the fix for CVE-2023-53154
- *   (a string ending in a backslash at the end of the buffer), in cJSON 1.7.18 and Debian's
- *   1.7.15-1+deb12u3. cJSON's CJSON_NESTING_LIMIT (1000) bounds its recursion, and that of
- *   cJSON_Delete; jansson's limit was 2048.
+ *   prefix of a body in an exact-size heap buffer and ending at a PROT_NONE page). That needs a
+ *   cJSON with its length-bounds fixes: 1.7.15 as released reads a byte past the end of some
+ *   truncated input (cJSON issue #800, '{"1":1,'); later upstream releases fix it, and so does
+ *   Debian bookworm's 1.7.15-1+deb12u3 (changelog: CVE-2023-53154, heap buffer overflow). The
+ *   guard-page test faults on a library without the fix. CJSON_NESTING_LIMIT (1000 open
+ * arrays/objects) bounds cJSON's recursion and that of cJSON_Delete; jansson's limit was 2048.
  * - cJSON_ParseWithLengthOpts also writes that global error slot on every call, so parses in two
  *   threads at once are a (harmless to us) data race; the producer parses in its poller thread. */
 #include "arkime_page.h"
@@ -827,8 +831,8 @@ static void not_json(char *err, size_t errlen, const char *body, size_t len, siz
         if (off >= len) /* cannot happen: cJSON clamps its offset to len - 1 */
                 off = len - 1;
         clean_text(near, sizeof(near), body + off, len - off, 24);
-        put(err, errlen, "not JSON at byte %zu: %s near '%s' (body is %zu byte%s)", off, what,
-            near, len, len == 1 ? "" : "s");
+        put(err, errlen, "not JSON at byte %zu: %s near '%s' (body is %zu byte%s)", off, what, near,
+            len, len == 1 ? "" : "s");
 }
 
 static int hexval(char c) {

@@ -48,8 +48,8 @@ static const fw_conf_def_t producer_defs[] = {
         {"arkime.order", FW_CT_STRING, NULL, 0, 0, NULL, 0,
          "order= of each page, e.g. @timestamp:asc; unset keeps the viewer's default "
          "(firstPacket); the cursor does not depend on it"},
-        {"arkime.page_size", FW_CT_INT, "5000", 1, 10000, NULL, 0,
-         "sessions per request (above 10,000 Arkime scrolls, so the cap)"},
+        {"arkime.page_size", FW_CT_INT, "5000", 1, 9999, NULL, 0,
+         "sessions per request; at 10,000 and above Arkime scrolls through the whole prefix"},
         {"arkime.max_page_size", FW_CT_INT, "1000000", 1, 2000000, NULL, 0,
          "page length allowed for a single second that holds more than page_size sessions"},
         {"producer.safety_lag", FW_CT_DURATION, "90s", 0, 86400000, NULL, 0,

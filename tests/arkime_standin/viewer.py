@@ -636,9 +636,9 @@ def main(argv=None):
         threading.Thread(target=server.shutdown, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print('standin-viewer listening on %s' % server.url(), flush=True)
-    if args.port_file:
+    if args.port_file:  # before the line, so whoever reads the line finds the file too
         write_port_file(args.port_file, server.server_address[1])
+    print('standin-viewer listening on %s' % server.url(), flush=True)
     try:
         server.serve_forever(poll_interval=0.2)
     finally:

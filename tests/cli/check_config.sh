@@ -56,7 +56,7 @@ if [[ "$name" == fanwatch-detector ]]; then
 	expect 2 "not implemented in this revision" "${E[@]}" "$bin" -c "$data/good.ini"
 else
 	expect 1 "arkime.url' is required" env -i PATH="$PATH" "$bin" --check-config -c "$data/good.ini"
-	expect 1 "key 'arkime.page_size': must be between 1 and 10000" \
+	expect 1 "key 'arkime.page_size': must be between 1 and 9999" \
 		"${E[@]}" FANWATCH_ARKIME_PAGE__SIZE=20000 "$bin" --check-config -c "$data/good.ini"
 	expect 2 "backfill needs both --from and --to" "${E[@]}" "$bin" -c "$data/good.ini" --from 2024-05-18
 	expect 2 "bad time 'yesterday'" "${E[@]}" "$bin" -c "$data/good.ini" --from yesterday --to 2024-05-18

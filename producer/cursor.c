@@ -5,6 +5,9 @@
 
 #include "session.h"
 
+/* Slices are sized to fill this share of a page, from the density seen so far. */
+#define FILL 0.7
+
 static int64_t floor_div(int64_t a, int64_t b) {
         return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
@@ -67,10 +70,15 @@ int fw_cursor_check_page(fw_cursor_t *c, const fw_slice_t *sl, size_t count,
                 }
         }
         if (count >= sl->length) {
-                /* Full: there may be more. Narrow the slice, or raise the length at 1 s. */
+                /* Full: there may be more. Narrow the slice (to the density recordsFiltered
+                 * reveals when it says more, else by half), or raise the length at 1 s. */
                 int64_t width = sl->stop_s - sl->start_s;
                 if (width > 1) {
-                        c->width_s = width / 2;
+                        int64_t w = width / 2;
+                        if (records_filtered > (int64_t)count)
+                                w = (int64_t)((double)width * FILL * sl->length /
+                                              (double)records_filtered);
+                        c->width_s = w < 1 ? 1 : (w >= width ? width / 2 : w);
                 } else if (sl->length < c->cfg.max_page_size) {
                         uint64_t l = (uint64_t)sl->length * 4;
                         c->length = l > c->cfg.max_page_size ? c->cfg.max_page_size : (uint32_t)l;
@@ -84,6 +92,7 @@ int fw_cursor_check_page(fw_cursor_t *c, const fw_slice_t *sl, size_t count,
                 }
                 return FW_PAGE_SPLIT;
         }
+        c->last_count = count;
         if (records_filtered >= 0 && (uint64_t)records_filtered != count) {
                 snprintf(err, errlen,
                          "short page: the viewer reports %lld matching sessions but sent %zu "
@@ -104,10 +113,17 @@ void fw_cursor_complete(fw_cursor_t *c, const fw_slice_t *sl) {
         if (sl->stop_s > c->position_s)
                 c->position_s = sl->stop_s;
         c->next_start_s = sl->stop_s;
-        int64_t max_w = c->cfg.max_slice_ms / 1000;
-        c->width_s = c->width_s * 2 > max_w ? max_w : c->width_s * 2;
-        if (c->width_s < 1)
-                c->width_s = 1;
+        /* size the next slice from this one's density, growing at most 4x at a time */
+        int64_t width = sl->stop_s - sl->start_s, max_w = c->cfg.max_slice_ms / 1000;
+        int64_t w = width * 4;
+        if (c->last_count > 0) {
+                int64_t fit =
+                        (int64_t)((double)width * FILL * c->cfg.page_size / (double)c->last_count);
+                if (fit < w)
+                        w = fit;
+        }
+        c->width_s = w < 1 ? 1 : (w > max_w ? max_w : w);
         c->length = c->cfg.page_size;
+        c->last_count = 0;
         fw_idset_prune(&c->seen, c->position_s * 1000 - c->cfg.overlap_ms - 1000);
 }

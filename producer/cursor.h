@@ -12,11 +12,11 @@
  *   refresh); nothing after it is asked for.
  * - overlap: each poll starts that far before the position and drops ids already published
  *   (fw_cursor_first_sight), catching records that became visible late.
- * - slices: a poll walks [position - overlap, horizon] in slices. A slice whose page comes back
- *   full may hold more than a page: it is halved and fetched again (nothing published), down to
- *   one second, where the page length grows instead. After a complete slice the width doubles
- *   again. No deep offsets, no backlog held in memory, a far-behind producer catches up slice
- *   by slice. */
+ * - slices: a poll walks [position - overlap, horizon] in slices sized to fill about 70% of a
+ *   page at the density seen last. A slice whose page comes back full may hold more than a
+ *   page: it is narrowed (to the density recordsFiltered reveals, else by half) and fetched
+ *   again, nothing published, down to one second, where the page length grows instead. No deep
+ *   offsets, no backlog held in memory, a far-behind producer catches up slice by slice. */
 #ifndef FW_CURSOR_H
 #define FW_CURSOR_H
 
@@ -52,6 +52,7 @@ typedef struct fw_cursor {
         int64_t next_start_s; /* start of the next slice within the current poll */
         int64_t width_s;      /* current slice width */
         uint32_t length;      /* current page length */
+        size_t last_count;    /* sessions in the page last judged complete */
         int in_poll;
         fw_idset_t seen; /* ids published at or after position - overlap */
 } fw_cursor_t;

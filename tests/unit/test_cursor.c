@@ -93,7 +93,7 @@ static void test_full_page_splits(void **state) {
         int64_t width = sl.stop_s - sl.start_s;
         while (width > 1) {
                 assert_int_equal(
-                        fw_cursor_check_page(&c, &sl, sl.length, 10000, times, err, sizeof(err)),
+                        fw_cursor_check_page(&c, &sl, sl.length, -1, times, err, sizeof(err)),
                         FW_PAGE_SPLIT);
                 assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
                 assert_int_equal(sl.start_s, 0);
@@ -114,13 +114,45 @@ static void test_full_page_splits(void **state) {
         assert_int_equal(fw_cursor_check_page(&c, &sl, sl.length, 10000, times, err, sizeof(err)),
                          FW_PAGE_TOO_DENSE);
         assert_non_null(strstr(err, "max_page_size"));
-        /* a complete slice resets the length and widens again */
+        /* a complete slice resets the length and widens again, at most 4x */
         assert_int_equal(fw_cursor_check_page(&c, &sl, 5, 5, times, err, sizeof(err)),
                          FW_PAGE_COMPLETE);
         fw_cursor_complete(&c, &sl);
         assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
         assert_int_equal(sl.length, cfg.page_size);
-        assert_int_equal(sl.stop_s - sl.start_s, 2);
+        assert_int_equal(sl.stop_s - sl.start_s, 4);
+        fw_cursor_free(&c);
+}
+
+/* recordsFiltered says how dense the slice is: the next slice is sized to fill 70% of a page. */
+static void test_density_sizing(void **state) {
+        (void)state;
+        fw_cursor_t c;
+        fw_cursor_init(&c, &cfg, 60);
+        fw_slice_t sl;
+        int64_t now = 100000 * 1000LL;
+        int64_t times[100];
+        for (int i = 0; i < 100; i++)
+                times[i] = FW_ABSENT;
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.stop_s - sl.start_s, 3600);
+        /* 10,000 in an hour, pages of 100: 3600 * 0.7 * 100 / 10000 = 25 s */
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 100, 10000, times, err, sizeof(err)),
+                         FW_PAGE_SPLIT);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.stop_s - sl.start_s, 25);
+        /* 50 found in 25 s: the next slice targets 70: 25 * 0.7 * 100 / 50 = 35 s */
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 50, 50, times, err, sizeof(err)),
+                         FW_PAGE_COMPLETE);
+        fw_cursor_complete(&c, &sl);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.stop_s - sl.start_s, 35);
+        /* an empty slice grows 4x */
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 0, 0, times, err, sizeof(err)),
+                         FW_PAGE_COMPLETE);
+        fw_cursor_complete(&c, &sl);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.stop_s - sl.start_s, 140);
         fw_cursor_free(&c);
 }
 
@@ -326,6 +358,7 @@ int main(void) {
                 cmocka_unit_test(test_store),
                 cmocka_unit_test(test_slices_and_horizon),
                 cmocka_unit_test(test_full_page_splits),
+                cmocka_unit_test(test_density_sizing),
                 cmocka_unit_test(test_bad_pages),
                 cmocka_unit_test(test_simulation_no_loss_no_duplicates),
                 cmocka_unit_test(test_simulation_restart),

@@ -16,13 +16,23 @@
  * - @timestamp is in neither list, so a viewer that fetches it through the search `fields` API may
  *   hand it back as ["2024-05-18T10:02:10.456Z"]; both that and ms numbers are accepted.
  *
- * Why cJSON (issue #3 wants parse + publish >= 200,000 sessions/s on one core): on a 2,000-item
- * page (~600 bytes an item, bench/bench_arkime_page.c) jansson's json_loadb + json_decref alone
- * ran at ~XXJ items/s, below the target before any extraction; cJSON's parse + delete alone at
- * ~XXC items/s, and this file (parse + extraction) at ~XXF items/s flat, ~XXN nested. Most of
- * cJSON's time is malloc/free of its nodes and key strings. Extraction is a single pass: each
- * key of an item is dispatched once (switch on length and a byte or two, exact and
- * case-sensitive, unlike cJSON_GetObjectItem) to its field slot; no per-field lookup.
+ * Why cJSON: issue #3 wants parse + publish >= 200,000 sessions/s on one core. Measured with
+ * bench/bench_arkime_page.c (2,000-item pages, ~600 bytes an item flat, ~510 nested; items/s
+ * over 500 parses, and in brackets the fastest 10-parse slice; shared 2-vCPU VM, so absolute
+ * figures moved up to 2x between runs, the implementations run interleaved to compare):
+ *   jansson json_loadb + json_decref alone      80-110k  (100-120k)
+ *   this file with jansson (before)             78-98k   (93-110k)
+ *   cJSON parse + cJSON_Delete alone            110-260k (275-415k)
+ *   this file with cJSON (now), flat / nested   130-215k (310-330k) / 85-130k (245-290k)
+ * and, free of noise, callgrind instructions per flat item: jansson alone 125k, before 134k,
+ * cJSON alone 44k, now 50k. jansson alone misses the target before any extraction. What remains
+ * is mostly cJSON's ~60 malloc/free per item and cache misses walking its tree; a bump arena
+ * behind cJSON_InitHooks reached ~565k items/s in a prototype, so that is what this file does
+ * (see "arena" below: cJSON's hooks are process-wide, installed once, and route to the arena
+ * only inside fw_arkime_page_parse on the calling thread; elsewhere they are plain malloc/free,
+ * so any other cJSON user in the process is unaffected). Extraction is a single pass: each key of
+ * an item is dispatched once (switch on length and a byte or two, exact and case-sensitive, unlike
+ * cJSON_GetObjectItem) to its field slot; no lookup per field.
  *
  * What the switch costs, and how it is handled:
  * - Numbers: cJSON keeps only a double, so integers are exact up to 2^53 = FW_COUNTER_MAX. The
@@ -63,6 +73,7 @@
 
 #include <cjson/cJSON.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -756,6 +767,88 @@ static int parse_item(fw_session_t *s, const cJSON *item, size_t index, char *ms
         return 0;
 }
 
+/* ---- arena ----
+ * While a page is parsed, every cJSON node and string comes from a bump arena owned by the page
+ * (16-byte aligned, 1 MiB chunks kept for the next page) and cJSON's frees are no-ops; the
+ * whole tree is dropped at once by rewinding the arena. The hooks find the arena through a
+ * thread-local pointer that is set only for the duration of one parse. */
+
+typedef struct arena_chunk {
+        struct arena_chunk *next;
+        size_t cap, used;
+        _Alignas(16) unsigned char data[];
+} arena_chunk_t;
+
+typedef struct page_arena {
+        arena_chunk_t *head; /* first chunk */
+        arena_chunk_t *cur;  /* chunk being filled */
+} page_arena_t;
+
+#define ARENA_CHUNK ((size_t)1 << 20)
+
+static _Thread_local page_arena_t *current_arena;
+
+static void *arena_alloc(page_arena_t *a, size_t n) {
+        n = (n + 15) & ~(size_t)15;
+        for (;;) {
+                arena_chunk_t *c = a->cur;
+                if (c && c->cap - c->used >= n) {
+                        void *ptr = c->data + c->used;
+                        c->used += n;
+                        return ptr;
+                }
+                if (c && c->next && c->next->cap >= n) { /* reuse a chunk of an earlier page */
+                        a->cur = c->next;
+                        a->cur->used = 0;
+                        continue;
+                }
+                size_t cap = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+                arena_chunk_t *fresh = malloc(sizeof(*fresh) + cap);
+                if (!fresh)
+                        return NULL;
+                fresh->cap = cap;
+                fresh->used = 0;
+                if (c) { /* insert after the current chunk; later chunks stay for reuse */
+                        fresh->next = c->next;
+                        c->next = fresh;
+                } else {
+                        fresh->next = a->head;
+                        a->head = fresh;
+                }
+                a->cur = fresh;
+        }
+}
+
+static void arena_rewind(page_arena_t *a) {
+        a->cur = a->head;
+        if (a->head)
+                a->head->used = 0;
+}
+
+static void arena_release(page_arena_t *a) {
+        for (arena_chunk_t *c = a->head, *next; c; c = next) {
+                next = c->next;
+                free(c);
+        }
+        a->head = a->cur = NULL;
+}
+
+static void *hook_malloc(size_t n) {
+        return current_arena ? arena_alloc(current_arena, n) : malloc(n);
+}
+
+static void hook_free(void *ptr) {
+        if (!current_arena)
+                free(ptr);
+}
+
+static pthread_once_t hooks_once = PTHREAD_ONCE_INIT;
+
+static void install_hooks(void) {
+        cJSON_Hooks h = {hook_malloc, hook_free};
+        cJSON_InitHooks(&h);
+}
+
 /* ---- page ---- */
 
 void fw_arkime_page_init(fw_arkime_page_t *p) {
@@ -771,6 +864,10 @@ void fw_arkime_page_reset(fw_arkime_page_t *p) {
 }
 
 void fw_arkime_page_free(fw_arkime_page_t *p) {
+        if (p->arena) {
+                arena_release(p->arena);
+                free(p->arena);
+        }
         free(p->sessions);
         fw_arkime_page_init(p);
 }
@@ -905,8 +1002,16 @@ int fw_arkime_page_parse(fw_arkime_page_t *p, const char *body, size_t len, char
                 put(err, errlen, "empty response body");
                 return -1;
         }
+        pthread_once(&hooks_once, install_hooks);
+        if (!p->arena && !(p->arena = calloc(1, sizeof(page_arena_t)))) {
+                put(err, errlen, "out of memory");
+                return -1;
+        }
+        arena_rewind(p->arena);
         /* reads body[0..len) only: the length bounds every access, no NUL terminator needed */
+        current_arena = p->arena;
         root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+        current_arena = NULL;
         if (root == NULL) {
                 off = end != NULL && end >= body && end < body + len ? (size_t)(end - body) : 0;
                 not_json(err, errlen, body, len, off, "syntax error");
@@ -974,11 +1079,11 @@ int fw_arkime_page_parse(fw_arkime_page_t *p, const char *body, size_t len, char
         }
         p->records_total = get_record_count(total);
         p->records_filtered = get_record_count(filtered);
-        cJSON_Delete(root);
+        arena_rewind(p->arena); /* drops the tree: no cJSON_Delete */
         return 0;
 
 fail:
-        cJSON_Delete(root);
+        arena_rewind(p->arena);
         fw_arkime_page_reset(p);
         return -1;
 }

@@ -30,6 +30,7 @@ typedef struct fw_arkime_page {
         int64_t records_total;    /* "recordsTotal", -1 when absent or not an integer */
         int64_t records_filtered; /* "recordsFiltered", -1 when absent (may be capped at 10,000) */
         size_t rejected;          /* data[] objects skipped as unusable */
+        void *arena;              /* parser memory, reused from page to page (private) */
         char first_reject[256];   /* why the first one was skipped, e.g. "session 3@240518-abc:
                                      field 'source.port': 70000 out of range 0..65535"; "" if none */
 } fw_arkime_page_t;

@@ -186,8 +186,9 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                                                   p->cursor->position_s, err, errlen) != 0)
                 return fail(p, p->err_state);
         fw_gauge_set(p->position, (double)p->cursor->position_s);
-        fw_debug("producer", "slice [%lld, %lld]: %zu sessions, %zu published, %zu re-read",
-                 (long long)sl->start_s, (long long)sl->stop_s, n, sent, dup);
+        fw_debug("producer",
+                 "slice [%lld, %lld] length %u: %zu sessions, %zu published, %zu re-read",
+                 (long long)sl->start_s, (long long)sl->stop_s, sl->length, n, sent, dup);
         return 0;
 }
 

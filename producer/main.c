@@ -5,6 +5,7 @@
  *   backfill: --from TIME --to TIME, pull that @timestamp range once, then exit */
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,6 +67,8 @@ static const fw_conf_def_t producer_defs[] = {
          "without a cursor file, start this far before now"},
         {"producer.create_topic_partitions", FW_CT_INT, "0", 0, 10000, NULL, 0,
          "create a missing sessions topic with this many partitions (0: require it to exist)"},
+        {"producer.unhealthy_after", FW_CT_DURATION, "2m", 1000, 86400000, NULL, 0,
+         "/healthz answers 503 when no poll succeeded for this long"},
         {"producer.retry_backoff_max", FW_CT_DURATION, "60s", 100, 3600000, NULL, 0,
          "longest wait between retries after a failed poll (doubling from poll_interval)"},
 };
@@ -80,6 +83,12 @@ static const fw_kafka_default_t producer_kafka_defaults[] = {
 };
 
 static volatile sig_atomic_t stop_flag;
+
+/* What /healthz looks at: written by the loop, read by the HTTP thread. */
+typedef struct health {
+        _Atomic int64_t last_ok_ms; /* last poll that reached the horizon (start time before) */
+        int64_t max_age_ms;         /* unhealthy when older than this */
+} health_t;
 
 static void on_signal(int sig) {
         (void)sig;
@@ -100,6 +109,19 @@ static void nap(int64_t ms) {
                 nanosleep(&ts, NULL);
                 ms -= step;
         }
+}
+
+/* Unhealthy when no poll succeeded for max_age (viewer, auth or Kafka trouble). */
+static int health_check(void *ud, char *reason, size_t reasonlen) {
+        health_t *h = ud;
+        int64_t age = now_ms() - atomic_load(&h->last_ok_ms);
+        if (age <= h->max_age_ms)
+                return 0;
+        snprintf(reason, reasonlen,
+                 "no successful poll for %lld s (see the log and "
+                 "fanwatch_producer_errors_total)",
+                 (long long)(age / 1000));
+        return 1;
 }
 
 static fw_arkime_auth_t auth_mode(const char *s) {
@@ -144,9 +166,13 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
 
         if (!m)
                 goto out;
+        int64_t interval = fw_conf_duration_ms(conf, "producer.poll_interval");
+        health_t health;
+        atomic_store(&health.last_ok_ms, now_ms());
+        health.max_age_ms = fw_conf_duration_ms(conf, "producer.unhealthy_after");
         httpd = fw_httpd_start(fw_conf_str(conf, "metrics.address"),
-                               (uint16_t)fw_conf_int(conf, "metrics.port"), m, NULL, NULL, err,
-                               sizeof(err));
+                               (uint16_t)fw_conf_int(conf, "metrics.port"), m, health_check,
+                               &health, err, sizeof(err));
         if (!httpd) {
                 fw_error("producer", "%s", err);
                 goto out;
@@ -221,7 +247,6 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         if (!poller)
                 goto out;
 
-        int64_t interval = fw_conf_duration_ms(conf, "producer.poll_interval");
         int64_t backoff_max = fw_conf_duration_ms(conf, "producer.retry_backoff_max");
         int64_t backoff = interval;
         char last_err[1024] = "";
@@ -230,6 +255,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                 int64_t now = from ? (to_s + 1) * 1000 + cc.safety_lag_ms : now_ms();
                 int rc = fw_poller_poll(poller, now, &stop_flag, err, sizeof(err));
                 if (rc == 0) {
+                        atomic_store(&health.last_ok_ms, now_ms());
                         if (last_err[0])
                                 fw_info("producer", "recovered; position %lld",
                                         (long long)cursor.position_s);

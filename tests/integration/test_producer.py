@@ -11,12 +11,14 @@ import ipaddress
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 import unittest
+import urllib.error
 import urllib.request
 import uuid
 
@@ -34,6 +36,23 @@ PASSWORD = 'standin-' + uuid.uuid4().hex  # a secret: must never appear in the p
 def bootstrap():
     with open(os.path.join(os.environ['FW_KAFKA_DIR'], 'bootstrap')) as f:
         return f.read().strip()
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def http_status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except urllib.error.URLError:
+        return None  # not listening yet
 
 
 def wait_for(cond, timeout, what, interval=0.1):
@@ -213,6 +232,7 @@ class ProducerTest(unittest.TestCase):
             self.viewer.stop()
         if self.reader:
             self.reader.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def served(self, count, seed, start_ms, span_s):
         self.viewer = Viewer(self.tmp, count, seed, start_ms, span_s)
@@ -308,13 +328,33 @@ class ProducerTest(unittest.TestCase):
         self.assertEqual(p.stop(), 0)
         self.report('late-indexed', docs)
 
+    def test_expression_filters_what_is_pulled(self):
+        """arkime.expression narrows the pull to matching sessions, evaluated by the viewer."""
+        now = int(time.time() * 1000)
+        docs = self.served(5000, 9, now - 3 * 3600 * 1000, 600)
+        want = {i: d for i, d in docs.items() if d['ipProtocol'] == 17}
+        self.assertTrue(0 < len(want) < len(docs))
+        p = self.producer({'FANWATCH_ARKIME_EXPRESSION': 'ip.protocol == udp'})
+        p.start()
+        self.reader = Topic(self.topic)
+        wait_for(lambda: self.reader.drain() >= len(want), 120, 'the UDP sessions')
+        wait_for(lambda: (p.position() or 0) * 1000 > now - 2 * 3600 * 1000, 60,
+                 'the cursor to pass the data')
+        self.assertEqual(p.stop(), 0)
+        self.reader.drain(1.0)
+        self.report('expression ip.protocol == udp', want)
+
     def test_viewer_failing_for_a_minute(self):
         """A minute of HTTP 500s, then recovery: nothing lost, the cursor never moved meanwhile."""
         now = int(time.time() * 1000)
         docs = self.served(30000, 5, now - 3 * 3600 * 1000, 3600)
         self.viewer.control('/_standin/faults', {'kind': 'http500', 'count': -1})
-        p = self.producer()
+        port = free_port()
+        p = self.producer({'FANWATCH_METRICS_PORT': str(port),
+                           'FANWATCH_PRODUCER_UNHEALTHY__AFTER': '5s'})
         p.start()
+        health = 'http://127.0.0.1:%d/healthz' % port
+        wait_for(lambda: http_status(health) == 503, 30, '/healthz to report the failing viewer')
         self.reader = Topic(self.topic)
         t0 = time.monotonic()
         while time.monotonic() - t0 < 60:
@@ -323,6 +363,13 @@ class ProducerTest(unittest.TestCase):
             self.assertIsNone(p.position())
         self.viewer.control('/_standin/faults', {'kind': 'none'})
         wait_for(lambda: self.reader.drain() >= len(docs), 300, 'all sessions after recovery')
+        wait_for(lambda: http_status(health) == 200, 30, '/healthz to recover')
+        with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=5) as r:
+            metrics = r.read().decode()
+        m = re.search(r'^fanwatch_producer_errors_total\{kind="http"\} (\d+)$', metrics, re.M)
+        self.assertTrue(m and int(m.group(1)) > 5, metrics)
+        m = re.search(r'^fanwatch_producer_sessions_published_total (\d+)$', metrics, re.M)
+        self.assertEqual(int(m.group(1)), len(docs))
         self.assertEqual(p.stop(), 0)
         self.reader.drain(1.0)
         self.report('viewer down 60 s', docs)

@@ -72,6 +72,7 @@
 #include "arkime_page.h"
 
 #include <cjson/cJSON.h>
+#include <xxhash.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -1086,4 +1087,86 @@ fail:
         arena_rewind(p->arena);
         fw_arkime_page_reset(p);
         return -1;
+}
+
+int fw_arkime_doc_append(fw_arkime_page_t *p, const char *json, size_t len, const char *id,
+                         size_t idlen, char *err, size_t errlen) {
+        const char *end = NULL, *what = NULL;
+        size_t off, i;
+        int rc = -1;
+
+        if (err != NULL && errlen > 0)
+                err[0] = '\0';
+        if (json == NULL || len == 0) {
+                put(err, errlen, "empty document");
+                return -1;
+        }
+        if (id != NULL && idlen > FW_SESSION_ID_MAX) {
+                put(err, errlen, "session id longer than %d bytes", FW_SESSION_ID_MAX);
+                return -1;
+        }
+        pthread_once(&hooks_once, install_hooks);
+        if (!p->arena && !(p->arena = calloc(1, sizeof(page_arena_t)))) {
+                put(err, errlen, "out of memory");
+                return -1;
+        }
+        arena_rewind(p->arena);
+        current_arena = p->arena;
+        cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
+        if (root == NULL) {
+                off = end != NULL && end >= json && end < json + len ? (size_t)(end - json) : 0;
+                not_json(err, errlen, json, len, off, "syntax error");
+                goto out;
+        }
+        off = end != NULL && end >= json && end <= json + len ? (size_t)(end - json) : len;
+        for (i = off; i < len; i++) {
+                if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' && json[i] != '\r') {
+                        not_json(err, errlen, json, len, i, "data after the JSON value");
+                        goto out;
+                }
+        }
+        if ((i = find_nul(json, off, &what)) < off) {
+                not_json(err, errlen, json, len, i, what);
+                goto out;
+        }
+        if (type_of(root) != cJSON_Object) {
+                put(err, errlen, "document is %s, not a JSON object", type_name(root));
+                goto out;
+        }
+        /* A stored document has no "id": it is the bulk header's _id (handed in), or the doc's
+         * own "_id" (kafkaMsgFormat=doc), or, when Arkime let OpenSearch pick ids
+         * (autoGenerateId=1), a hash of the document, so a re-read gives the same id. */
+        if (cJSON_GetObjectItemCaseSensitive(root, "id") == NULL) {
+                char idbuf[FW_SESSION_ID_MAX + 1];
+                const cJSON *own = cJSON_GetObjectItemCaseSensitive(root, "_id");
+                if (id != NULL) {
+                        memcpy(idbuf, id, idlen);
+                        idbuf[idlen] = '\0';
+                } else if (cJSON_IsString(own) && strlen(own->valuestring) <= FW_SESSION_ID_MAX) {
+                        memcpy(idbuf, own->valuestring, strlen(own->valuestring) + 1);
+                } else {
+                        snprintf(idbuf, sizeof(idbuf), "fwdoc-%016llx",
+                                 (unsigned long long)XXH3_64bits(json, len));
+                }
+                cJSON *s = cJSON_CreateString(idbuf);
+                if (s == NULL || !cJSON_AddItemToObject(root, "id", s)) {
+                        put(err, errlen, "out of memory");
+                        goto out;
+                }
+        }
+        if (reserve(p, p->count + 1) != 0) {
+                put(err, errlen, "out of memory");
+                goto out;
+        }
+        char *msg = p->rejected == 0 ? p->first_reject : NULL;
+        if (parse_item(&p->sessions[p->count], root, p->count + p->rejected, msg,
+                       sizeof(p->first_reject)) == 0)
+                p->count++;
+        else
+                p->rejected++;
+        rc = 0;
+out:
+        current_arena = NULL;
+        arena_rewind(p->arena);
+        return rc;
 }

@@ -50,6 +50,15 @@ void fw_arkime_page_free(fw_arkime_page_t *p);
 int fw_arkime_page_parse(fw_arkime_page_t *p, const char *body, size_t len, char *err,
                          size_t errlen);
 
+/* Append one session document given as JSON text: a sessions3 document as Arkime capture
+ * writes it (e.g. from its Kafka plugin) or a data[] item. Without an "id" in the document the
+ * id is, in order: id (idlen bytes, the bulk header's _id; NULL for none), the document's own
+ * "_id", or "fwdoc-" + a hash of the text (stable across re-reads). The page is
+ * not reset: a usable session is appended (count++), an unusable one counted in rejected.
+ * -1 with err only when the text is not a JSON object (nothing appended). */
+int fw_arkime_doc_append(fw_arkime_page_t *p, const char *json, size_t len, const char *id,
+                         size_t idlen, char *err, size_t errlen);
+
 /* Comma-separated db field names to pass as fields= so the viewer returns every field parsed
  * here. "id" is not among them: it is not a db field (the viewer always adds it to each item). */
 extern const char FW_ARKIME_FIELDS[];

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "arkime_client.h"
+#include "bridge.h"
 #include "cli.h"
 #include "cursor.h"
 #include "cursor_store.h"
@@ -27,8 +28,11 @@ extern char **environ;
 
 static const fw_conf_def_t producer_defs[] = {
         FW_CONF_COMMON_DEFS,
-        {"arkime.url", FW_CT_STRING, NULL, 0, 0, NULL, FW_CF_REQUIRED,
-         "viewer base URL, e.g. https://arkime.example:8005"},
+        {"producer.mode", FW_CT_ENUM, "api", 0, 0, "api|bridge", 0,
+         "api: poll the viewer's /api/sessions; bridge: republish Arkime capture's Kafka plugin "
+         "topic"},
+        {"arkime.url", FW_CT_STRING, NULL, 0, 0, NULL, 0,
+         "viewer base URL, e.g. https://arkime.example:8005 (required in api mode)"},
         {"arkime.user", FW_CT_STRING, NULL, 0, 0, NULL, 0,
          "API user (create it with addUser.js --apionly, no time limit, no forced expression)"},
         {"arkime.password", FW_CT_STRING, NULL, 0, 0, NULL, FW_CF_SECRET,
@@ -67,6 +71,10 @@ static const fw_conf_def_t producer_defs[] = {
          "without a cursor file, start this far before now"},
         {"producer.create_topic_partitions", FW_CT_INT, "0", 0, 10000, NULL, 0,
          "create a missing sessions topic with this many partitions (0: require it to exist)"},
+        {"bridge.topic", FW_CT_STRING, "arkime-json", 0, 0, NULL, 0,
+         "bridge mode: the plugin's topic (Arkime's kafkaTopic)"},
+        {"bridge.group", FW_CT_STRING, "fanwatch-bridge", 0, 0, NULL, 0,
+         "bridge mode: consumer group reading the plugin's topic"},
         {"producer.unhealthy_after", FW_CT_DURATION, "2m", 1000, 86400000, NULL, 0,
          "/healthz answers 503 when no poll succeeded for this long"},
         {"producer.retry_backoff_max", FW_CT_DURATION, "60s", 100, 3600000, NULL, 0,
@@ -82,7 +90,32 @@ static const fw_kafka_default_t producer_kafka_defaults[] = {
         {NULL, NULL},
 };
 
+/* The bridge consumer: commits only after the sessions were delivered. It keeps librdkafka's
+ * eager assignment: with cooperative-sticky and no rebalance callback, librdkafka 2.0.2 does not
+ * leave the group on close, so a restart waits out session.timeout.ms (45 s) before it gets
+ * its partitions back (measured against Kafka 4.1.1). */
+static const fw_kafka_default_t bridge_kafka_defaults[] = {
+        {"enable.auto.commit", "false"},
+        {"auto.offset.reset", "earliest"},
+        {NULL, NULL},
+};
+
 static volatile sig_atomic_t stop_flag;
+
+static int is_bridge(const fw_conf_t *conf) {
+        return strcmp(fw_conf_str(conf, "producer.mode"), "bridge") == 0;
+}
+
+/* --check-config: what depends on the mode. */
+static int check_mode(const fw_conf_t *conf, char *err, size_t errlen) {
+        if (!is_bridge(conf) && !fw_conf_str(conf, "arkime.url")) {
+                snprintf(err, errlen,
+                         "key 'arkime.url' is required in api mode (set it in the "
+                         "config file or as FANWATCH_ARKIME_URL)");
+                return -1;
+        }
+        return 0;
+}
 
 /* What /healthz looks at: written by the loop, read by the HTTP thread. */
 typedef struct health {
@@ -180,6 +213,38 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         fw_info("producer", "metrics on http://%s:%u/metrics", fw_conf_str(conf, "metrics.address"),
                 fw_httpd_port(httpd));
 
+        rd_kafka_conf_t *kc = fw_kafka_conf_new(conf, producer_kafka_defaults, err, sizeof(err));
+        if (!kc) {
+                fw_error("producer", "%s", err);
+                goto out;
+        }
+        pub = fw_publisher_new(kc, fw_conf_str(conf, "topics.sessions"),
+                               (int)fw_conf_int(conf, "producer.create_topic_partitions"), 30000,
+                               err, sizeof(err));
+        if (!pub) {
+                fw_error("producer", "%s", err);
+                goto out;
+        }
+
+        if (is_bridge(conf)) {
+                rd_kafka_conf_t *cc =
+                        fw_kafka_conf_new(conf, bridge_kafka_defaults, err, sizeof(err));
+                if (!cc || rd_kafka_conf_set(cc, "group.id", fw_conf_str(conf, "bridge.group"), err,
+                                             sizeof(err)) != RD_KAFKA_CONF_OK) {
+                        if (cc)
+                                rd_kafka_conf_destroy(cc);
+                        fw_error("producer", "bridge consumer: %s", err);
+                        goto out;
+                }
+                atomic_store(&health.last_ok_ms, INT64_MAX / 2); /* liveness only */
+                if (fw_bridge_run(conf, cc, pub, m, &stop_flag, err, sizeof(err)) != 0) {
+                        fw_error("producer", "%s", err);
+                        goto out;
+                }
+                status = 0;
+                goto out;
+        }
+
         fw_arkime_opts_t ao = {
                 .url = fw_conf_str(conf, "arkime.url"),
                 .user = fw_conf_str(conf, "arkime.user"),
@@ -197,19 +262,6 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                 fw_warn("producer", "arkime.tls_verify is off: the viewer is not authenticated");
         client = fw_arkime_client_new(&ao, err, sizeof(err));
         if (!client) {
-                fw_error("producer", "%s", err);
-                goto out;
-        }
-
-        rd_kafka_conf_t *kc = fw_kafka_conf_new(conf, producer_kafka_defaults, err, sizeof(err));
-        if (!kc) {
-                fw_error("producer", "%s", err);
-                goto out;
-        }
-        pub = fw_publisher_new(kc, fw_conf_str(conf, "topics.sessions"),
-                               (int)fw_conf_int(conf, "producer.create_topic_partitions"), 30000,
-                               err, sizeof(err));
-        if (!pub) {
                 fw_error("producer", "%s", err);
                 goto out;
         }
@@ -251,8 +303,9 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         int64_t backoff = interval;
         char last_err[1024] = "";
         while (!stop_flag) {
-                /* a backfill's horizon is --to: pretend "now" is to + safety lag */
-                int64_t now = from ? (to_s + 1) * 1000 + cc.safety_lag_ms : now_ms();
+                /* a backfill reads [from, to] like Arkime reads startTime..stopTime: both instants
+                 * included; its horizon is --to, so "now" is to + safety lag */
+                int64_t now = from ? to_s * 1000 + cc.safety_lag_ms : now_ms();
                 int rc = fw_poller_poll(poller, now, &stop_flag, err, sizeof(err));
                 if (rc == 0) {
                         atomic_store(&health.last_ok_ms, now_ms());
@@ -305,6 +358,7 @@ int main(int argc, char **argv) {
                 .defs = producer_defs,
                 .ndefs = sizeof(producer_defs) / sizeof(producer_defs[0]),
                 .kafka_defaults = producer_kafka_defaults,
+                .check = check_mode,
                 .extra = extra,
                 .nextra = sizeof(extra) / sizeof(extra[0]),
         };

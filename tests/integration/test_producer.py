@@ -23,7 +23,7 @@ import urllib.request
 import uuid
 
 import msgpack
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer as KafkaProducer
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STANDIN = os.path.join(HERE, '..', 'arkime_standin')
@@ -69,17 +69,19 @@ def wait_for(cond, timeout, what, interval=0.1):
 class Viewer:
     """The stand-in viewer as a subprocess with digest auth and generated sessions."""
 
-    def __init__(self, tmp, count, seed, start_ms, span_s):
+    def __init__(self, tmp, count, seed, start_ms, span_s, tls=None):
         self.port_file = os.path.join(tmp, 'viewer.port')
         self.log = open(os.path.join(tmp, 'viewer.log'), 'w')
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(STANDIN, 'viewer.py'), '--generate', str(count),
-             '--seed', str(seed), '--start-ms', str(start_ms), '--span-s', str(span_s),
-             '--auth', 'digest', '--user', 'fanwatch', '--password', PASSWORD,
-             '--port', '0', '--port-file', self.port_file],
-            stdout=self.log, stderr=subprocess.STDOUT)
+        cmd = [sys.executable, os.path.join(STANDIN, 'viewer.py'), '--generate', str(count),
+               '--seed', str(seed), '--start-ms', str(start_ms), '--span-s', str(span_s),
+               '--auth', 'digest', '--user', 'fanwatch', '--password', PASSWORD,
+               '--port', '0', '--port-file', self.port_file]
+        if tls:
+            cmd += ['--tls-cert', tls[0], '--tls-key', tls[1]]
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         port = wait_for(self._port, 60, 'the stand-in viewer to listen')
-        self.url = 'http://127.0.0.1:%d' % int(port)
+        self.url = '%s://127.0.0.1:%d' % ('https' if tls else 'http', int(port))
+        self.tls = tls
 
     def _port(self):
         try:
@@ -89,11 +91,13 @@ class Viewer:
             return None
 
     def control(self, path, body=None):
+        import ssl
         data = json.dumps(body).encode() if body is not None else None
+        ctx = ssl._create_unverified_context() if self.tls else None
         req = urllib.request.Request(self.url + path, data=data,
                                      method='POST' if data is not None else 'GET',
                                      headers={'Content-Type': 'application/json'})
-        with urllib.request.urlopen(req, timeout=30) as r:
+        with urllib.request.urlopen(req, timeout=30, context=ctx) as r:
             return json.loads(r.read() or b'null')
 
     def stop(self):
@@ -110,7 +114,6 @@ class Producer:
         self.cursor_file = os.path.join(tmp, 'cursor')
         self.env = {
             'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
-            'FANWATCH_ARKIME_URL': viewer.url,
             'FANWATCH_ARKIME_USER': 'fanwatch',
             'FANWATCH_ARKIME_PASSWORD': PASSWORD,
             'FANWATCH_KAFKA_BOOTSTRAP_SERVERS': bootstrap(),
@@ -123,6 +126,8 @@ class Producer:
             'FANWATCH_ARKIME_ORDER': '@timestamp:asc',
             'FANWATCH_LOG_LEVEL': 'info',
         }
+        if viewer:
+            self.env['FANWATCH_ARKIME_URL'] = viewer.url
         self.env.update(extra or {})
         self.logs = []
         self.name = name
@@ -232,10 +237,11 @@ class ProducerTest(unittest.TestCase):
             self.viewer.stop()
         if self.reader:
             self.reader.close()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if not os.environ.get("FW_KEEP_TMP"):
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
-    def served(self, count, seed, start_ms, span_s):
-        self.viewer = Viewer(self.tmp, count, seed, start_ms, span_s)
+    def served(self, count, seed, start_ms, span_s, tls=None):
+        self.viewer = Viewer(self.tmp, count, seed, start_ms, span_s, tls)
         return {d['id']: d for d in generate(count, seed, start_ms, span_s)}
 
     def producer(self, extra=None):
@@ -343,6 +349,122 @@ class ProducerTest(unittest.TestCase):
         self.assertEqual(p.stop(), 0)
         self.reader.drain(1.0)
         self.report('expression ip.protocol == udp', want)
+
+    def test_bridge_from_capture_kafka_plugin(self):
+        """Arkime capture's Kafka plugin topic (bulk, bulk1, doc) republished in fanwatch's format."""
+        now = int(time.time() * 1000)
+        docs = {d['id']: d for d in generate(3500, 13, now - 3600 * 1000, 600)}
+        ids = list(docs)
+        source = 'arkime-json-' + uuid.uuid4().hex[:8]
+
+        def stored(sid):  # the document as capture writes it: no "id"
+            d = dict(docs[sid])
+            d.pop('id')
+            return json.dumps(d, separators=(',', ':'))
+
+        def header(sid):
+            return '{"index":{"_index":"arkime_sessions3-240518", "_id": "%s"}}' % sid
+
+        msgs = []
+        for i in range(0, 2000, 100):  # bulk: 100 documents per message
+            msgs.append(''.join('%s\n%s\n' % (header(x), stored(x)) for x in ids[i:i + 100]))
+        msgs.append('this is not a plugin message')
+        for x in ids[2000:2500]:  # bulk1
+            msgs.append('%s\n%s\n' % (header(x), stored(x)))
+        for x in ids[2500:3000]:  # doc, with "index" and "_id" in the document
+            d = json.loads(stored(x))
+            d['index'] = 'arkime_sessions3-240518'
+            d['_id'] = x
+            msgs.append(json.dumps(d) + '\n')
+        kp = KafkaProducer({'bootstrap.servers': bootstrap()})
+        for m in msgs:  # capture's plugin sets no key
+            kp.produce(source, m.encode())
+        self.assertEqual(kp.flush(30), 0)
+
+        port = free_port()
+        p = self.producer({'FANWATCH_PRODUCER_MODE': 'bridge', 'FANWATCH_BRIDGE_TOPIC': source,
+                           'FANWATCH_BRIDGE_GROUP': 'bridge-' + source,
+                           'FANWATCH_METRICS_PORT': str(port),
+                           **json.loads(os.environ.get('FW_EXTRA_ENV', '{}'))})
+        p.start()
+        self.reader = Topic(self.topic)
+        first = {x: docs[x] for x in ids[:3000]}
+        wait_for(lambda: self.reader.drain() >= len(first), 120, 'the bridged sessions')
+        with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=5) as r:
+            metrics = r.read().decode()
+        self.assertIn('fanwatch_bridge_messages_malformed_total 1\n', metrics)
+        self.assertEqual(p.stop(), 0)
+        self.assertIn('unreadable plugin messages skipped', p.output())
+
+        # offsets were committed: after a restart only the new messages are republished
+        for x in ids[3000:]:
+            kp.produce(source, ('%s\n%s\n' % (header(x), stored(x))).encode())
+        self.assertEqual(kp.flush(30), 0)
+        p.start()
+        wait_for(lambda: self.reader.drain() >= len(docs), 120, 'the sessions after a restart')
+        self.assertEqual(p.stop(), 0)
+        self.reader.drain(1.0)
+        self.report('bridge (bulk, bulk1, doc)', docs)
+        self.assertEqual(self.reader.duplicates(), 0)
+
+    def make_ca(self):
+        """A throw-away CA and a certificate for 127.0.0.1 signed by it (openssl CLI)."""
+        d = self.tmp
+        run = lambda *a: subprocess.run(a, check=True, capture_output=True, cwd=d)
+        run('openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+            '-subj', '/CN=fanwatch test CA', '-keyout', 'ca.key', '-out', 'ca.pem')
+        run('openssl', 'req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=127.0.0.1',
+            '-keyout', 'viewer.key', '-out', 'viewer.csr')
+        with open(os.path.join(d, 'ext.cnf'), 'w') as f:
+            f.write('subjectAltName=IP:127.0.0.1\n')
+        run('openssl', 'x509', '-req', '-in', 'viewer.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key',
+            '-CAcreateserial', '-days', '2', '-extfile', 'ext.cnf', '-out', 'viewer.pem')
+        return [os.path.join(d, x) for x in ('ca.pem', 'viewer.pem', 'viewer.key')]
+
+    def test_tls_verified_by_default(self):
+        """HTTPS to the viewer: refused without its CA (verification is on), fine with it."""
+        ca, cert, key = self.make_ca()
+        now = int(time.time() * 1000)
+        docs = self.served(1000, 21, now - 3 * 3600 * 1000, 60, tls=(cert, key))
+        p = self.producer()
+        p.start()
+        wait_for(lambda: 'certificate' in p.output().lower(), 30, 'a certificate error')
+        self.assertIsNone(p.position())
+        self.assertEqual(p.stop(), 0)
+        p.env['FANWATCH_ARKIME_CA__FILE'] = ca
+        p.start()
+        self.reader = Topic(self.topic)
+        wait_for(lambda: self.reader.drain() >= len(docs), 60, 'the sessions over TLS')
+        self.assertEqual(p.stop(), 0)
+        self.report('tls with the CA file', docs)
+
+    def test_backfill_publishes_the_range_and_exits(self):
+        """--from/--to: exactly the sessions written in that range, then exit 0."""
+        now = int(time.time() * 1000)
+        start = now - 3 * 3600 * 1000
+        docs = self.served(6000, 17, start, 3600)
+        frm, to = start // 1000 + 600, start // 1000 + 1800
+        want = {i: d for i, d in docs.items() if frm * 1000 <= d['@timestamp'] <= to * 1000}
+        p = self.producer()
+        p.logs.append(os.path.join(self.tmp, 'backfill.log'))
+        with open(p.logs[-1], 'w') as log:
+            rc = subprocess.run([os.environ['FW_PRODUCER'], '--from', str(frm), '--to', str(to)],
+                                env=p.env, stdout=log, stderr=subprocess.STDOUT, timeout=120)
+        self.assertEqual(rc.returncode, 0, p.output())
+        self.assertIsNone(p.position())  # a backfill keeps no cursor
+        self.reader = Topic(self.topic)
+        wait_for(lambda: self.reader.drain() >= len(want), 60, 'the backfilled sessions')
+        self.reader.drain(1.0)
+        self.report('backfill', want)
+
+    def test_missing_topic_is_a_clear_error(self):
+        """Without create_topic_partitions, a missing sessions topic stops the start-up."""
+        self.viewer = Viewer(self.tmp, 10, 1, int(time.time() * 1000) - 3600000, 60)
+        p = self.producer({'FANWATCH_PRODUCER_CREATE__TOPIC__PARTITIONS': '0'})
+        p.start()
+        self.assertEqual(p.proc.wait(timeout=60), 1)
+        p.log.close()
+        self.assertIn('topic %s does not exist' % self.topic, p.output())
 
     def test_viewer_failing_for_a_minute(self):
         """A minute of HTTP 500s, then recovery: nothing lost, the cursor never moved meanwhile."""

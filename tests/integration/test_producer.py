@@ -466,6 +466,35 @@ class ProducerTest(unittest.TestCase):
         p.log.close()
         self.assertIn('topic %s does not exist' % self.topic, p.output())
 
+    def test_broker_frozen_then_back(self):
+        """The broker stops answering for 20 s (SIGSTOP): the producer stops pulling, waits,
+        loses nothing, and its cursor never passes what Kafka did not acknowledge."""
+        now = int(time.time() * 1000)
+        docs = self.served(40000, 23, now - 3 * 3600 * 1000, 3600)
+        p = self.producer({'FANWATCH_ARKIME_PAGE__SIZE': '2000',
+                           'FANWATCH_PRODUCER_MAX__SLICE': '2m'})
+        p.start()
+        self.reader = Topic(self.topic)
+        wait_for(lambda: self.reader.drain() >= 5000, 120, 'the first sessions')
+        with open(os.path.join(os.environ['FW_KAFKA_DIR'], 'pid')) as f:
+            broker = int(f.read())
+        os.kill(broker, signal.SIGSTOP)
+        try:
+            time.sleep(2)  # let in-flight requests hit the frozen broker
+            frozen_pos = p.position()
+            requests_before = self.viewer.control('/_standin/stats')['pages_served']
+            time.sleep(18)
+            # no pulling while Kafka does not acknowledge, and the cursor stays
+            self.assertLessEqual(self.viewer.control('/_standin/stats')['pages_served'],
+                                 requests_before + 1)
+            self.assertEqual(p.position(), frozen_pos)
+        finally:
+            os.kill(broker, signal.SIGCONT)
+        wait_for(lambda: self.reader.drain() >= len(docs), 300, 'all sessions after the freeze')
+        self.assertEqual(p.stop(), 0)
+        self.reader.drain(1.0)
+        self.report('broker frozen 20 s', docs)
+
     def test_viewer_failing_for_a_minute(self):
         """A minute of HTTP 500s, then recovery: nothing lost, the cursor never moved meanwhile."""
         now = int(time.time() * 1000)

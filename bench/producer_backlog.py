@@ -26,26 +26,10 @@ import time
 import urllib.parse
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STANDIN = os.path.join(ROOT, 'tests', 'arkime_standin')
-FIELDS = ('rootId,node,firstPacket,lastPacket,@timestamp,ipProtocol,source.ip,source.port,'
-          'source.packets,source.bytes,destination.ip,destination.port,destination.packets,'
-          'destination.bytes,client.bytes,server.bytes,network.community_id,tcpflags.syn,'
-          'tcpflags.syn-ack,tcpflags.ack,tcpflags.psh,tcpflags.fin,tcpflags.rst,tcpflags.urg,'
-          'tcpflags.srcZero,tcpflags.dstZero')
-PASSWORD = 'bench-secret'
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import PASSWORD, STANDIN, kafka_start, kafka_stop, wait_file  # noqa: E402
 
 
-def wait_file(path, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if os.path.exists(path):
-            with open(path) as f:
-                v = f.read().strip()
-            if v:
-                return v
-        time.sleep(0.2)
-    raise SystemExit('timed out waiting for ' + path)
 
 
 def main():
@@ -57,10 +41,7 @@ def main():
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix='fw-bench-backlog-')
-    kafka_dir = os.path.join(tmp, 'kafka')
-    env = dict(os.environ, FW_KAFKA_DIR=kafka_dir)
-    boot = subprocess.run([os.path.join(ROOT, 'scripts', 'kafka-local'), 'start'], env=env,
-                          check=True, capture_output=True, text=True).stdout.strip()
+    boot, env = kafka_start(os.path.join(tmp, 'kafka'))
     viewer = None
     try:
         start_ms = (int(time.time()) - 3 * 3600) * 1000
@@ -133,8 +114,7 @@ def main():
         if viewer:
             viewer.terminate()
             viewer.wait(timeout=60)
-        subprocess.run([os.path.join(ROOT, 'scripts', 'kafka-local'), 'stop'], env=env,
-                       capture_output=True)
+        kafka_stop(env)
         if not args.keep:
             subprocess.run(['rm', '-rf', tmp])
 

@@ -21,24 +21,13 @@ import time
 import urllib.request
 import uuid
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import PASSWORD, STANDIN, kafka_start, kafka_stop, wait_file  # noqa: E402
+
 import msgpack
 from confluent_kafka import Consumer
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STANDIN = os.path.join(ROOT, 'tests', 'arkime_standin')
-PASSWORD = 'bench-secret'
 
-
-def wait_file(path, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if os.path.exists(path):
-            with open(path) as f:
-                v = f.read().strip()
-            if v:
-                return v
-        time.sleep(0.1)
-    raise SystemExit('timed out waiting for ' + path)
 
 
 def session(ts_ms, n):
@@ -61,10 +50,7 @@ def main():
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix='fw-bench-latency-')
-    env = dict(os.environ, FW_KAFKA_DIR=os.path.join(tmp, 'kafka'))
-    kl = os.path.join(ROOT, 'scripts', 'kafka-local')
-    boot = subprocess.run([kl, 'start'], env=env, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    boot, env = kafka_start(os.path.join(tmp, 'kafka'))
     viewer = producer = None
     try:
         port_file = os.path.join(tmp, 'port')
@@ -143,7 +129,7 @@ def main():
         if viewer:
             viewer.terminate()
             viewer.wait(timeout=60)
-        subprocess.run([kl, 'stop'], env=env, capture_output=True)
+        kafka_stop(env)
         subprocess.run(['rm', '-rf', tmp])
 
 

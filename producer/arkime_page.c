@@ -72,13 +72,13 @@
 #include "arkime_page.h"
 
 #include <cjson/cJSON.h>
-#include <xxhash.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 const char FW_ARKIME_FIELDS[] =
         "rootId,node,firstPacket,lastPacket,@timestamp,ipProtocol,"
@@ -821,6 +821,8 @@ static void *arena_alloc(page_arena_t *a, size_t n) {
 }
 
 static void arena_rewind(page_arena_t *a) {
+        if (!a)
+                return;
         a->cur = a->head;
         if (a->head)
                 a->head->used = 0;
@@ -989,12 +991,49 @@ static size_t find_nul(const char *s, size_t len, const char **what) {
         return len;
 }
 
+/* Parse text (len bytes, no NUL needed) into a cJSON tree in the page's arena: one JSON value
+ * and nothing after it but blanks, no string cJSON would silently cut at a NUL. NULL with err
+ * otherwise. The tree lives until the next arena_rewind. */
+static cJSON *parse_in_arena(fw_arkime_page_t *p, const char *text, size_t len, char *err,
+                             size_t errlen) {
+        const char *end = NULL, *what = NULL;
+        size_t off, i;
+
+        pthread_once(&hooks_once, install_hooks);
+        if (!p->arena && !(p->arena = calloc(1, sizeof(page_arena_t)))) {
+                put(err, errlen, "out of memory");
+                return NULL;
+        }
+        arena_rewind(p->arena);
+        /* reads text[0..len) only: the length bounds every access, no NUL terminator needed */
+        current_arena = p->arena;
+        cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
+        current_arena = NULL;
+        if (root == NULL) {
+                off = end != NULL && end >= text && end < text + len ? (size_t)(end - text) : 0;
+                not_json(err, errlen, text, len, off, "syntax error");
+                return NULL;
+        }
+        /* with require_null_terminated = 0, cJSON stops after the value: the rest must be blank */
+        off = end != NULL && end >= text && end <= text + len ? (size_t)(end - text) : len;
+        for (i = off; i < len; i++) {
+                if (text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r') {
+                        not_json(err, errlen, text, len, i, "data after the JSON value");
+                        return NULL;
+                }
+        }
+        if ((i = find_nul(text, off, &what)) < off) {
+                not_json(err, errlen, text, len, i, what);
+                return NULL;
+        }
+        return root;
+}
+
 int fw_arkime_page_parse(fw_arkime_page_t *p, const char *body, size_t len, char *err,
                          size_t errlen) {
-        const char *end = NULL, *what = NULL;
         const cJSON *errs[2] = {NULL, NULL}, *data = NULL, *total = NULL, *filtered = NULL;
         cJSON *root;
-        size_t n = 0, i, off;
+        size_t n = 0, i;
 
         fw_arkime_page_reset(p);
         if (err != NULL && errlen > 0)
@@ -1003,33 +1042,9 @@ int fw_arkime_page_parse(fw_arkime_page_t *p, const char *body, size_t len, char
                 put(err, errlen, "empty response body");
                 return -1;
         }
-        pthread_once(&hooks_once, install_hooks);
-        if (!p->arena && !(p->arena = calloc(1, sizeof(page_arena_t)))) {
-                put(err, errlen, "out of memory");
-                return -1;
-        }
-        arena_rewind(p->arena);
-        /* reads body[0..len) only: the length bounds every access, no NUL terminator needed */
-        current_arena = p->arena;
-        root = cJSON_ParseWithLengthOpts(body, len, &end, 0);
-        current_arena = NULL;
-        if (root == NULL) {
-                off = end != NULL && end >= body && end < body + len ? (size_t)(end - body) : 0;
-                not_json(err, errlen, body, len, off, "syntax error");
-                return -1;
-        }
-        /* with require_null_terminated = 0, cJSON stops after the value: the rest must be blank */
-        off = end != NULL && end >= body && end <= body + len ? (size_t)(end - body) : len;
-        for (i = off; i < len; i++) {
-                if (body[i] != ' ' && body[i] != '\t' && body[i] != '\n' && body[i] != '\r') {
-                        not_json(err, errlen, body, len, i, "data after the JSON value");
-                        goto fail;
-                }
-        }
-        if ((i = find_nul(body, off, &what)) < off) {
-                not_json(err, errlen, body, len, i, what);
+        root = parse_in_arena(p, body, len, err, errlen);
+        if (root == NULL)
                 goto fail;
-        }
         if (type_of(root) != cJSON_Object) {
                 put(err, errlen, "response is %s, not a JSON object", type_name(root));
                 goto fail;
@@ -1091,8 +1106,6 @@ fail:
 
 int fw_arkime_doc_append(fw_arkime_page_t *p, const char *json, size_t len, const char *id,
                          size_t idlen, char *err, size_t errlen) {
-        const char *end = NULL, *what = NULL;
-        size_t off, i;
         int rc = -1;
 
         if (err != NULL && errlen > 0)
@@ -1105,30 +1118,10 @@ int fw_arkime_doc_append(fw_arkime_page_t *p, const char *json, size_t len, cons
                 put(err, errlen, "session id longer than %d bytes", FW_SESSION_ID_MAX);
                 return -1;
         }
-        pthread_once(&hooks_once, install_hooks);
-        if (!p->arena && !(p->arena = calloc(1, sizeof(page_arena_t)))) {
-                put(err, errlen, "out of memory");
-                return -1;
-        }
-        arena_rewind(p->arena);
-        current_arena = p->arena;
-        cJSON *root = cJSON_ParseWithLengthOpts(json, len, &end, 0);
-        if (root == NULL) {
-                off = end != NULL && end >= json && end < json + len ? (size_t)(end - json) : 0;
-                not_json(err, errlen, json, len, off, "syntax error");
+        cJSON *root = parse_in_arena(p, json, len, err, errlen);
+        if (root == NULL)
                 goto out;
-        }
-        off = end != NULL && end >= json && end <= json + len ? (size_t)(end - json) : len;
-        for (i = off; i < len; i++) {
-                if (json[i] != ' ' && json[i] != '\t' && json[i] != '\n' && json[i] != '\r') {
-                        not_json(err, errlen, json, len, i, "data after the JSON value");
-                        goto out;
-                }
-        }
-        if ((i = find_nul(json, off, &what)) < off) {
-                not_json(err, errlen, json, len, i, what);
-                goto out;
-        }
+        current_arena = p->arena; /* the id added below is allocated there too */
         if (type_of(root) != cJSON_Object) {
                 put(err, errlen, "document is %s, not a JSON object", type_name(root));
                 goto out;

@@ -48,8 +48,8 @@ static int render(char *o, size_t n, const fw_session_t *s) {
                 "{\"id\":\"%s\",\"node\":\"%s\",\"firstPacket\":%" PRId64 ",\"lastPacket\":%" PRId64
                 ",\"@timestamp\":%" PRId64 ",\"ipProtocol\":%u,\"source.ip\":\"%s\","
                 "\"source.port\":%u,\"source.packets\":%" PRId64 ",\"source.bytes\":%" PRId64
-                ",\"destination.ip\":\"%s\",\"destination.port\":%u,\"destination.packets\":%" PRId64
-                ",\"destination.bytes\":%" PRId64 ",\"client.bytes\":%" PRId64
+                ",\"destination.ip\":\"%s\",\"destination.port\":%u,\"destination.packets\":"
+                "%" PRId64 ",\"destination.bytes\":%" PRId64 ",\"client.bytes\":%" PRId64
                 ",\"server.bytes\":%" PRId64 ",\"network.community_id\":\"%s\","
                 "\"tcpflags.syn\":1,\"tcpflags.syn-ack\":1,\"tcpflags.ack\":7,\"tcpflags.psh\":2,"
                 "\"tcpflags.fin\":2,\"tcpflags.rst\":0,\"tcpflags.urg\":0,\"tcpflags.srcZero\":0,"
@@ -106,8 +106,8 @@ static int run(const char *stage, char **pages, size_t *lens, int npages, int pa
                         } else {
                                 char buf[FW_RECORD_MAX];
                                 size_t len;
-                                if (fw_session_encode(&pg.sessions[j], buf, sizeof(buf), &len,
-                                                      err, sizeof(err)))
+                                if (fw_session_encode(&pg.sessions[j], buf, sizeof(buf), &len, err,
+                                                      sizeof(err)))
                                         return -1;
                         }
                         sessions++;

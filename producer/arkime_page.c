@@ -23,13 +23,13 @@
  *   jansson json_loadb + json_decref alone      80-110k  (100-120k)
  *   this file with jansson (before)             78-98k   (93-110k)
  *   cJSON parse + cJSON_Delete alone            110-260k (275-415k)
- *   this file with cJSON (now), flat / nested   130-215k (310-330k) / 85-130k (245-290k)
+ *   this file with cJSON, before the arena       130-215k (310-330k) / 85-130k (245-290k)
  * and, free of noise, callgrind instructions per flat item: jansson alone 125k, before 134k,
- * cJSON alone 44k, now 50k. jansson alone misses the target before any extraction. What remains
- * is mostly cJSON's ~60 malloc/free per item and cache misses walking its tree; a bump arena
- * behind cJSON_InitHooks reached ~565k items/s in a prototype, so that is what this file does
- * (see "arena" below: cJSON's hooks are process-wide, installed once, and route to the arena
- * only inside fw_arkime_page_parse on the calling thread; elsewhere they are plain malloc/free,
+ * cJSON alone 44k, cJSON version 50k. jansson alone misses the target before any extraction.
+ * What remained was mostly cJSON's ~60 malloc/free per item; with a bump arena behind
+ * cJSON_InitHooks this file now parses ~580k items/s (docs/benchmarks.md). The hooks are
+ * process-wide, installed once, and route to the arena only inside a parse on the calling thread;
+ * elsewhere they are plain malloc/free,
  * so any other cJSON user in the process is unaffected). Extraction is a single pass: each key of
  * an item is dispatched once (switch on length and a byte or two, exact and case-sensitive, unlike
  * cJSON_GetObjectItem) to its field slot; no lookup per field.

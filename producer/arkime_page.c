@@ -29,8 +29,8 @@
  * What remained was mostly cJSON's ~60 malloc/free per item; with a bump arena behind
  * cJSON_InitHooks this file now parses ~580k items/s (docs/benchmarks.md). The hooks are
  * process-wide, installed once, and route to the arena only inside a parse on the calling thread;
- * elsewhere they are plain malloc/free,
- * so any other cJSON user in the process is unaffected). Extraction is a single pass: each key of
+ * elsewhere they are plain malloc/free, so any other cJSON user in the process is unaffected.
+ * Extraction is a single pass: each key of
  * an item is dispatched once (switch on length and a byte or two, exact and case-sensitive, unlike
  * cJSON_GetObjectItem) to its field slot; no lookup per field.
  *

@@ -1,0 +1,362 @@
+/* Unit tests for detector/distinct.c: sliding-window distinct counter (exact + Sliding HLL). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "distinct.h"
+
+#define WIN 300000 /* 5 minutes in ms */
+
+static uint64_t splitmix64(uint64_t x) {
+        x += 0x9e3779b97f4a7c15ULL;
+        x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+        return x ^ (x >> 31);
+}
+
+/* Hash of element i in trial `seed`. */
+static uint64_t elem(uint64_t seed, uint64_t i) {
+        return splitmix64(splitmix64(seed) ^ (i * 0x632be59bd9b4e019ULL));
+}
+
+static fw_distinct_t *make(uint32_t exact_max, uint8_t p) {
+        fw_distinct_cfg_t cfg = {.window_ms = WIN, .exact_max = exact_max, .hll_p = p};
+        fw_distinct_t *d = fw_distinct_new(&cfg);
+
+        assert_non_null(d);
+        return d;
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *)a, y = *(const double *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+/* Sorts v and returns its q-quantile (nearest rank). */
+static double quantile(double *v, size_t n, double q) {
+        size_t i = (size_t)ceil(q * (double)n);
+
+        qsort(v, n, sizeof(*v), cmp_double);
+        return v[i == 0 ? 0 : i - 1];
+}
+
+static double rel_err(uint64_t est, uint64_t truth) {
+        return fabs((double)est - (double)truth) / (double)truth;
+}
+
+static void test_invalid_cfg(void **state) {
+        fw_distinct_cfg_t cfg = {.window_ms = 0, .exact_max = 8, .hll_p = 12};
+
+        (void)state;
+        assert_null(fw_distinct_new(&cfg));
+        cfg.window_ms = WIN;
+        cfg.hll_p = 3;
+        assert_null(fw_distinct_new(&cfg));
+        cfg.hll_p = 19;
+        assert_null(fw_distinct_new(&cfg));
+        assert_null(fw_distinct_new(NULL));
+        fw_distinct_free(NULL);
+}
+
+static void test_exact_counts_and_duplicates(void **state) {
+        const uint32_t emax = 64;
+        fw_distinct_t *d = make(emax, 12);
+
+        (void)state;
+        assert_int_equal(fw_distinct_count(d, 1000), 0);
+        for (uint32_t i = 1; i <= emax; i++) {
+                assert_int_equal(fw_distinct_add(d, elem(1, i), 1000 + i), 0);
+                assert_int_equal(fw_distinct_count(d, 1000 + i), i);
+                /* duplicates of every element so far: no inflation */
+                for (uint32_t j = 1; j <= i; j++)
+                        assert_int_equal(fw_distinct_add(d, elem(1, j), 1000 + i), 0);
+                assert_int_equal(fw_distinct_count(d, 1000 + i), i);
+                assert_true(fw_distinct_is_exact(d));
+        }
+        fw_distinct_free(d);
+}
+
+static void test_exact_window_edge_and_refresh(void **state) {
+        fw_distinct_t *d = make(64, 12);
+        const int64_t t = 5000000;
+
+        (void)state;
+        assert_int_equal(fw_distinct_add(d, elem(2, 1), t), 0);
+        assert_int_equal(fw_distinct_count(d, t), 1);
+        assert_int_equal(fw_distinct_count(d, t + WIN - 1), 1);
+        assert_int_equal(fw_distinct_count(d, t + WIN), 0);
+        /* refresh: a re-add moves the last sighting forward */
+        assert_int_equal(fw_distinct_add(d, elem(2, 1), t + 1000), 0);
+        assert_int_equal(fw_distinct_count(d, t + WIN), 1);
+        assert_int_equal(fw_distinct_count(d, t + 1000 + WIN - 1), 1);
+        assert_int_equal(fw_distinct_count(d, t + 1000 + WIN), 0);
+        /* out of order: an older sighting does not move the last time backwards */
+        assert_int_equal(fw_distinct_add(d, elem(2, 2), t + 2000), 0);
+        assert_int_equal(fw_distinct_add(d, elem(2, 1), t + 10), 0);
+        assert_int_equal(fw_distinct_count(d, t + 1000 + WIN - 1), 2);
+        assert_int_equal(fw_distinct_count(d, t + 1000 + WIN), 1);
+        /* out of order: a new element seen late counts from its own time */
+        assert_int_equal(fw_distinct_add(d, elem(2, 3), t + 1500), 0);
+        assert_int_equal(fw_distinct_count(d, t + 1500 + WIN - 1), 2);
+        assert_int_equal(fw_distinct_count(d, t + 1500 + WIN), 1);
+        assert_int_equal(fw_distinct_count(d, t + 2000 + WIN), 0);
+        /* a sighting already out of the window of the newest time is ignored */
+        assert_int_equal(fw_distinct_add(d, elem(2, 4), t + 2000 - WIN), 0);
+        assert_int_equal(fw_distinct_count(d, t + 2000), 3);
+        fw_distinct_free(d);
+}
+
+/* Elements expire, so a long stream with few live elements stays exact and small. */
+static void test_exact_expiry_keeps_table_small(void **state) {
+        fw_distinct_t *d = make(64, 12);
+        size_t max_bytes = 0;
+
+        (void)state;
+        for (uint32_t i = 0; i < 100000; i++) {
+                int64_t ts = (int64_t)i * (WIN / 40); /* 40 arrivals per window */
+
+                assert_int_equal(fw_distinct_add(d, elem(3, i), ts), 0);
+                if (i >= 40)
+                        assert_int_equal(fw_distinct_count(d, ts), 40);
+                if (fw_distinct_bytes(d) > max_bytes)
+                        max_bytes = fw_distinct_bytes(d);
+        }
+        assert_true(fw_distinct_is_exact(d));
+        assert_true(max_bytes <= 2048);
+        fw_distinct_free(d);
+}
+
+/* T targets evenly over one window length (last - first = WIN - 1), 50 start offsets. */
+static void boundary_case(uint32_t T, uint32_t exact_max, double tol) {
+        for (int o = 0; o < 50; o++) {
+                fw_distinct_t *d = make(exact_max, 12);
+                int64_t t0 = 1000000 + (int64_t)o * 7919;
+                int64_t last = 0;
+                uint64_t c;
+
+                for (uint32_t i = 0; i < T; i++) {
+                        last = t0 + (int64_t)i * (WIN - 1) / (T - 1);
+                        assert_int_equal(fw_distinct_add(d, elem(100 + (uint64_t)o, i), last), 0);
+                }
+                assert_int_equal(last - t0, WIN - 1);
+                c = fw_distinct_count(d, last);
+                if (tol == 0.0)
+                        assert_int_equal(c, T);
+                else if (rel_err(c, T) > tol)
+                        fail_msg("offset %d: count %llu for %u targets", o, (unsigned long long)c,
+                                 T);
+                /* one ms later the first target has left the window */
+                c = fw_distinct_count(d, last + 1);
+                if (tol == 0.0)
+                        assert_int_equal(c, T - 1);
+                fw_distinct_free(d);
+        }
+}
+
+static void test_no_boundary_miss(void **state) {
+        (void)state;
+        boundary_case(25, 64, 0.0);
+        boundary_case(64, 64, 0.0);
+        boundary_case(2000, 64, 0.05);
+}
+
+static void test_promotion(void **state) {
+        fw_distinct_t *d = make(64, 12);
+        int64_t ts = 0;
+
+        (void)state;
+        for (uint32_t i = 0; i < 1000; i++) {
+                ts = 10000 + i * 100;
+                assert_int_equal(fw_distinct_add(d, elem(4, i), ts), 0);
+                assert_int_equal(fw_distinct_is_exact(d), i < 64);
+                if (i == 63)
+                        assert_int_equal(fw_distinct_count(d, ts), 64);
+        }
+        assert_true(rel_err(fw_distinct_count(d, ts), 1000) <= 0.05);
+        /* duplicates in the sketch do not inflate */
+        for (uint32_t i = 0; i < 1000; i++)
+                assert_int_equal(fw_distinct_add(d, elem(4, i), ts), 0);
+        assert_true(rel_err(fw_distinct_count(d, ts), 1000) <= 0.05);
+        /* window edge in the sketch: everything last seen at ts */
+        assert_true(fw_distinct_count(d, ts + WIN - 1) > 900);
+        assert_int_equal(fw_distinct_count(d, ts + WIN), 0);
+        /* after silence, counting starts again */
+        assert_int_equal(fw_distinct_add(d, elem(4, 5000), ts + 2 * WIN), 0);
+        assert_int_equal(fw_distinct_count(d, ts + 2 * WIN), 1);
+        fw_distinct_free(d);
+}
+
+/* Promotion carries the exact entries with their times; exact_max = 0 is sketch-only. */
+static void test_promotion_keeps_times(void **state) {
+        fw_distinct_t *d = make(8, 12);
+
+        (void)state;
+        for (uint32_t i = 0; i < 8; i++)
+                assert_int_equal(fw_distinct_add(d, elem(5, i), 1000), 0);
+        assert_true(fw_distinct_is_exact(d));
+        assert_int_equal(fw_distinct_add(d, elem(5, 8), 2000), 0);
+        assert_false(fw_distinct_is_exact(d));
+        assert_int_equal(fw_distinct_count(d, 2000), 9);
+        assert_int_equal(fw_distinct_count(d, 1000 + WIN), 1);
+        assert_int_equal(fw_distinct_count(d, 2000 + WIN), 0);
+        fw_distinct_free(d);
+
+        d = make(0, 12);
+        assert_int_equal(fw_distinct_add(d, elem(6, 1), 1000), 0);
+        assert_false(fw_distinct_is_exact(d));
+        assert_int_equal(fw_distinct_count(d, 1000), 1);
+        fw_distinct_free(d);
+}
+
+/* Out-of-order sightings in the sketch: late sightings of fresh elements count, old ones of
+ * refreshed elements do not shorten their life. */
+static void test_sketch_out_of_order(void **state) {
+        fw_distinct_t *d = make(0, 12);
+        const uint32_t n = 3000;
+
+        (void)state;
+        for (uint32_t i = 0; i < n; i++)
+                assert_int_equal(fw_distinct_add(d, elem(7, i), 100000), 0);
+        for (uint32_t i = 0; i < n; i++) /* older sightings after newer ones */
+                assert_int_equal(fw_distinct_add(d, elem(7, i), 50000), 0);
+        assert_true(rel_err(fw_distinct_count(d, 100000 + WIN - 1), n) <= 0.05);
+        assert_int_equal(fw_distinct_count(d, 100000 + WIN), 0);
+        fw_distinct_free(d);
+}
+
+static void test_accuracy(void **state) {
+        static const uint32_t ns[] = {1000, 10000, 100000};
+        enum { TRIALS = 200 };
+        double err[TRIALS];
+
+        (void)state;
+        for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+                double p50, p99;
+
+                for (int t = 0; t < TRIALS; t++) {
+                        fw_distinct_t *d = make(64, 12);
+                        uint64_t seed = 1000 + (uint64_t)k * TRIALS + (uint64_t)t;
+
+                        for (uint32_t i = 0; i < ns[k]; i++)
+                                assert_int_equal(fw_distinct_add(d, elem(seed, i), 1000 + i % 1000),
+                                                 0);
+                        err[t] = rel_err(fw_distinct_count(d, 2000), ns[k]);
+                        fw_distinct_free(d);
+                }
+                p99 = quantile(err, TRIALS, 0.99);
+                p50 = quantile(err, TRIALS, 0.50);
+                printf("accuracy n=%u trials=%d p=12 p50=%.4f p99=%.4f max=%.4f\n", ns[k], TRIALS,
+                       p50, p99, err[TRIALS - 1]);
+                assert_true(p99 <= 0.05);
+        }
+}
+
+/* 20,000 elements at a steady rate over 3 windows, ~30% re-sighted later; compare with the exact
+ * count of elements whose last sighting is in the window, at 40 times per run, 10 runs. */
+static void test_sliding_accuracy(void **state) {
+        enum { N = 20000, RUNS = 10, CHECKS = 40 };
+        int64_t *last = malloc(N * sizeof(*last));
+        double *err = malloc(RUNS * CHECKS * sizeof(*err));
+        size_t ne = 0;
+        double p50, p99;
+
+        (void)state;
+        assert_non_null(last);
+        assert_non_null(err);
+        for (int run = 0; run < RUNS; run++) {
+                fw_distinct_t *d = make(64, 12);
+                uint64_t seed = 50000 + (uint64_t)run;
+                const int64_t span = 3 * WIN, step = span / N;
+                int check = 0;
+
+                for (int i = 0; i < N; i++)
+                        last[i] = INT64_MIN;
+                for (int i = 0; i < N; i++) {
+                        int64_t ts = (int64_t)i * step;
+                        uint64_t r = splitmix64(seed * 7 + (uint64_t)i);
+
+                        assert_int_equal(fw_distinct_add(d, elem(seed, (uint64_t)i), ts), 0);
+                        last[i] = ts;
+                        if (i > 0 && r % 10 < 3) { /* re-sight an element from the last window */
+                                int j = i - 1 - (int)((r >> 8) % (uint64_t)(i < 4000 ? i : 4000));
+
+                                assert_int_equal(fw_distinct_add(d, elem(seed, (uint64_t)j), ts),
+                                                 0);
+                                last[j] = ts;
+                        }
+                        if (i >= N / 6 && i % ((N - N / 6) / CHECKS) == 0 && check < CHECKS) {
+                                uint64_t truth = 0;
+
+                                for (int j = 0; j <= i; j++)
+                                        if (last[j] > ts - WIN)
+                                                truth++;
+                                err[ne++] = rel_err(fw_distinct_count(d, ts), truth);
+                                check++;
+                        }
+                }
+                assert_false(fw_distinct_is_exact(d));
+                fw_distinct_free(d);
+        }
+        p99 = quantile(err, ne, 0.99);
+        p50 = quantile(err, ne, 0.50);
+        printf("sliding accuracy samples=%zu p50=%.4f p99=%.4f max=%.4f\n", ne, p50, p99,
+               err[ne - 1]);
+        assert_true(p99 <= 0.05);
+        free(last);
+        free(err);
+}
+
+static void test_memory(void **state) {
+        static const uint32_t exact_n[] = {10, 25};
+        static const uint32_t sketch_n[] = {10000, 100000};
+
+        (void)state;
+        for (size_t k = 0; k < 2; k++) {
+                fw_distinct_t *d = make(64, 12);
+
+                for (uint32_t i = 0; i < exact_n[k]; i++)
+                        assert_int_equal(fw_distinct_add(d, elem(9, i), 1000), 0);
+                assert_true(fw_distinct_is_exact(d));
+                printf("memory regime=exact elements=%u bytes=%zu\n", exact_n[k],
+                       fw_distinct_bytes(d));
+                assert_true(fw_distinct_bytes(d) <= 128 + 32 * exact_n[k]);
+                fw_distinct_free(d);
+        }
+        for (size_t k = 0; k < 2; k++) {
+                fw_distinct_t *d = make(64, 12);
+
+                for (uint32_t i = 0; i < sketch_n[k]; i++)
+                        assert_int_equal(fw_distinct_add(d, elem(9, i), 1000 + i), 0);
+                assert_false(fw_distinct_is_exact(d));
+                printf("memory regime=sketch p=12 elements=%u bytes=%zu\n", sketch_n[k],
+                       fw_distinct_bytes(d));
+                fw_distinct_free(d);
+        }
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_invalid_cfg),
+                cmocka_unit_test(test_exact_counts_and_duplicates),
+                cmocka_unit_test(test_exact_window_edge_and_refresh),
+                cmocka_unit_test(test_exact_expiry_keeps_table_small),
+                cmocka_unit_test(test_no_boundary_miss),
+                cmocka_unit_test(test_promotion),
+                cmocka_unit_test(test_promotion_keeps_times),
+                cmocka_unit_test(test_sketch_out_of_order),
+                cmocka_unit_test(test_accuracy),
+                cmocka_unit_test(test_sliding_accuracy),
+                cmocka_unit_test(test_memory),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

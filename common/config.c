@@ -6,6 +6,8 @@
  * values never reach an error message or fw_conf_dump(). */
 #include "config.h"
 
+#include "suggest.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -177,40 +179,13 @@ static char *env_to_key(const char *rest, size_t len) {
         return key;
 }
 
-/* Levenshtein distance between two short strings, ignoring case; large for long strings. */
-static size_t edit_distance(const char *a, const char *b) {
-        enum { MAXLEN = 64 };
-        size_t la = strlen(a), lb = strlen(b);
-        size_t row[MAXLEN + 1];
-        if (la > MAXLEN || lb > MAXLEN)
-                return SIZE_MAX;
-        for (size_t j = 0; j <= lb; j++)
-                row[j] = j;
-        for (size_t i = 1; i <= la; i++) {
-                size_t diag = row[0]; /* row[i-1][j-1] */
-                row[0] = i;
-                for (size_t j = 1; j <= lb; j++) {
-                        size_t up = row[j];
-                        int same = tolower((unsigned char)a[i - 1]) ==
-                                   tolower((unsigned char)b[j - 1]);
-                        size_t best = diag + (same ? 0 : 1);
-                        if (up + 1 < best)
-                                best = up + 1;
-                        if (row[j - 1] + 1 < best)
-                                best = row[j - 1] + 1;
-                        row[j] = best;
-                        diag = up;
-                }
-        }
-        return row[lb];
-}
-
 /* The table key closest to key (distance <= 2), or NULL. */
 static const char *suggest_key(const fw_conf_t *conf, const char *key) {
         const char *best = NULL;
         size_t best_d = 3;
         for (size_t i = 0; i < conf->ndefs; i++) {
-                size_t d = edit_distance(key, conf->defs[i].key);
+                size_t d = fw_edit_distance(key, strlen(key), conf->defs[i].key,
+                                            strlen(conf->defs[i].key));
                 if (d < best_d) {
                         best_d = d;
                         best = conf->defs[i].key;

@@ -26,22 +26,6 @@ int fw_session_equal(const fw_session_t *a, const fw_session_t *b) {
                memcmp(&a->tcpflags, &b->tcpflags, sizeof(a->tcpflags)) == 0;
 }
 
-static int64_t sum_or_absent(int64_t a, int64_t b) {
-        return (a < 0 || b < 0) ? FW_ABSENT : a + b;
-}
-
-int64_t fw_session_packets(const fw_session_t *s) {
-        return sum_or_absent(s->src_packets, s->dst_packets);
-}
-
-int64_t fw_session_bytes(const fw_session_t *s) {
-        return sum_or_absent(s->src_bytes, s->dst_bytes);
-}
-
-int64_t fw_session_databytes(const fw_session_t *s) {
-        return sum_or_absent(s->src_databytes, s->dst_databytes);
-}
-
 int fw_session_set_str(char *field, size_t fieldsize, const char *src, size_t len) {
         if (len >= fieldsize || memchr(src, '\0', len) != NULL)
                 return -1;

@@ -44,10 +44,20 @@ void fw_session_init(fw_session_t *s);
 /* Field-by-field equality (strings, times, addresses, ports, counters, flags). */
 int fw_session_equal(const fw_session_t *a, const fw_session_t *b);
 
-/* Total packets / bytes / payload bytes, or FW_ABSENT if either direction is absent. */
-int64_t fw_session_packets(const fw_session_t *s);
-int64_t fw_session_bytes(const fw_session_t *s);
-int64_t fw_session_databytes(const fw_session_t *s);
+/* Total packets / bytes / payload bytes, or FW_ABSENT if either direction is absent (inline:
+ * rules evaluate them per session). */
+static inline int64_t fw_session_sum_(int64_t a, int64_t b) {
+        return (a < 0 || b < 0) ? FW_ABSENT : a + b;
+}
+static inline int64_t fw_session_packets(const fw_session_t *s) {
+        return fw_session_sum_(s->src_packets, s->dst_packets);
+}
+static inline int64_t fw_session_bytes(const fw_session_t *s) {
+        return fw_session_sum_(s->src_bytes, s->dst_bytes);
+}
+static inline int64_t fw_session_databytes(const fw_session_t *s) {
+        return fw_session_sum_(s->src_databytes, s->dst_databytes);
+}
 
 /* Copy src into a bounded string field; returns 0, or -1 if it does not fit or contains NUL. */
 int fw_session_set_str(char *field, size_t fieldsize, const char *src, size_t len);

@@ -12,6 +12,8 @@
  * NUL-terminated strings. */
 #include "expr.h"
 
+#include "suggest.h"
+
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -188,10 +190,6 @@ struct fw_expr {
  * Matching
  * ------------------------------------------------------------------------------------------- */
 
-static int64_t sum_or_absent(int64_t a, int64_t b) {
-        return (a < 0 || b < 0) ? FW_ABSENT : a + b;
-}
-
 /* The value of a numeric single-side field, or FW_ABSENT. */
 static int64_t num_get(const fw_session_t *s, unsigned field) {
         switch (field) {
@@ -202,19 +200,19 @@ static int64_t num_get(const fw_session_t *s, unsigned field) {
         case F_PROTO:
                 return s->ip_protocol;
         case F_PACKETS:
-                return sum_or_absent(s->src_packets, s->dst_packets);
+                return fw_session_packets(s);
         case F_PACKETS_SRC:
                 return s->src_packets;
         case F_PACKETS_DST:
                 return s->dst_packets;
         case F_BYTES:
-                return sum_or_absent(s->src_bytes, s->dst_bytes);
+                return fw_session_bytes(s);
         case F_BYTES_SRC:
                 return s->src_bytes;
         case F_BYTES_DST:
                 return s->dst_bytes;
         case F_DATABYTES:
-                return sum_or_absent(s->src_databytes, s->dst_databytes);
+                return fw_session_databytes(s);
         case F_DATABYTES_SRC:
                 return s->src_databytes;
         case F_DATABYTES_DST:
@@ -696,55 +694,13 @@ static int lex(struct comp *c) {
  * Values
  * ------------------------------------------------------------------------------------------- */
 
-static int same_ci(char x, char y) {
-        if (x >= 'A' && x <= 'Z')
-                x = (char)(x - 'A' + 'a');
-        if (y >= 'A' && y <= 'Z')
-                y = (char)(y - 'A' + 'a');
-        return x == y;
-}
-
-/* Case-insensitive edit distance of two short strings, a swap of neighbours counting as one
- * edit (optimal string alignment), for "did you mean". */
-static size_t edit_distance(const char *a, size_t an, const char *b, size_t bn) {
-        size_t rows[3][65];
-        size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
-
-        if (an > 64 || bn > 64)
-                return SIZE_MAX;
-        for (size_t j = 0; j <= bn; j++)
-                prev[j] = j;
-        for (size_t i = 1; i <= an; i++) {
-                size_t *t;
-
-                cur[0] = i;
-                for (size_t j = 1; j <= bn; j++) {
-                        size_t best = prev[j - 1] + (same_ci(a[i - 1], b[j - 1]) ? 0 : 1);
-
-                        if (prev[j] + 1 < best)
-                                best = prev[j] + 1;
-                        if (cur[j - 1] + 1 < best)
-                                best = cur[j - 1] + 1;
-                        if (i > 1 && j > 1 && same_ci(a[i - 1], b[j - 2]) &&
-                            same_ci(a[i - 2], b[j - 1]) && prev2[j - 2] + 1 < best)
-                                best = prev2[j - 2] + 1;
-                        cur[j] = best;
-                }
-                t = prev2;
-                prev2 = prev;
-                prev = cur;
-                cur = t;
-        }
-        return prev[bn];
-}
-
 /* The closest of names to s, or NULL if none is within a few edits. */
 static const char *suggest(const char *s, size_t n, const char *const *names, size_t count) {
         const char *best = NULL;
         size_t best_d = SIZE_MAX, limit = n <= 4 ? 1 : n <= 8 ? 2 : 3;
 
         for (size_t i = 0; i < count; i++) {
-                size_t d = edit_distance(s, n, names[i], strlen(names[i]));
+                size_t d = fw_edit_distance(s, n, names[i], strlen(names[i]));
 
                 if (d <= limit && d < best_d) {
                         best = names[i];

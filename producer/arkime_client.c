@@ -18,22 +18,6 @@ struct fw_arkime_client {
         char curl_err[CURL_ERROR_SIZE];
 };
 
-const char *fw_arkime_strerror(int err) {
-        switch (err) {
-        case FW_ARKIME_OK:
-                return "ok";
-        case FW_ARKIME_ENET:
-                return "network";
-        case FW_ARKIME_EAUTH:
-                return "auth";
-        case FW_ARKIME_EHTTP:
-                return "http";
-        case FW_ARKIME_ETOOBIG:
-                return "too_big";
-        }
-        return "internal";
-}
-
 static char *dup_or_null(const char *s) {
         return s && s[0] ? strdup(s) : NULL;
 }

@@ -58,7 +58,4 @@ void fw_arkime_client_free(fw_arkime_client_t *c);
 int fw_arkime_fetch(fw_arkime_client_t *c, const fw_slice_t *sl, const char **body, size_t *len,
                     double *ms, char *err, size_t errlen);
 
-/* Short name of an error class ("network", "auth", ...), for metric labels. */
-const char *fw_arkime_strerror(int err);
-
 #endif

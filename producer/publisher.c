@@ -184,10 +184,6 @@ long fw_publisher_wait(fw_publisher_t *p, int timeout_ms, char *err, size_t errl
         return failed;
 }
 
-long fw_publisher_in_flight(const fw_publisher_t *p) {
-        return p->in_flight;
-}
-
 uint64_t fw_publisher_delivered(const fw_publisher_t *p) {
         return p->delivered;
 }

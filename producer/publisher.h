@@ -31,9 +31,6 @@ int fw_publisher_send(fw_publisher_t *p, const fw_session_t *s, char *err, size_
  * (records are still in flight: call again). */
 long fw_publisher_wait(fw_publisher_t *p, int timeout_ms, char *err, size_t errlen);
 
-/* Records enqueued and not yet acknowledged. */
-long fw_publisher_in_flight(const fw_publisher_t *p);
-
 /* Records acknowledged since creation. */
 uint64_t fw_publisher_delivered(const fw_publisher_t *p);
 

@@ -1,5 +1,5 @@
 /* distinct: sliding-window distinct counter, exact table promoted to a Sliding HyperLogLog.
- * See distinct.h for the contract. */
+ * See distinct.h for the contract and the memory layout. */
 #include "distinct.h"
 
 #include <math.h>
@@ -13,33 +13,56 @@
 #define WINDOW_TICKS  (1 << 23)               /* the window is at most 2^23 ticks */
 #define LOAD_NUM      4                       /* exact table load factor at most 4/5 */
 #define LOAD_DEN      5
-#define EXACT_MIN_CAP 8
+#define EXACT_MIN_CAP 4
+#define SWEEP_DIV     4 /* sweep every list every window / SWEEP_DIV of event time */
+#define GROUP_BITS    5 /* registers per group: 32 */
+#define GROUP_REGS    (1u << GROUP_BITS)
 
 struct fw_distinct_slot {
         uint64_t hash;
         int64_t ts; /* last sighting; EMPTY_TS marks a free slot */
 };
 
+/* The lists of GROUP_REGS consecutive registers, concatenated in register order. */
+struct fw_group {
+        uint32_t *
+                pairs; /* (offset in ticks from base) << RHO_BITS | rho; per list ts up, rho down */
+        uint16_t used; /* pairs in use (at most GROUP_REGS * FW_DISTINCT_LPFM_CAP) */
+        uint16_t cap;  /* pairs allocated */
+};
+
+/* Sketch state, one allocation: this header, the groups, then one length byte per register. */
+struct fw_sketch {
+        int64_t base;     /* time of offset 0; pairs have offsets >= 1 */
+        int64_t tick;     /* ms per tick: 1 unless the window exceeds 2^23 ms */
+        int64_t sweep_at; /* newest time at which every list is expired and the base moved */
+        uint32_t alloc;   /* pairs allocated over all groups */
+        uint32_t ngroups; /* max(1, m / GROUP_REGS) */
+        struct fw_group g[];
+};
+
 struct fw_distinct {
         int64_t window;
         int64_t newest; /* newest event time added, EMPTY_TS before the first */
+        union {
+                struct fw_distinct_slot *slots; /* exact: linear probing, no deletions */
+                struct fw_sketch *sk;           /* sketch */
+        } u;
+        uint32_t cap;  /* exact: slots allocated */
+        uint32_t used; /* exact: slots in use (live or expired) */
         uint32_t exact_max;
         uint8_t p;
         uint8_t exact;
-        /* exact regime: linear probing, no deletions (expired entries go on rebuild) */
-        struct fw_distinct_slot *slots;
-        uint32_t cap;
-        uint32_t used;
-        /* sketch regime: register r owns pairs[r * CAP .. r * CAP + len[r]) */
-        uint32_t *pairs; /* (offset in ticks from base) << RHO_BITS | rho; ts up, rho down */
-        uint8_t *len;
-        int64_t base;
-        int64_t tick; /* ms per tick: 1 unless the window exceeds 2^23 ms */
 };
 
 /* t - w without overflow: the newest time that is out of the window ending at t. */
 static int64_t cutoff_of(int64_t t, int64_t w) {
         return t < INT64_MIN + w ? INT64_MIN : t - w;
+}
+
+/* a + b, saturated at INT64_MAX (b >= 0). */
+static int64_t add_sat(int64_t a, int64_t b) {
+        return a > INT64_MAX - b ? INT64_MAX : a + b;
 }
 
 fw_distinct_t *fw_distinct_new(const fw_distinct_cfg_t *cfg) {
@@ -56,16 +79,28 @@ fw_distinct_t *fw_distinct_new(const fw_distinct_cfg_t *cfg) {
         d->exact_max = cfg->exact_max;
         d->p = cfg->hll_p;
         d->exact = 1;
-        d->tick = 1 + (cfg->window_ms - 1) / WINDOW_TICKS;
         return d;
+}
+
+static uint8_t *sk_len(const struct fw_sketch *sk) {
+        return (uint8_t *)(sk->g + sk->ngroups);
+}
+
+static void sketch_free(struct fw_sketch *sk) {
+        if (sk == NULL)
+                return;
+        for (uint32_t i = 0; i < sk->ngroups; i++)
+                free(sk->g[i].pairs);
+        free(sk);
 }
 
 void fw_distinct_free(fw_distinct_t *d) {
         if (d == NULL)
                 return;
-        free(d->slots);
-        free(d->pairs);
-        free(d->len);
+        if (d->exact)
+                free(d->u.slots);
+        else
+                sketch_free(d->u.sk);
         free(d);
 }
 
@@ -73,12 +108,17 @@ int fw_distinct_is_exact(const fw_distinct_t *d) {
         return d->exact;
 }
 
+static size_t sketch_fixed_bytes(uint32_t ngroups, size_t m) {
+        return sizeof(struct fw_sketch) + ngroups * sizeof(struct fw_group) + m;
+}
+
 size_t fw_distinct_bytes(const fw_distinct_t *d) {
-        size_t m = (size_t)1 << d->p;
+        const struct fw_sketch *sk = d->u.sk;
 
         if (d->exact)
                 return sizeof(*d) + (size_t)d->cap * sizeof(struct fw_distinct_slot);
-        return sizeof(*d) + m * FW_DISTINCT_LPFM_CAP * sizeof(uint32_t) + m;
+        return sizeof(*d) + sketch_fixed_bytes(sk->ngroups, (size_t)1 << d->p) +
+               (size_t)sk->alloc * sizeof(uint32_t);
 }
 
 /* ---- exact regime ---------------------------------------------------------------------- */
@@ -100,7 +140,7 @@ static uint32_t exact_live(const fw_distinct_t *d, int64_t cut) {
         uint32_t n = 0;
 
         for (uint32_t i = 0; i < d->cap; i++)
-                if (d->slots[i].ts != EMPTY_TS && d->slots[i].ts > cut)
+                if (d->u.slots[i].ts != EMPTY_TS && d->u.slots[i].ts > cut)
                         n++;
         return n;
 }
@@ -115,13 +155,13 @@ static int exact_rebuild(fw_distinct_t *d, uint32_t newcap, int64_t cut) {
         for (uint32_t i = 0; i < newcap; i++)
                 ns[i].ts = EMPTY_TS;
         for (uint32_t i = 0; i < d->cap; i++) {
-                if (d->slots[i].ts == EMPTY_TS || d->slots[i].ts <= cut)
+                if (d->u.slots[i].ts == EMPTY_TS || d->u.slots[i].ts <= cut)
                         continue;
-                ns[find_slot(ns, newcap, d->slots[i].hash)] = d->slots[i];
+                ns[find_slot(ns, newcap, d->u.slots[i].hash)] = d->u.slots[i];
                 used++;
         }
-        free(d->slots);
-        d->slots = ns;
+        free(d->u.slots);
+        d->u.slots = ns;
         d->cap = newcap;
         d->used = used;
         return 0;
@@ -160,106 +200,228 @@ static uint32_t pair_rho(uint32_t pr) {
         return pr & RHO_MASK;
 }
 
-/* Drops pairs that are out of the window ending at the newest time, shifting the list down. */
-static void lpfm_expire(const fw_distinct_t *d, uint32_t *list, uint8_t *n) {
-        int64_t cut = cutoff_of(d->newest, d->window) - d->base;
-        uint32_t k = 0;
+/* The last tick out of the window ending at t: offsets <= it are expired (-1: none is). */
+static int64_t cut_ticks(const fw_distinct_t *d, int64_t t) {
+        int64_t cut = cutoff_of(t, d->window);
+        const struct fw_sketch *sk = d->u.sk;
 
-        while (k < *n && (int64_t)pair_off(list[k]) * d->tick <= cut)
-                k++;
-        if (k > 0) {
-                memmove(list, list + k, (size_t)(*n - k) * sizeof(*list));
-                *n = (uint8_t)(*n - k);
-        }
+        uint64_t diff;
+
+        if (cut < sk->base)
+                return -1;
+        diff = (uint64_t)cut - (uint64_t)sk->base;
+        return (int64_t)(sk->tick == 1 ? diff : diff / (uint64_t)sk->tick);
 }
 
-/* Moves the base to newest - window so offsets stay below 2^26 ticks; drops expired pairs. */
-static void sketch_rebase(fw_distinct_t *d) {
+/* Index of register r's first pair in its group: the sum of the lengths before it. */
+static uint32_t reg_start(const uint8_t *len, uint32_t r) {
+        uint32_t s = r & ~(GROUP_REGS - 1);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        uint64_t acc = 0, w;
+
+        /* bytes <= 16, at most GROUP_REGS / 8 words: byte lanes stay below 256 */
+        for (; s + 8 <= r; s += 8) {
+                memcpy(&w, len + s, 8);
+                acc += w;
+        }
+        if (s < r) { /* the group is a multiple of 8 registers: this word is in bounds */
+                memcpy(&w, len + s, 8);
+                acc += w & ((1ull << (8 * (r - s))) - 1);
+        }
+        acc = (acc & 0x00ff00ff00ff00ffull) + ((acc >> 8) & 0x00ff00ff00ff00ffull);
+        return (uint32_t)((acc * 0x0001000100010001ull) >> 48);
+#else
+        uint32_t n = 0;
+
+        for (; s < r; s++)
+                n += len[s];
+        return n;
+#endif
+}
+
+/* Resizes group g's buffer to newcap pairs (>= used); 0, or -1 when growing fails. */
+static int group_resize(struct fw_sketch *sk, struct fw_group *g, uint32_t newcap) {
+        uint32_t *np;
+
+        if (newcap == 0) {
+                free(g->pairs);
+                g->pairs = NULL;
+        } else {
+                np = realloc(g->pairs, (size_t)newcap * sizeof(*np));
+                if (np == NULL)
+                        return newcap > g->cap ? -1 : 0;
+                g->pairs = np;
+        }
+        sk->alloc = sk->alloc - g->cap + newcap;
+        g->cap = (uint16_t)newcap;
+        return 0;
+}
+
+/* Slack kept after a resize, and the excess that triggers a shrink. */
+static uint32_t group_target(uint32_t used) {
+        return used == 0 ? 0 : used + used / 8 + 2;
+}
+
+static void group_maybe_shrink(struct fw_sketch *sk, struct fw_group *g) {
+        if (g->cap > g->used + g->used / 4 + 4 || (g->used == 0 && g->cap > 0))
+                (void)group_resize(sk, g, group_target(g->used));
+}
+
+/* Replaces the n pairs at s in group g (register r) by src[0..nn). 0, or -1 on out of memory
+ * (nothing changed). */
+static int group_splice(struct fw_sketch *sk, uint32_t r, uint32_t s, uint32_t n,
+                        const uint32_t *src, uint32_t nn) {
+        struct fw_group *g = &sk->g[r >> GROUP_BITS];
+        uint32_t used = g->used - n + nn, tail = g->used - s - n;
+
+        if (used > g->cap && group_resize(sk, g, group_target(used)) != 0)
+                return -1;
+        if (tail > 0 && nn != n)
+                memmove(g->pairs + s + nn, g->pairs + s + n, (size_t)tail * sizeof(uint32_t));
+        if (nn > 0)
+                memcpy(g->pairs + s, src, (size_t)nn * sizeof(uint32_t));
+        g->used = (uint16_t)used;
+        sk_len(sk)[r] = (uint8_t)nn;
+        if (nn < n)
+                group_maybe_shrink(sk, g);
+        return 0;
+}
+
+/* Drops every expired pair, moves the base to the last expired tick (offsets stay below about
+ * 1.25 windows in ticks) and gives back spare buffer space. */
+static void sketch_sweep(fw_distinct_t *d) {
+        struct fw_sketch *sk = d->u.sk;
+        uint8_t *len = sk_len(sk);
         size_t m = (size_t)1 << d->p;
-        int64_t shift = (cutoff_of(d->newest, d->window) - d->base) / d->tick;
+        int64_t shift = cut_ticks(d, d->newest);
+        uint32_t regs = m < GROUP_REGS ? (uint32_t)m : GROUP_REGS;
 
-        if (shift <= 0)
-                return;
-        d->base += shift * d->tick;
-        for (size_t r = 0; r < m; r++) {
-                uint32_t *list = d->pairs + r * FW_DISTINCT_LPFM_CAP;
-                uint8_t n = 0;
+        if (shift > 0) {
+                for (uint32_t gi = 0; gi < sk->ngroups; gi++) {
+                        struct fw_group *g = &sk->g[gi];
+                        uint32_t rd = 0, wr = 0;
 
-                for (uint8_t i = 0; i < d->len[r]; i++) {
-                        if ((int64_t)pair_off(list[i]) <= shift)
+                        if (g->used == 0)
                                 continue;
-                        list[n++] = (uint32_t)(((int64_t)pair_off(list[i]) - shift) << RHO_BITS) |
-                                    pair_rho(list[i]);
+                        for (uint32_t r = gi * regs; r < gi * regs + regs; r++) {
+                                uint32_t n = 0;
+
+                                for (uint32_t i = 0; i < len[r]; i++, rd++) {
+                                        uint32_t pr = g->pairs[rd];
+
+                                        if ((int64_t)pair_off(pr) <= shift)
+                                                continue;
+                                        g->pairs[wr++] = (uint32_t)(((int64_t)pair_off(pr) - shift)
+                                                                    << RHO_BITS) |
+                                                         pair_rho(pr);
+                                        n++;
+                                }
+                                len[r] = (uint8_t)n;
+                        }
+                        g->used = (uint16_t)wr;
+                        group_maybe_shrink(sk, g);
                 }
-                d->len[r] = n;
+                sk->base += shift * sk->tick;
         }
+        /* next sweep once the cutoff is a quarter window (in ticks) past the base again */
+        sk->sweep_at = add_sat(add_sat(sk->base, d->window),
+                               (1 + (d->window - 1) / sk->tick / SWEEP_DIV) * sk->tick);
 }
 
-/* Inserts a sighting (ts > newest - window) into its register's LPFM. */
-static void sketch_add(fw_distinct_t *d, uint64_t hash, int64_t ts) {
+/* Inserts a sighting (ts > newest - window, ts <= newest) into its register's LPFM.
+ * 0, or -1 on out of memory (the register is unchanged). */
+static int sketch_add(fw_distinct_t *d, uint64_t hash, int64_t ts) {
+        struct fw_sketch *sk = d->u.sk;
+        uint8_t *len = sk_len(sk);
         uint32_t r = (uint32_t)(hash >> (64 - d->p));
         uint64_t w = hash << d->p;
         uint32_t rho = w == 0 ? (uint32_t)(64 - d->p + 1) : (uint32_t)__builtin_clzll(w) + 1;
-        int64_t off = (ts - d->base + d->tick - 1) / d->tick; /* rounded up: never expires early */
-        uint32_t *list;
-        uint8_t *n;
-        uint32_t i0, i1, k;
+        uint32_t tmp[FW_DISTINCT_LPFM_CAP + 1];
+        const uint32_t *list;
+        uint32_t s, n, k = 0, nn, i0, i1, j;
+        uint64_t diff;
+        int64_t off, cut;
 
-        if (off >= (int64_t)OFF_LIMIT) {
-                sketch_rebase(d);
-                off = (ts - d->base + d->tick - 1) / d->tick;
+        if (d->newest >= sk->sweep_at)
+                sketch_sweep(d);
+        /* ts > cutoff >= base; the offset is rounded up: never expires early */
+        diff = (uint64_t)ts - (uint64_t)sk->base;
+        off = sk->tick == 1 ? (int64_t)diff
+                            : (int64_t)((diff + (uint64_t)sk->tick - 1) / (uint64_t)sk->tick);
+        if (off >= (int64_t)OFF_LIMIT) /* not reached: sweeps keep offsets below ~1.25 windows */
+                return 0;
+        n = len[r];
+        if (n == 0) {
+                tmp[0] = (uint32_t)(off << RHO_BITS) | rho;
+                return group_splice(sk, r, reg_start(len, r), 0, tmp, 1);
         }
-        list = d->pairs + (size_t)r * FW_DISTINCT_LPFM_CAP;
-        n = &d->len[r];
-        lpfm_expire(d, list, n);
+        s = reg_start(len, r);
+        list = sk->g[r >> GROUP_BITS].pairs + s;
+        cut = cut_ticks(d, d->newest);
+        while (k < n && (int64_t)pair_off(list[k]) <= cut)
+                k++;
+        list += k;
+        nn = n - k;
 
         /* Dominated if a pair at least as late has a rho at least as large; rho decreases with
          * time, so only the first pair with off >= this one needs checking. */
-        for (i0 = 0; i0 < *n && (int64_t)pair_off(list[i0]) < off; i0++)
+        for (i0 = 0; i0 < nn && (int64_t)pair_off(list[i0]) < off; i0++)
                 ;
-        if (i0 < *n && pair_rho(list[i0]) >= rho)
-                return;
-        /* It dominates the pairs no later with rho no larger: a suffix of [0, i1). */
-        for (i1 = i0; i1 < *n && (int64_t)pair_off(list[i1]) == off; i1++)
-                ;
-        for (k = 0; k < i1 && pair_rho(list[k]) > rho; k++)
-                ;
-        if (k == i1 && *n == FW_DISTINCT_LPFM_CAP) { /* full: drop the oldest pair */
+        if (i0 < nn && pair_rho(list[i0]) >= rho) {
                 if (k == 0)
-                        return; /* the new pair would be the oldest one itself */
-                memmove(list, list + 1, (size_t)(*n - 1) * sizeof(*list));
-                (*n)--;
-                k--;
+                        return 0;
+                memcpy(tmp, list, (size_t)nn * sizeof(*tmp));
+                return group_splice(sk, r, s, n, tmp, nn);
+        }
+        /* It dominates the pairs no later with rho no larger: a suffix of [0, i1). */
+        memcpy(tmp, list, (size_t)nn * sizeof(*tmp));
+        for (i1 = i0; i1 < nn && (int64_t)pair_off(tmp[i1]) == off; i1++)
+                ;
+        for (j = 0; j < i1 && pair_rho(tmp[j]) > rho; j++)
+                ;
+        if (j == i1 && nn == FW_DISTINCT_LPFM_CAP) { /* full: drop the oldest pair */
+                if (j == 0) /* the new pair would be the oldest one itself */
+                        return k == 0 ? 0 : group_splice(sk, r, s, n, tmp, nn);
+                memmove(tmp, tmp + 1, (size_t)(nn - 1) * sizeof(*tmp));
+                nn--;
+                j--;
                 i1--;
         }
-        memmove(list + k + 1, list + i1, (size_t)(*n - i1) * sizeof(*list));
-        *n = (uint8_t)(*n - (i1 - k) + 1);
-        list[k] = (uint32_t)(off << RHO_BITS) | rho;
+        memmove(tmp + j + 1, tmp + i1, (size_t)(nn - i1) * sizeof(*tmp));
+        nn = nn - (i1 - j) + 1;
+        tmp[j] = (uint32_t)(off << RHO_BITS) | rho;
+        return group_splice(sk, r, s, n, tmp, nn);
 }
 
 /* Allocates the registers and moves every live exact entry into them. */
 static int promote(fw_distinct_t *d) {
         size_t m = (size_t)1 << d->p;
+        uint32_t ngroups = m < GROUP_REGS ? 1 : (uint32_t)(m / GROUP_REGS);
+        struct fw_sketch *sk = calloc(1, sketch_fixed_bytes(ngroups, m));
+        struct fw_distinct_slot *slots = d->u.slots;
         int64_t cut = cutoff_of(d->newest, d->window);
 
-        d->pairs = malloc(m * FW_DISTINCT_LPFM_CAP * sizeof(uint32_t));
-        d->len = calloc(m, 1);
-        if (d->pairs == NULL || d->len == NULL) {
-                free(d->pairs);
-                free(d->len);
-                d->pairs = NULL;
-                d->len = NULL;
+        if (sk == NULL)
                 return -1;
+        sk->ngroups = ngroups;
+        sk->tick = 1 + (d->window - 1) / WINDOW_TICKS;
+        sk->base = cut;
+        d->u.sk = sk;
+        d->exact = 0;
+        sketch_sweep(d); /* sets sweep_at */
+        for (uint32_t i = 0; i < d->cap; i++) {
+                if (slots[i].ts == EMPTY_TS || slots[i].ts <= cut)
+                        continue;
+                if (sketch_add(d, slots[i].hash, slots[i].ts) != 0) {
+                        sketch_free(sk);
+                        d->u.slots = slots;
+                        d->exact = 1;
+                        return -1;
+                }
         }
-        d->base = cut;
-        for (uint32_t i = 0; i < d->cap; i++)
-                if (d->slots[i].ts != EMPTY_TS && d->slots[i].ts > cut)
-                        sketch_add(d, d->slots[i].hash, d->slots[i].ts);
-        free(d->slots);
-        d->slots = NULL;
+        free(slots);
         d->cap = 0;
         d->used = 0;
-        d->exact = 0;
         return 0;
 }
 
@@ -276,14 +438,17 @@ int fw_distinct_add(fw_distinct_t *d, uint64_t hash, int64_t ts_ms) {
         if (d->newest == EMPTY_TS || ts_ms > d->newest)
                 d->newest = ts_ms;
         if (!d->exact) {
-                sketch_add(d, hash, ts_ms);
+                if (sketch_add(d, hash, ts_ms) != 0) {
+                        d->newest = old_newest;
+                        return -1;
+                }
                 return 0;
         }
         if (d->cap > 0) {
-                i = find_slot(d->slots, d->cap, hash);
-                if (d->slots[i].ts != EMPTY_TS) {
-                        if (ts_ms > d->slots[i].ts)
-                                d->slots[i].ts = ts_ms;
+                i = find_slot(d->u.slots, d->cap, hash);
+                if (d->u.slots[i].ts != EMPTY_TS) {
+                        if (ts_ms > d->u.slots[i].ts)
+                                d->u.slots[i].ts = ts_ms;
                         return 0;
                 }
         }
@@ -292,11 +457,10 @@ int fw_distinct_add(fw_distinct_t *d, uint64_t hash, int64_t ts_ms) {
                 uint32_t live = d->cap > 0 ? exact_live(d, cut) : 0;
 
                 if (live >= d->exact_max) {
-                        if (promote(d) != 0) {
+                        if (promote(d) != 0 || sketch_add(d, hash, ts_ms) != 0) {
                                 d->newest = old_newest;
                                 return -1;
                         }
-                        sketch_add(d, hash, ts_ms);
                         return 0;
                 }
                 if (exact_rebuild(d, exact_target_cap(d, live), cut) != 0) {
@@ -304,9 +468,9 @@ int fw_distinct_add(fw_distinct_t *d, uint64_t hash, int64_t ts_ms) {
                         return -1;
                 }
         }
-        i = find_slot(d->slots, d->cap, hash);
-        d->slots[i].hash = hash;
-        d->slots[i].ts = ts_ms;
+        i = find_slot(d->u.slots, d->cap, hash);
+        d->u.slots[i].hash = hash;
+        d->u.slots[i].ts = ts_ms;
         d->used++;
         return 0;
 }
@@ -356,32 +520,45 @@ static double ertl_estimate(const uint32_t *c, uint32_t q, size_t m) {
 
 uint64_t fw_distinct_count(fw_distinct_t *d, int64_t now_ms) {
         size_t m = (size_t)1 << d->p;
-        int64_t cut = cutoff_of(now_ms, d->window);
+        uint32_t regs = m < GROUP_REGS ? (uint32_t)m : GROUP_REGS;
         uint32_t hist[64 - FW_DISTINCT_P_MIN + 2]; /* registers per value 0 .. 64 - p + 1 */
+        const struct fw_sketch *sk = d->u.sk;
+        const uint8_t *len;
+        int64_t cut;
 
         if (d->exact) {
+                int64_t cutms = cutoff_of(now_ms, d->window);
                 uint64_t n = 0;
 
                 for (uint32_t i = 0; i < d->cap; i++)
-                        if (d->slots[i].ts != EMPTY_TS && d->slots[i].ts > cut &&
-                            d->slots[i].ts <= now_ms)
+                        if (d->u.slots[i].ts != EMPTY_TS && d->u.slots[i].ts > cutms &&
+                            d->u.slots[i].ts <= now_ms)
                                 n++;
                 return n;
         }
-        cut -= d->base;
+        len = sk_len(sk);
+        cut = cut_ticks(d, now_ms);
         memset(hist, 0, sizeof(hist));
-        for (size_t r = 0; r < m; r++) {
-                const uint32_t *list = d->pairs + r * FW_DISTINCT_LPFM_CAP;
-                uint32_t rho = 0;
+        for (uint32_t gi = 0; gi < sk->ngroups; gi++) {
+                const uint32_t *list = sk->g[gi].pairs;
 
-                /* the first pair still in the window has the largest rho of those in it */
-                for (uint8_t i = 0; i < d->len[r]; i++) {
-                        if ((int64_t)pair_off(list[i]) * d->tick > cut) {
-                                rho = pair_rho(list[i]);
-                                break;
-                        }
+                if (sk->g[gi].used == 0) {
+                        hist[0] += regs;
+                        continue;
                 }
-                hist[rho]++;
+                for (uint32_t r = gi * regs; r < gi * regs + regs; r++) {
+                        uint32_t rho = 0;
+
+                        /* the first pair still in the window has the largest rho of those in it */
+                        for (uint32_t i = 0; i < len[r]; i++) {
+                                if ((int64_t)pair_off(list[i]) > cut) {
+                                        rho = pair_rho(list[i]);
+                                        break;
+                                }
+                        }
+                        list += len[r];
+                        hist[rho]++;
+                }
         }
         return (uint64_t)(ertl_estimate(hist, 64u - d->p, m) + 0.5);
 }

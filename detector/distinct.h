@@ -2,11 +2,22 @@
  *
  * Counts the distinct elements (given as 64-bit hashes) whose LAST sighting lies in
  * (now - window, now]. Small sets are exact: an open-addressing table of (hash, last_ts),
- * 16 bytes per slot, expired entries dropped lazily. When more than exact_max live elements are
- * seen the counter is promoted, once, to a Sliding HyperLogLog (Chabchoub & Hebrail 2010): 2^hll_p
- * registers, each a list of possible future maxima (LPFM) of at most FW_DISTINCT_LPFM_CAP
- * (ts, rho) pairs packed in 32 bits. Estimate: alpha_m m^2 / sum 2^-M with linear counting for
- * small ranges; relative standard error 1.04 / sqrt(m) (1.6% at hll_p = 12).
+ * 16 bytes per slot (at least 4 slots, load at most 4/5), expired entries dropped lazily, behind a
+ * 40-byte header. When more than exact_max live elements are seen the counter is promoted, once,
+ * to a Sliding HyperLogLog (Chabchoub & Hebrail 2010): 2^hll_p registers, each a list of possible
+ * future maxima (LPFM) of at most FW_DISTINCT_LPFM_CAP (ts, rho) pairs packed in 32 bits.
+ * Estimate: Ertl's improved HLL estimator; relative standard error 1.04 / sqrt(m) (1.6% at
+ * hll_p = 12).
+ *
+ * Sketch memory: the lists are variable-length. Registers are grouped by 32; each group owns one
+ * heap buffer holding its registers' lists back to back (a list is found by summing the length
+ * bytes before it), grown to used + used/8 + 2 pairs and shrunk when more than used/4 + 4 are
+ * spare. Per key: 40 B header + 32 B sketch header + 16 B per group + 1 length byte per register
+ * + 4 B per stored pair; lists hold 1.3 pairs on average at 10,000 live elements and p = 12,
+ * 3.0 at 100,000, 4.6 at 1,000,000 (measured; the number of right-to-left rho records among a
+ * register's live sightings). Every quarter window of event time an add sweeps every list, dropping
+ * expired pairs and giving back buffer space, so memory follows the live elements; between sweeps
+ * an add also expires its own register.
  *
  * Time: any event-time unit works as long as it is used consistently; the names say ms.
  * Out-of-order sightings are accepted and never move an element's last time backwards; a sighting
@@ -50,7 +61,8 @@ uint64_t fw_distinct_count(fw_distinct_t *d, int64_t now_ms);
 /* 1 while the counter is in the exact regime, 0 once promoted to the sketch. */
 int fw_distinct_is_exact(const fw_distinct_t *d);
 
-/* Heap bytes owned by the counter, including the counter itself (for memory caps and metrics). */
+/* Heap bytes owned by the counter, including the counter itself (for memory caps and metrics):
+ * the sizes requested from malloc, allocator headers not included. */
 size_t fw_distinct_bytes(const fw_distinct_t *d);
 
 #endif /* FW_DISTINCT_H */

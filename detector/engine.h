@@ -23,10 +23,10 @@
 
 /* The kinds of detection, also the alert's rule id ("address_sweep", ...). */
 typedef enum {
-        FW_DET_SWEEP = 0,  /* distinct destination IPs per source */
-        FW_DET_SWEEP_PORT, /* distinct destination IPs per source + destination port */
-        FW_DET_PORTSCAN,   /* distinct destination ports per source + destination IP */
-        FW_DET_SPIKE,      /* sessions per interval per source vs its baseline */
+        FW_DET_SWEEP = 0,   /* distinct destination IPs per source */
+        FW_DET_SWEEP_PORT,  /* distinct destination IPs per source + destination port */
+        FW_DET_PORTSCAN,    /* distinct destination ports per source + destination IP */
+        FW_DET_SPIKE,       /* sessions per interval per source vs its baseline */
         FW_DET_SPIKE_TOTAL, /* sessions per interval in the whole stream vs its baseline */
         FW_DET_RULE,        /* an expression rule; one entry per rule in fw_detect_cfg_t.rules */
         FW_DET_NKINDS
@@ -61,8 +61,8 @@ typedef struct fw_spike_cfg {
 
 /* One expression rule: alert when a source's matching sessions in an epoch >= threshold. */
 typedef struct fw_rule_cfg {
-        char *name;        /* rule id in alerts, [A-Za-z0-9_.-]+ */
-        fw_expr_t *expr;   /* compiled; owned by the configuration */
+        char *name;         /* rule id in alerts, [A-Za-z0-9_.-]+ */
+        fw_expr_t *expr;    /* compiled; owned by the configuration */
         uint32_t threshold; /* >= 1 */
         int severity;
         char *technique; /* MITRE ATT&CK id for the alert, e.g. "T1590"; NULL for none */
@@ -80,7 +80,7 @@ typedef struct fw_detect_cfg {
         uint32_t sample_max; /* targets (hosts or ports) carried in an alert */
         int exact_baseline;  /* 1: exact timestamped hash sets for every key (benchmark baseline) */
         fw_fanout_cfg_t fanout[3]; /* indexed by FW_DET_SWEEP, FW_DET_SWEEP_PORT, FW_DET_PORTSCAN */
-        fw_spike_cfg_t spike;       /* per source */
+        fw_spike_cfg_t spike;      /* per source */
         fw_spike_cfg_t spike_total; /* whole stream */
         fw_rule_cfg_t *rules;
         size_t nrules;
@@ -91,22 +91,22 @@ typedef struct fw_detect_cfg {
 /* An alert as the engine reports it; alert.c turns it into ECS JSON. Valid during the callback. */
 typedef struct fw_alert {
         fw_det_kind_t kind;
-        const char *rule;       /* fw_det_kind_name(kind) or the expression rule's name */
+        const char *rule;              /* fw_det_kind_name(kind) or the expression rule's name */
         const fw_rule_cfg_t *rule_cfg; /* the expression rule, NULL for built-in kinds */
-        char id[33];            /* hex XXH3-128 of (rule, key, epoch start): the Kafka key */
+        char id[33];                   /* hex XXH3-128 of (rule, key, epoch start): the Kafka key */
         int severity;
         int has_src, has_dst, has_dport; /* which key parts are set (spike_total: none) */
         fw_ip_t src, dst;
         uint16_t dport;
-        int64_t epoch_start_ms;           /* floor(event time / window) * window */
+        int64_t epoch_start_ms;                 /* floor(event time / window) * window */
         int64_t window_start_ms, window_end_ms; /* the counted span (end - window, end] */
         int64_t first_seen_ms, last_seen_ms;    /* of the key's sessions in the window */
-        uint64_t count;     /* distinct targets, sessions in the interval, or matching sessions */
-        uint64_t threshold; /* the threshold that was crossed (lowered if failed-driven) */
-        int exact;          /* 1 if count is exact, 0 if estimated by the sketch */
+        uint64_t count;      /* distinct targets, sessions in the interval, or matching sessions */
+        uint64_t threshold;  /* the threshold that was crossed (lowered if failed-driven) */
+        int exact;           /* 1 if count is exact, 0 if estimated by the sketch */
         uint32_t escalation; /* 0 for the first alert of the epoch, then 1, 2, ... */
         uint64_t sessions, failed; /* the key's sessions and failed connections, recent window */
-        double baseline_mean, baseline_dev; /* spike kinds only */
+        double baseline_mean, baseline_dev;   /* spike kinds only */
         fw_ip_t targets[FW_ALERT_SAMPLE_MAX]; /* sample of destination hosts (sweeps) */
         uint32_t ntargets;
         uint16_t ports[FW_ALERT_SAMPLE_MAX]; /* sample of destination ports (port scan) */
@@ -128,13 +128,13 @@ typedef struct fw_engine_stats {
         uint64_t alerts;        /* reported (live) */
         uint64_t alerts_silent; /* raised while replaying (not reported) */
         uint64_t alerts_by_kind[FW_DET_NKINDS];
-        uint64_t keys;          /* tracked keys now (sources + sub-keys + rule keys) */
-        uint64_t sources;       /* tracked sources now */
-        uint64_t promoted;      /* keys counted by a sketch now */
-        uint64_t evicted;       /* keys evicted since creation (idle or over the cap) */
+        uint64_t keys;           /* tracked keys now (sources + sub-keys + rule keys) */
+        uint64_t sources;        /* tracked sources now */
+        uint64_t promoted;       /* keys counted by a sketch now */
+        uint64_t evicted;        /* keys evicted since creation (idle or over the cap) */
         uint64_t evicted_active; /* of those, keys still inside the window (cap pressure) */
-        size_t bytes;           /* state bytes now (accounted, not including the engine's cfg) */
-        int64_t clock_ms;       /* newest event time seen (FW_ABSENT before the first session) */
+        size_t bytes;            /* state bytes now (accounted, not including the engine's cfg) */
+        int64_t clock_ms;        /* newest event time seen (FW_ABSENT before the first session) */
 } fw_engine_stats_t;
 
 /* A new empty engine over cfg (which must outlive it). NULL with a message on error. */
@@ -147,6 +147,10 @@ void fw_engine_free(fw_engine_t *e);
  * raised (reported or not), or -1 if the callback failed or memory ran out (the engine stays
  * consistent; the session may be fed again). */
 int fw_engine_feed(fw_engine_t *e, const fw_session_t *s, int live);
+
+/* Change the state cap (a detector shares detect.max_memory_mb among its partitions); enforced
+ * from the next session on. */
+void fw_engine_set_max_bytes(fw_engine_t *e, size_t max_bytes);
 
 /* Newest event time seen, FW_ABSENT before the first session (the offset commit records it). */
 int64_t fw_engine_clock(const fw_engine_t *e);

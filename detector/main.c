@@ -1,41 +1,175 @@
 /* fanwatch-detector: sessions topic -> fan-out detections -> alerts topic.
- * This revision loads and validates the configuration (--check-config, including every
- * kafka.<property> through librdkafka); detection arrives with issue #4. */
+ * Loads the configuration (--check-config validates it, the rules file and every
+ * kafka.<property>), serves /metrics and /healthz, and runs the consumer loop (consumer.c) until
+ * SIGTERM or SIGINT. Exit status: 0 clean stop, 1 configuration or runtime error. */
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
-#include "daemon_conf.h"
+#include "consumer.h"
+#include "detect_conf.h"
+#include "httpd.h"
+#include "kafka_conf.h"
+#include "log.h"
 
 extern char **environ;
-
-static const fw_conf_def_t detector_defs[] = {
-        FW_CONF_COMMON_DEFS,
-        {"topics.alerts", FW_CT_STRING, "fanwatch-alerts", 0, 0, NULL, 0,
-         "Kafka topic the alerts are published to (JSON, key = alert id)"},
-};
 
 /* The detector consumes as one group and stores offsets only after handling a record. */
 static const fw_kafka_default_t detector_kafka_defaults[] = {
         {"group.id", "fanwatch-detector"},
         {"partition.assignment.strategy", "cooperative-sticky"},
         {"enable.auto.offset.store", "false"},
+        {"enable.auto.commit", "false"}, /* commits carry the partition clock: see consumer.h */
+        {"auto.offset.reset", "earliest"},
+        {"fetch.wait.max.ms", "100"}, /* detection latency */
         {NULL, NULL},
 };
+
+/* The alerts producer: idempotent, short linger (an alert is wanted now), never expires a
+ * record (offsets wait for its delivery instead). */
+static const fw_kafka_default_t alerts_kafka_defaults[] = {
+        {"enable.idempotence", "true"},
+        {"linger.ms", "5"},
+        {"message.timeout.ms", "0"},
+        {NULL, NULL},
+};
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig) {
+        (void)sig;
+        stop_flag = 1;
+}
+
+static int64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Unhealthy when the loop is stuck or no broker was reachable for 30 s. */
+static int health_check(void *ud, char *reason, size_t reasonlen) {
+        fw_detector_health_t *h = ud;
+        int64_t now = now_ms();
+        int64_t last = atomic_load(&h->last_progress_ms);
+        int64_t down = atomic_load(&h->broker_down_since_ms);
+        if (now - last > 30000) {
+                snprintf(reason, reasonlen, "consumer loop stalled for %lld s",
+                         (long long)((now - last) / 1000));
+                return 1;
+        }
+        if (down != 0 && now - down > 30000) {
+                snprintf(reason, reasonlen, "no Kafka broker reachable for %lld s",
+                         (long long)((now - down) / 1000));
+                return 1;
+        }
+        return 0;
+}
+
+static int run(const fw_conf_t *conf) {
+        char err[1024];
+        int status = 1;
+        fw_log_level_t level = FW_LOG_INFO;
+        fw_log_level_parse(fw_conf_str(conf, "log.level"), &level);
+        fw_log_set_level(level);
+
+        fw_detect_cfg_t dcfg;
+        fw_detect_cfg_defaults(&dcfg);
+        if (fw_detect_cfg_from_conf(conf, &dcfg, err, sizeof(err)) != 0) {
+                fw_error("detector", "%s", err);
+                return 1;
+        }
+        fw_metrics_t *m = fw_metrics_new();
+        fw_httpd_t *httpd = NULL;
+        fw_detector_health_t health;
+        atomic_store(&health.last_progress_ms, now_ms());
+        atomic_store(&health.broker_down_since_ms, 0);
+        if (m == NULL)
+                goto out;
+        httpd = fw_httpd_start(fw_conf_str(conf, "metrics.address"),
+                               (uint16_t)fw_conf_int(conf, "metrics.port"), m, health_check,
+                               &health, err, sizeof(err));
+        if (!httpd) {
+                fw_error("detector", "%s", err);
+                goto out;
+        }
+        fw_info("detector", "metrics on http://%s:%u/metrics", fw_conf_str(conf, "metrics.address"),
+                fw_httpd_port(httpd));
+
+        rd_kafka_conf_t *cc = fw_kafka_conf_new(conf, detector_kafka_defaults, err, sizeof(err));
+        if (!cc) {
+                fw_error("detector", "%s", err);
+                goto out;
+        }
+        rd_kafka_conf_t *pc = fw_kafka_conf_new(conf, alerts_kafka_defaults, err, sizeof(err));
+        if (!pc) {
+                rd_kafka_conf_destroy(cc);
+                fw_error("detector", "%s", err);
+                goto out;
+        }
+        char host[256] = "";
+        const char *observer = fw_conf_str(conf, "detector.name");
+        if (observer == NULL || observer[0] == '\0') {
+                if (gethostname(host, sizeof(host) - 1) == 0)
+                        observer = host;
+                else
+                        observer = NULL;
+        }
+        const char *viewer = fw_conf_str(conf, "alert.viewer_url");
+        fw_detector_opts_t o = {
+                .sessions_topic = fw_conf_str(conf, "topics.sessions"),
+                .alerts_topic = fw_conf_str(conf, "topics.alerts"),
+                .start_latest = strcmp(fw_conf_str(conf, "detector.start"), "latest") == 0,
+                .commit_interval_ms = fw_conf_duration_ms(conf, "detector.commit_interval"),
+                .observer = observer,
+                .viewer_url = viewer && viewer[0] ? viewer : NULL,
+        };
+        if (fw_detector_run(&o, &dcfg, cc, pc, m, &health, &stop_flag, err, sizeof(err)) != 0) {
+                fw_error("detector", "%s", err);
+                goto out;
+        }
+        fw_info("detector", "stopped");
+        status = 0;
+out:
+        fw_httpd_stop(httpd);
+        fw_metrics_free(m);
+        fw_detect_cfg_release(&dcfg);
+        return status;
+}
+
+/* --check-config: the detection keys and the rules file build an engine configuration. */
+static int check_detection(const fw_conf_t *conf, char *err, size_t errlen) {
+        fw_detect_cfg_t cfg;
+        fw_detect_cfg_defaults(&cfg);
+        if (fw_detect_cfg_from_conf(conf, &cfg, err, errlen) != 0)
+                return -1;
+        fw_detect_cfg_release(&cfg);
+        return 0;
+}
 
 int main(int argc, char **argv) {
         const fw_cli_spec_t spec = {
                 .prog = "fanwatch-detector",
                 .summary = "Detect fan-out (scans, sweeps, lateral movement) in Arkime sessions.",
-                .defs = detector_defs,
-                .ndefs = sizeof(detector_defs) / sizeof(detector_defs[0]),
+                .defs = fw_detector_conf_defs,
+                .ndefs = fw_detector_conf_ndefs,
                 .kafka_defaults = detector_kafka_defaults,
+                .check = check_detection,
         };
         fw_conf_t *conf = NULL;
         int rc = fw_cli_load(&spec, argc, argv, environ, &conf);
         if (rc >= 0)
                 return rc;
-        fprintf(stderr, "fanwatch-detector: detection is not implemented in this "
-                        "revision (issue #4); only --check-config works\n");
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_signal;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        rc = run(conf);
         fw_conf_free(conf);
-        return 2;
+        return rc;
 }

@@ -53,7 +53,20 @@ expect 2 "unexpected argument" "${E[@]}" "$bin" extra
 expect 0 "^$name [0-9]+\\.[0-9]+\\.[0-9]+" "${E[@]}" "$bin" --version
 expect 0 "\\| \`log.level\` \\|" "${E[@]}" "$bin" --print-config-reference
 if [[ "$name" == fanwatch-detector ]]; then
-	expect 2 "not implemented in this revision" "${E[@]}" "$bin" -c "$data/good.ini"
+	# a bad rules file stops the daemon at start-up, before it touches Kafka
+	expect 1 "bad_rules.ini:6: rule 'leak_v2' key 'expression'" "${E[@]}" \
+		FANWATCH_DETECT_RULES="$data/bad_rules.ini" "$bin" -c "$data/good.ini"
+	# detection keys and the expression rules file are checked too
+	expect 0 "configuration OK" "${E[@]}" FANWATCH_DETECT_RULES="$data/rules.ini" \
+		"$bin" --check-config -c "$data/good.ini"
+	expect 1 "bad_rules.ini:6: rule 'leak_v2' key 'expression': expression:1:17: unknown field 'ip.sorc'" \
+		"${E[@]}" FANWATCH_DETECT_RULES="$data/bad_rules.ini" "$bin" --check-config -c "$data/good.ini"
+	expect 1 "environment FANWATCH_DETECT_RULES: key 'detect.rules': .*nonexistent.ini: cannot open" \
+		"${E[@]}" FANWATCH_DETECT_RULES="$data/nonexistent.ini" "$bin" --check-config -c "$data/good.ini"
+	expect 1 "bad_detect.ini:4: key 'detect.exact_max': 20 must be greater than every enabled fan-out threshold" \
+		"${E[@]}" "$bin" --check-config -c "$data/bad_detect.ini"
+	expect 1 "environment FANWATCH_ALERT_ESCALATION: key 'alert.escalation': expected a number > 1" \
+		"${E[@]}" FANWATCH_ALERT_ESCALATION=1 "$bin" --check-config -c "$data/good.ini"
 else
 	expect 1 "arkime.url' is required" env -i PATH="$PATH" "$bin" --check-config -c "$data/good.ini"
 	expect 1 "key 'arkime.page_size': must be between 1 and 9999" \

@@ -35,6 +35,74 @@ static fw_distinct_t *make(uint32_t exact_max, uint8_t p) {
         return d;
 }
 
+static fw_distinct_t *make_w(int64_t window, uint32_t exact_max, uint8_t p) {
+        fw_distinct_cfg_t cfg = {.window_ms = window, .exact_max = exact_max, .hll_p = p};
+        fw_distinct_t *d = fw_distinct_new(&cfg);
+
+        assert_non_null(d);
+        return d;
+}
+
+/* A hash in register r with rho v (1 <= v <= 64 - p); `low` fills the bits below the leading one.
+ */
+static uint64_t crafted(uint8_t p, uint32_t r, uint32_t v, uint64_t low) {
+        uint32_t b = 64u - p - v; /* position of the leading one */
+
+        return ((uint64_t)r << (64 - p)) | (1ull << b) | (low & ((1ull << b) - 1));
+}
+
+static uint32_t rho_of(uint64_t h, uint8_t p) {
+        uint64_t w = h << p;
+
+        return w == 0 ? 64u - p + 1 : (uint32_t)__builtin_clzll(w) + 1;
+}
+
+/* Fixed overhead of a p-sketch without any pair (header sizes as documented in distinct.h): the
+ * bytes of a sketch-only counter whose pairs have all been swept. */
+static size_t sketch_floor(uint8_t p) {
+        size_t m = (size_t)1 << p;
+
+        return 40 + 32 + 16 * (m < 32 ? 1 : m / 32) + m;
+}
+
+/* Reference Sliding HLL: per-register max rho over the elements whose last sighting is in
+ * (now - WIN, now]; the estimate is read from a fresh sketch holding just those maxima, so the
+ * counter under test must have exactly the same register values to give the same count. */
+struct ref {
+        uint8_t p;
+        size_t n;
+        uint64_t *hash;
+        int64_t *last;
+};
+
+static uint64_t ref_count(const struct ref *rf, int64_t window, int64_t now, uint64_t *truth) {
+        size_t m = (size_t)1 << rf->p;
+        uint32_t *reg = calloc(m, sizeof(*reg));
+        fw_distinct_t *snap = make_w(window, 0, rf->p);
+        uint64_t c;
+
+        assert_non_null(reg);
+        *truth = 0;
+        for (size_t i = 0; i < rf->n; i++) {
+                uint32_t r = (uint32_t)(rf->hash[i] >> (64 - rf->p)), v;
+
+                if (rf->last[i] <= now - window || rf->last[i] > now)
+                        continue;
+                (*truth)++;
+                v = rho_of(rf->hash[i], rf->p);
+                if (v > reg[r])
+                        reg[r] = v;
+        }
+        for (uint32_t r = 0; r < m; r++)
+                if (reg[r] > 0)
+                        assert_int_equal(fw_distinct_add(snap, crafted(rf->p, r, reg[r], 0), now),
+                                         0);
+        c = fw_distinct_count(snap, now);
+        fw_distinct_free(snap);
+        free(reg);
+        return c;
+}
+
 static int cmp_double(const void *a, const void *b) {
         double x = *(const double *)a, y = *(const double *)b;
 
@@ -315,30 +383,224 @@ static void test_sliding_accuracy(void **state) {
         free(err);
 }
 
-static void test_memory(void **state) {
-        static const uint32_t exact_n[] = {10, 25};
-        static const uint32_t sketch_n[] = {10000, 100000};
+/* A stream with new elements, re-sightings and out-of-order times over 3 windows; at every check
+ * the sketch's registers must equal the reference maxima exactly (same count as the snapshot). */
+static void reference_case(uint8_t p, uint32_t steps, uint64_t seed) {
+        enum { CHECKS = 30 };
+        fw_distinct_t *d = make(0, p);
+        struct ref rf = {.p = p, .n = 0};
+        const int64_t step = 3 * WIN / steps;
+        int64_t newest = INT64_MIN;
+        int checks = 0;
+
+        rf.hash = malloc(steps * sizeof(*rf.hash));
+        rf.last = malloc(steps * sizeof(*rf.last));
+        assert_non_null(rf.hash);
+        assert_non_null(rf.last);
+        for (uint32_t i = 0; i < steps; i++) {
+                uint64_t r = splitmix64(seed * 31 + i);
+                int64_t ts = 1000000 + (int64_t)i * step -
+                             (int64_t)((r >> 40) % 4 == 0 ? (r >> 20) % 20000 : 0);
+                size_t id;
+                uint64_t c, want, truth;
+
+                if (rf.n == 0 || r % 10 < 6) { /* a new element */
+                        id = rf.n++;
+                        rf.hash[id] = elem(seed, id);
+                        rf.last[id] = INT64_MIN;
+                } else { /* a re-sighting of one of the last ~2 windows' elements */
+                        size_t back = (size_t)((r >> 8) % (rf.n < steps / 2 ? rf.n : steps / 2));
+
+                        id = rf.n - 1 - back;
+                }
+                assert_int_equal(fw_distinct_add(d, rf.hash[id], ts), 0);
+                if (newest == INT64_MIN || ts > newest - WIN) {
+                        if (ts > rf.last[id])
+                                rf.last[id] = ts;
+                        if (ts > newest)
+                                newest = ts;
+                }
+                if (i > 0 && i % (steps / CHECKS) == 0) {
+                        int64_t now = newest + (int64_t)(checks % 3) * (WIN / 3);
+
+                        c = fw_distinct_count(d, now);
+                        want = ref_count(&rf, WIN, now, &truth);
+                        if (c != want)
+                                fail_msg("p=%u step %u now %lld: count %llu, reference %llu", p, i,
+                                         (long long)now, (unsigned long long)c,
+                                         (unsigned long long)want);
+                        checks++;
+                }
+        }
+        assert_true(checks >= CHECKS - 1);
+        assert_false(fw_distinct_is_exact(d));
+        fw_distinct_free(d);
+        free(rf.hash);
+        free(rf.last);
+}
+
+static void test_sketch_matches_reference(void **state) {
+        (void)state;
+        reference_case(4, 3000, 11);   /* 16 registers: one partial group, long lists */
+        reference_case(8, 20000, 12);  /* 8 groups, ~20 live elements per register */
+        reference_case(12, 60000, 13); /* 128 groups */
+}
+
+/* 64 registers (2 groups) with 16-pair lists; the cap drops the oldest pair; lists shrink as
+ * pairs expire, and so do the bytes. */
+static void test_sketch_long_lists(void **state) {
+        const uint8_t p = 6;
+        const uint32_t m = 1u << p;
+        const int64_t t0 = 2000000;
+        fw_distinct_t *d = make(0, p);
+        fw_distinct_t *snap;
+        size_t full, prev, b;
 
         (void)state;
-        for (size_t k = 0; k < 2; k++) {
-                fw_distinct_t *d = make(64, 12);
+        /* register r: rho 17, 16, ..., 2 at t0 + k * 1000 + r (k = 0..15): every pair kept */
+        for (uint32_t k = 0; k < 16; k++)
+                for (uint32_t r = 0; r < m; r++)
+                        assert_int_equal(fw_distinct_add(d, crafted(p, r, 17 - k, splitmix64(k)),
+                                                         t0 + k * 1000 + r),
+                                         0);
+        full = fw_distinct_bytes(d);
+        assert_true(full >= sketch_floor(p) + m * 16 * 4);
+        assert_true(full <= sketch_floor(p) + m * 16 * 4 * 5 / 4);
+        /* every register is at 17 */
+        snap = make(0, p);
+        for (uint32_t r = 0; r < m; r++)
+                assert_int_equal(fw_distinct_add(snap, crafted(p, r, 17, 0), t0), 0);
+        assert_int_equal(fw_distinct_count(d, t0 + 15 * 1000 + 100),
+                         fw_distinct_count(snap, t0 + 15 * 1000 + 100));
+        fw_distinct_free(snap);
+        /* a 17th pair (rho 1) overflows the cap: the oldest pair (rho 17) goes, registers at 16 */
+        for (uint32_t r = 0; r < m; r++)
+                assert_int_equal(fw_distinct_add(d, crafted(p, r, 1, 7), t0 + 16 * 1000 + r), 0);
+        assert_true(fw_distinct_bytes(d) <= full + 2 * 8 * 4);
+        snap = make(0, p);
+        for (uint32_t r = 0; r < m; r++)
+                assert_int_equal(fw_distinct_add(snap, crafted(p, r, 16, 0), t0), 0);
+        assert_int_equal(fw_distinct_count(d, t0 + 16 * 1000 + 100),
+                         fw_distinct_count(snap, t0 + 16 * 1000 + 100));
+        fw_distinct_free(snap);
+        /* at now_j = t0 + WIN + j * 1000 + 100, pairs k <= j are out: the registers are at 16 - j;
+         * a rho-1 sighting at now_j in every register replaces the older rho-1 pair */
+        prev = fw_distinct_bytes(d);
+        for (uint32_t j = 0; j < 16; j++) {
+                int64_t now = t0 + WIN + (int64_t)j * 1000 + 100;
 
+                for (uint32_t r = 0; r < m; r++)
+                        assert_int_equal(fw_distinct_add(d, crafted(p, r, 1, 9 + j), now), 0);
+                snap = make(0, p);
+                for (uint32_t r = 0; r < m; r++)
+                        assert_int_equal(fw_distinct_add(snap, crafted(p, r, 16 - j, 0), now), 0);
+                assert_int_equal(fw_distinct_count(d, now), fw_distinct_count(snap, now));
+                fw_distinct_free(snap);
+                b = fw_distinct_bytes(d);
+                assert_true(b <= prev); /* never grows while lists only shrink */
+                prev = b;
+        }
+        /* one pair per register left (rho 1 at now_15) */
+        assert_true(prev <= sketch_floor(p) + m * 4 * 3 / 2 + 2 * 4 * 4);
+        assert_true(prev * 4 < full);
+        /* all expired: the next sweep frees every buffer but the one holding the new pair */
+        assert_int_equal(fw_distinct_add(d, crafted(p, 0, 3, 0), t0 + 4 * WIN), 0);
+        assert_int_equal(fw_distinct_count(d, t0 + 4 * WIN), 1);
+        assert_true(fw_distinct_bytes(d) <= sketch_floor(p) + 3 * 4);
+        fw_distinct_free(d);
+}
+
+/* Steady streams at p = 12: 100,000 live, then 10,000, then 10 per window; memory follows (the
+ * bound is checked over the second half of the second window at each rate: expired pairs are
+ * swept every quarter window). */
+static void test_sketch_memory_follows_live(void **state) {
+        static const uint32_t rate[] = {100000, 10000, 10};
+        static const size_t cap[] = {80 * 1024, 40 * 1024, 0};
+        fw_distinct_t *d = make(64, 12);
+        size_t bytes[3];
+        int64_t t = 0;
+        uint64_t id = 0;
+
+        (void)state;
+        for (int ph = 0; ph < 3; ph++) {
+                size_t maxb = 0, limit = cap[ph] ? cap[ph] : sketch_floor(12) + 1024;
+                uint64_t c;
+
+                for (int w = 0; w < 2; w++) { /* two windows at this rate */
+                        for (uint32_t i = 0; i < rate[ph]; i++) {
+                                t += WIN / rate[ph];
+                                assert_int_equal(fw_distinct_add(d, elem(14, id++), t), 0);
+                                if (w == 1 && i >= rate[ph] / 2 && fw_distinct_bytes(d) > maxb)
+                                        maxb = fw_distinct_bytes(d);
+                        }
+                }
+                c = fw_distinct_count(d, t);
+                bytes[ph] = fw_distinct_bytes(d);
+                printf("memory regime=sketch p=12 steady live=%u bytes=%zu max_in_window=%zu "
+                       "count=%llu\n",
+                       rate[ph], bytes[ph], maxb, (unsigned long long)c);
+                assert_true(rel_err(c, rate[ph]) <= (rate[ph] > 10 ? 0.05 : 0.1));
+                assert_true(maxb <= limit);
+                if (ph > 0)
+                        assert_true(bytes[ph] < bytes[ph - 1]);
+        }
+        assert_false(fw_distinct_is_exact(d));
+        fw_distinct_free(d);
+}
+
+/* A window above 2^23 ms uses coarser ticks; sweeps keep working over many windows. */
+static void test_sketch_large_window(void **state) {
+        const int64_t win = 100000000; /* ~28 hours: 12 ms ticks */
+        fw_distinct_t *d = make_w(win, 64, 12);
+        int64_t t = 5;
+        uint64_t id = 0;
+
+        (void)state;
+        for (int w = 0; w < 20; w++) {
+                for (int i = 0; i < 2000; i++) {
+                        t += win / 2000;
+                        assert_int_equal(fw_distinct_add(d, elem(15, id++), t), 0);
+                }
+                if (w > 0)
+                        assert_true(rel_err(fw_distinct_count(d, t), 2000) <= 0.05);
+                assert_true(fw_distinct_bytes(d) <= 40 * 1024);
+        }
+        assert_true(fw_distinct_count(d, t + win - 1) >= 1);
+        assert_int_equal(fw_distinct_count(d, t + win + 12), 0);
+        fw_distinct_free(d);
+}
+
+static void test_memory(void **state) {
+        static const uint32_t exact_n[] = {1, 3, 10, 25};
+        static const uint32_t sketch_n[] = {10000, 100000};
+        static const size_t sketch_cap[] = {40 * 1024, 80 * 1024};
+        fw_distinct_t *d = make(64, 12);
+
+        (void)state;
+        /* the per-key header, then the smallest table (4 slots of 16 B) for up to 3 elements */
+        assert_true(fw_distinct_bytes(d) <= 40);
+        fw_distinct_free(d);
+        for (size_t k = 0; k < sizeof(exact_n) / sizeof(exact_n[0]); k++) {
+                d = make(64, 12);
                 for (uint32_t i = 0; i < exact_n[k]; i++)
                         assert_int_equal(fw_distinct_add(d, elem(9, i), 1000), 0);
                 assert_true(fw_distinct_is_exact(d));
                 printf("memory regime=exact elements=%u bytes=%zu\n", exact_n[k],
                        fw_distinct_bytes(d));
+                if (exact_n[k] <= 3)
+                        assert_true(fw_distinct_bytes(d) <= 40 + 4 * 16);
                 assert_true(fw_distinct_bytes(d) <= 128 + 32 * exact_n[k]);
                 fw_distinct_free(d);
         }
         for (size_t k = 0; k < 2; k++) {
-                fw_distinct_t *d = make(64, 12);
-
+                d = make(64, 12);
                 for (uint32_t i = 0; i < sketch_n[k]; i++)
                         assert_int_equal(fw_distinct_add(d, elem(9, i), 1000 + i), 0);
                 assert_false(fw_distinct_is_exact(d));
                 printf("memory regime=sketch p=12 elements=%u bytes=%zu\n", sketch_n[k],
                        fw_distinct_bytes(d));
+                assert_true(fw_distinct_bytes(d) <= sketch_cap[k]);
+                assert_true(fw_distinct_bytes(d) > sketch_floor(12) + sketch_n[k] / 4);
                 fw_distinct_free(d);
         }
 }
@@ -355,6 +617,10 @@ int main(void) {
                 cmocka_unit_test(test_sketch_out_of_order),
                 cmocka_unit_test(test_accuracy),
                 cmocka_unit_test(test_sliding_accuracy),
+                cmocka_unit_test(test_sketch_matches_reference),
+                cmocka_unit_test(test_sketch_long_lists),
+                cmocka_unit_test(test_sketch_memory_follows_live),
+                cmocka_unit_test(test_sketch_large_window),
                 cmocka_unit_test(test_memory),
         };
 

@@ -1,0 +1,709 @@
+/* consumer: the detector's consume -> detect -> publish -> commit loop; see consumer.h.
+ *
+ * Offsets: each partition keeps its alerts in flight in offset order (node_t list). The offset
+ * that is safe to commit is the source offset of the oldest alert not yet acknowledged, or, with
+ * none in flight, the last processed offset + 1: a crash re-reads (and re-raises, with the same
+ * ids) whatever was not acknowledged. A failed delivery is produced again, never skipped. */
+#include "consumer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alert.h"
+#include "codec.h"
+#include "log.h"
+
+#define BROKER_TIMEOUT_MS 10000
+#define REVOKE_DRAIN_MS   10000
+#define META_PREFIX       "fw1 clock="
+
+typedef struct part part_t;
+
+/* One alert in flight (the payload stays here until Kafka acknowledged it). */
+typedef struct node {
+        struct node *next;
+        part_t *part;         /* NULL once orphaned by a revocation: freed on delivery */
+        int64_t offset;       /* the session message that raised it */
+        int64_t clock_before; /* the engine clock before that message */
+        _Atomic int state;    /* IN_FLIGHT, DELIVERED, FAILED */
+        char key[33];
+        size_t len;
+        char *payload;
+} node_t;
+
+enum { IN_FLIGHT, DELIVERED, FAILED };
+
+struct part {
+        int32_t id;
+        fw_engine_t *eng;
+        int64_t replay_until; /* offsets below are replayed silently */
+        int64_t processed;    /* last processed offset + 1, -1 before the first */
+        int64_t clock_processed;
+        int64_t committed; /* last offset committed (or attempted), -1 none */
+        node_t *head, *tail;
+        uint64_t rep_sessions, rep_late, rep_evicted; /* already added to the counters */
+};
+
+typedef struct ctx {
+        const fw_detector_opts_t *o;
+        const fw_detect_cfg_t *dcfg;
+        rd_kafka_t *consumer, *producer;
+        part_t **parts; /* indexed by partition id */
+        int32_t nparts_cap;
+        int nassigned;
+        fw_detector_health_t *health;
+        /* the message being processed, for the alert callback */
+        part_t *cur;
+        int64_t cur_offset, cur_clock_before;
+        int fatal;
+        char fatal_err[512];
+        /* metrics */
+        fw_counter_t *m_sessions, *m_replayed, *m_decode_errors, *m_late, *m_evicted;
+        fw_counter_t *m_alerts[FW_DET_NKINDS], **m_rule_alerts;
+        fw_counter_t *m_delivery_errors, *m_commits, *m_commit_errors, *m_rebalances;
+        fw_gauge_t *g_keys, *g_bytes, *g_promoted, *g_parts, *g_lag, *g_inflight, *g_sources;
+        int64_t inflight;
+        uint64_t decode_errors_logged;
+} ctx_t;
+
+static int64_t wall_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int fw_detector_meta_clock(const void *meta, size_t len, int64_t *clock_ms) {
+        char buf[64];
+        size_t pl = strlen(META_PREFIX);
+        if (meta == NULL || len <= pl || len >= sizeof(buf) || memcmp(meta, META_PREFIX, pl) != 0)
+                return -1;
+        memcpy(buf, meta, len);
+        buf[len] = '\0';
+        char *end;
+        errno = 0;
+        long long v = strtoll(buf + pl, &end, 10);
+        if (errno != 0 || *end != '\0' || end == buf + pl)
+                return -1;
+        *clock_ms = v;
+        return 0;
+}
+
+static part_t *part_get(ctx_t *c, int32_t id) {
+        return id >= 0 && id < c->nparts_cap ? c->parts[id] : NULL;
+}
+
+/* Each engine gets an equal share of detect.max_memory_mb. */
+static void rebalance_caps(ctx_t *c) {
+        if (c->nassigned <= 0)
+                return;
+        size_t share = c->dcfg->max_bytes / (size_t)c->nassigned;
+        for (int32_t i = 0; i < c->nparts_cap; i++)
+                if (c->parts[i] != NULL)
+                        fw_engine_set_max_bytes(c->parts[i]->eng, share);
+}
+
+/* ---- alerts out ---- */
+
+static int produce_node(ctx_t *c, node_t *n) {
+        for (;;) {
+                rd_kafka_resp_err_t e = rd_kafka_producev(
+                        c->producer, RD_KAFKA_V_TOPIC(c->o->alerts_topic),
+                        RD_KAFKA_V_KEY(n->key, 32), RD_KAFKA_V_VALUE(n->payload, n->len),
+                        RD_KAFKA_V_OPAQUE(n), RD_KAFKA_V_END);
+                if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        atomic_store(&n->state, IN_FLIGHT);
+                        return 0;
+                }
+                if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                        fw_error("detector", "cannot queue alert %s: %s", n->key,
+                                 rd_kafka_err2str(e));
+                        return -1;
+                }
+                rd_kafka_poll(c->producer, 100); /* back-pressure: wait for deliveries */
+        }
+}
+
+static int on_alert(const fw_alert_t *a, void *opaque) {
+        ctx_t *c = opaque;
+        part_t *p = c->cur;
+        fw_alert_json_opts_t jo = {c->o->viewer_url, c->o->observer, wall_ms()};
+        node_t *n = calloc(1, sizeof(*n));
+        if (n == NULL)
+                return -1;
+        n->payload = fw_alert_json(a, &jo, &n->len);
+        if (n->payload == NULL) {
+                free(n);
+                return -1;
+        }
+        memcpy(n->key, a->id, 33);
+        n->part = p;
+        n->offset = c->cur_offset;
+        n->clock_before = c->cur_clock_before;
+        if (produce_node(c, n) < 0) {
+                free(n->payload);
+                free(n);
+                return -1;
+        }
+        if (p->tail)
+                p->tail->next = n;
+        else
+                p->head = n;
+        p->tail = n;
+        c->inflight++;
+        fw_counter_add(a->kind == FW_DET_RULE ? c->m_rule_alerts[a->rule_cfg - c->dcfg->rules]
+                                              : c->m_alerts[a->kind],
+                       1);
+        fw_debug("detector", "alert %s rule=%s count=%" PRIu64 " escalation=%u partition=%d", a->id,
+                 a->rule, a->count, a->escalation, (int)p->id);
+        return 0;
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
+        (void)rk;
+        ctx_t *c = opaque;
+        node_t *n = m->_private;
+        if (n == NULL)
+                return;
+        if (n->part == NULL) { /* orphaned: its partition is gone, the new owner re-raises */
+                free(n->payload);
+                free(n);
+                return;
+        }
+        if (m->err) {
+                fw_counter_add(c->m_delivery_errors, 1);
+                fw_warn("detector", "alert %s not delivered (will retry): %s", n->key,
+                        rd_kafka_err2str(m->err));
+                atomic_store(&n->state, FAILED);
+        } else {
+                atomic_store(&n->state, DELIVERED);
+        }
+}
+
+/* Pop acknowledged alerts, resend failed ones. */
+static void part_settle(ctx_t *c, part_t *p) {
+        while (p->head != NULL && atomic_load(&p->head->state) == DELIVERED) {
+                node_t *n = p->head;
+                p->head = n->next;
+                if (p->head == NULL)
+                        p->tail = NULL;
+                free(n->payload);
+                free(n);
+                c->inflight--;
+        }
+        for (node_t *n = p->head; n != NULL; n = n->next)
+                if (atomic_load(&n->state) == FAILED)
+                        (void)produce_node(c, n);
+}
+
+/* The offset safe to commit and the clock recorded with it; 0 if nothing to commit. */
+static int part_safe(const part_t *p, int64_t *offset, int64_t *clock) {
+        if (p->head != NULL) {
+                *offset = p->head->offset;
+                *clock = p->head->clock_before;
+        } else {
+                *offset = p->processed;
+                *clock = p->clock_processed;
+        }
+        return *offset >= 0 && *offset > p->committed;
+}
+
+/* Commit the safe offsets of one partition (id >= 0) or of all; sync or async. */
+static void commit_safe(ctx_t *c, int32_t only, int sync) {
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(8);
+        for (int32_t i = 0; i < c->nparts_cap; i++) {
+                part_t *p = c->parts[i];
+                int64_t off, clock;
+                if (p == NULL || (only >= 0 && i != only))
+                        continue;
+                part_settle(c, p);
+                if (!part_safe(p, &off, &clock))
+                        continue;
+                rd_kafka_topic_partition_t *tp =
+                        rd_kafka_topic_partition_list_add(l, c->o->sessions_topic, i);
+                tp->offset = off;
+                if (clock != FW_ABSENT) {
+                        char meta[64];
+                        int ml = snprintf(meta, sizeof(meta), META_PREFIX "%lld", (long long)clock);
+                        tp->metadata = malloc((size_t)ml);
+                        if (tp->metadata != NULL) {
+                                memcpy(tp->metadata, meta, (size_t)ml);
+                                tp->metadata_size = (size_t)ml;
+                        }
+                }
+                p->committed = off;
+        }
+        if (l->cnt > 0) {
+                rd_kafka_resp_err_t e = rd_kafka_commit(c->consumer, l, !sync);
+                if (e) {
+                        fw_counter_add(c->m_commit_errors, 1);
+                        fw_warn("detector", "offset commit failed: %s", rd_kafka_err2str(e));
+                        for (int i = 0; i < l->cnt; i++) {
+                                part_t *p = part_get(c, l->elems[i].partition);
+                                if (p)
+                                        p->committed = -1; /* try again next time */
+                        }
+                } else {
+                        fw_counter_add(c->m_commits, 1);
+                }
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                             rd_kafka_topic_partition_list_t *offsets, void *opaque) {
+        (void)rk;
+        ctx_t *c = opaque;
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR || err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+                return;
+        fw_counter_add(c->m_commit_errors, 1);
+        fw_warn("detector", "asynchronous offset commit failed: %s", rd_kafka_err2str(err));
+        for (int i = 0; offsets && i < offsets->cnt; i++) {
+                part_t *p = part_get(c, offsets->elems[i].partition);
+                if (p)
+                        p->committed = -1;
+        }
+}
+
+/* ---- assignment ---- */
+
+static void part_destroy(ctx_t *c, part_t *p) {
+        for (node_t *n = p->head, *next; n != NULL; n = next) {
+                next = n->next;
+                c->inflight--;
+                if (atomic_load(&n->state) == IN_FLIGHT) {
+                        n->part = NULL; /* freed by dr_cb */
+                } else {
+                        free(n->payload);
+                        free(n);
+                }
+        }
+        fw_engine_free(p->eng);
+        free(p);
+}
+
+static int ensure_cap(ctx_t *c, int32_t id) {
+        if (id < c->nparts_cap)
+                return 0;
+        int32_t ncap = c->nparts_cap ? c->nparts_cap : 16;
+        while (ncap <= id)
+                ncap *= 2;
+        part_t **n = realloc(c->parts, (size_t)ncap * sizeof(*n));
+        if (n == NULL)
+                return -1;
+        memset(n + c->nparts_cap, 0, (size_t)(ncap - c->nparts_cap) * sizeof(*n));
+        c->parts = n;
+        c->nparts_cap = ncap;
+        return 0;
+}
+
+/* Create the partitions' state and choose where each starts (sets tp->offset). */
+static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
+        const fw_detect_cfg_t *d = c->dcfg;
+        int64_t history = 2 * d->window_ms + d->lateness_ms;
+        rd_kafka_topic_partition_list_t *com = rd_kafka_topic_partition_list_copy(parts);
+        rd_kafka_resp_err_t e = rd_kafka_committed(c->consumer, com, BROKER_TIMEOUT_MS);
+        if (e)
+                fw_warn("detector", "reading committed offsets: %s (starting without them)",
+                        rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_t *ts = rd_kafka_topic_partition_list_new(parts->cnt);
+        int64_t *replay_until = calloc((size_t)parts->cnt, sizeof(int64_t));
+        for (int i = 0; i < parts->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                rd_kafka_topic_partition_t *ct = &com->elems[i];
+                int64_t clock;
+                int64_t target = INT64_MIN;
+                replay_until[i] = -1;
+                if (!e && ct->err == 0 && ct->offset >= 0) {
+                        tp->offset = ct->offset;
+                        replay_until[i] = ct->offset;
+                        if (fw_detector_meta_clock(ct->metadata, ct->metadata_size, &clock) == 0)
+                                target = clock - history;
+                        else
+                                fw_warn("detector",
+                                        "partition %d: committed offset %lld has no clock; "
+                                        "resuming without rebuilding the window",
+                                        (int)tp->partition, (long long)ct->offset);
+                } else if (c->o->start_latest) {
+                        int64_t lo = 0, hi = 0;
+                        if (rd_kafka_query_watermark_offsets(c->consumer, tp->topic, tp->partition,
+                                                             &lo, &hi, BROKER_TIMEOUT_MS) == 0) {
+                                tp->offset = hi;
+                                replay_until[i] = hi;
+                                target = wall_ms() - history;
+                        } else {
+                                tp->offset = RD_KAFKA_OFFSET_END;
+                        }
+                } else {
+                        tp->offset = RD_KAFKA_OFFSET_BEGINNING;
+                }
+                rd_kafka_topic_partition_t *t =
+                        rd_kafka_topic_partition_list_add(ts, tp->topic, tp->partition);
+                t->offset = target == INT64_MIN ? -1 : (target < 0 ? 0 : target);
+        }
+        /* rewind: the first message at or after the target time */
+        int want = 0;
+        for (int i = 0; i < ts->cnt; i++)
+                want |= ts->elems[i].offset >= 0;
+        if (want) {
+                rd_kafka_resp_err_t te =
+                        rd_kafka_offsets_for_times(c->consumer, ts, BROKER_TIMEOUT_MS);
+                if (te)
+                        fw_warn("detector", "rewind lookup failed: %s (resuming without it)",
+                                rd_kafka_err2str(te));
+                for (int i = 0; !te && i < ts->cnt; i++) {
+                        int64_t found = ts->elems[i].offset;
+                        if (ts->elems[i].err == 0 && found >= 0 && replay_until[i] >= 0 &&
+                            found < parts->elems[i].offset)
+                                parts->elems[i].offset = found;
+                }
+        }
+        for (int i = 0; i < parts->cnt; i++) {
+                rd_kafka_topic_partition_t *tp = &parts->elems[i];
+                char err[256];
+                if (ensure_cap(c, tp->partition) < 0)
+                        continue;
+                if (c->parts[tp->partition] != NULL)
+                        part_destroy(c, c->parts[tp->partition]);
+                part_t *p = calloc(1, sizeof(*p));
+                if (p == NULL ||
+                    (p->eng = fw_engine_new(c->dcfg, on_alert, c, err, sizeof(err))) == NULL) {
+                        free(p);
+                        c->fatal = 1;
+                        snprintf(c->fatal_err, sizeof(c->fatal_err), "partition %d: %s",
+                                 (int)tp->partition, p ? err : "out of memory");
+                        continue;
+                }
+                p->id = tp->partition;
+                p->replay_until = replay_until ? replay_until[i] : -1;
+                p->processed = -1;
+                p->committed = -1;
+                p->clock_processed = FW_ABSENT;
+                c->parts[tp->partition] = p;
+                c->nassigned++;
+                fw_info("detector", "assigned partition %d: start %lld, replay silently up to %lld",
+                        (int)tp->partition, (long long)tp->offset, (long long)p->replay_until);
+        }
+        free(replay_until);
+        rd_kafka_topic_partition_list_destroy(ts);
+        rd_kafka_topic_partition_list_destroy(com);
+        rebalance_caps(c);
+        fw_gauge_set(c->g_parts, c->nassigned);
+}
+
+static void revoke(ctx_t *c, rd_kafka_topic_partition_list_t *parts, int lost) {
+        if (!lost) {
+                /* wait (bounded) for these partitions' alerts, then commit what is safe */
+                int64_t deadline = wall_ms() + REVOKE_DRAIN_MS;
+                for (;;) {
+                        int pending = 0;
+                        for (int i = 0; i < parts->cnt; i++) {
+                                part_t *p = part_get(c, parts->elems[i].partition);
+                                if (p) {
+                                        part_settle(c, p);
+                                        pending += p->head != NULL;
+                                }
+                        }
+                        if (!pending || wall_ms() > deadline)
+                                break;
+                        rd_kafka_poll(c->producer, 50);
+                }
+                for (int i = 0; i < parts->cnt; i++)
+                        if (part_get(c, parts->elems[i].partition))
+                                commit_safe(c, parts->elems[i].partition, 1);
+        }
+        for (int i = 0; i < parts->cnt; i++) {
+                part_t *p = part_get(c, parts->elems[i].partition);
+                if (p == NULL)
+                        continue;
+                fw_info("detector", "%s partition %d at offset %lld", lost ? "lost" : "revoked",
+                        (int)p->id, (long long)p->processed);
+                c->parts[p->id] = NULL;
+                part_destroy(c, p);
+                c->nassigned--;
+        }
+        rebalance_caps(c);
+        fw_gauge_set(c->g_parts, c->nassigned);
+}
+
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque) {
+        ctx_t *c = opaque;
+        int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+        fw_counter_add(c->m_rebalances, 1);
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                assign_prepare(c, parts);
+                rd_kafka_error_t *e = NULL;
+                if (coop)
+                        e = rd_kafka_incremental_assign(rk, parts);
+                else
+                        rd_kafka_assign(rk, parts);
+                if (e) {
+                        fw_error("detector", "incremental assign: %s", rd_kafka_error_string(e));
+                        rd_kafka_error_destroy(e);
+                }
+        } else if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+                revoke(c, parts, rd_kafka_assignment_lost(rk));
+                if (coop) {
+                        rd_kafka_error_t *e = rd_kafka_incremental_unassign(rk, parts);
+                        if (e) {
+                                fw_error("detector", "incremental unassign: %s",
+                                         rd_kafka_error_string(e));
+                                rd_kafka_error_destroy(e);
+                        }
+                } else {
+                        rd_kafka_assign(rk, NULL);
+                }
+        } else {
+                fw_error("detector", "rebalance error: %s", rd_kafka_err2str(err));
+                revoke(c, parts, 1);
+                if (coop)
+                        rd_kafka_error_destroy(rd_kafka_incremental_unassign(rk, parts));
+                else
+                        rd_kafka_assign(rk, NULL);
+        }
+}
+
+static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+        (void)rk;
+        ctx_t *c = opaque;
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+                int64_t zero = 0;
+                atomic_compare_exchange_strong(&c->health->broker_down_since_ms, &zero, wall_ms());
+        }
+        fw_warn("detector", "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+/* ---- the loop ---- */
+
+static void handle(ctx_t *c, rd_kafka_message_t *msg) {
+        part_t *p = part_get(c, msg->partition);
+        if (p == NULL || (p->processed >= 0 && msg->offset < p->processed))
+                return;
+        fw_session_t s;
+        char err[256];
+        int live = msg->offset >= p->replay_until;
+        if (fw_session_decode(msg->payload, msg->len, &s, err, sizeof(err)) != 0) {
+                fw_counter_add(c->m_decode_errors, 1);
+                if (c->decode_errors_logged++ < 100 || c->decode_errors_logged % 10000 == 0)
+                        fw_warn("detector",
+                                "skipping undecodable record partition=%d offset=%lld: %s "
+                                "(fanwatch_detector_decode_errors_total)",
+                                (int)msg->partition, (long long)msg->offset, err);
+        } else {
+                c->cur = p;
+                c->cur_offset = msg->offset;
+                c->cur_clock_before = fw_engine_clock(p->eng);
+                if (fw_engine_feed(p->eng, &s, live) < 0) {
+                        c->fatal = 1;
+                        snprintf(c->fatal_err, sizeof(c->fatal_err),
+                                 "partition %d offset %lld: out of memory while detecting",
+                                 (int)msg->partition, (long long)msg->offset);
+                        return; /* not processed: the offset stays before it */
+                }
+                c->cur = NULL;
+                if (!live)
+                        fw_counter_add(c->m_replayed, 1);
+        }
+        p->processed = msg->offset + 1;
+        p->clock_processed = fw_engine_clock(p->eng);
+}
+
+/* Refresh gauges and add the engines' counters (as deltas) to the metrics. */
+static void refresh_metrics(ctx_t *c) {
+        double keys = 0, bytes = 0, promoted = 0, lag = 0, sources = 0;
+        for (int32_t i = 0; i < c->nparts_cap; i++) {
+                part_t *p = c->parts[i];
+                if (p == NULL)
+                        continue;
+                fw_engine_stats_t st;
+                fw_engine_stats(p->eng, &st);
+                keys += (double)st.keys;
+                sources += (double)st.sources;
+                bytes += (double)st.bytes;
+                promoted += (double)st.promoted;
+                fw_counter_add(c->m_sessions, st.sessions - p->rep_sessions);
+                fw_counter_add(c->m_late, st.late - p->rep_late);
+                fw_counter_add(c->m_evicted, st.evicted - p->rep_evicted);
+                p->rep_sessions = st.sessions;
+                p->rep_late = st.late;
+                p->rep_evicted = st.evicted;
+                int64_t lo, hi;
+                if (rd_kafka_get_watermark_offsets(c->consumer, c->o->sessions_topic, i, &lo,
+                                                   &hi) == 0 &&
+                    hi >= 0 && p->processed >= 0 && hi > p->processed)
+                        lag += (double)(hi - p->processed);
+        }
+        fw_gauge_set(c->g_keys, keys);
+        fw_gauge_set(c->g_sources, sources);
+        fw_gauge_set(c->g_bytes, bytes);
+        fw_gauge_set(c->g_promoted, promoted);
+        fw_gauge_set(c->g_lag, lag);
+        fw_gauge_set(c->g_inflight, (double)c->inflight);
+}
+
+static int register_metrics(ctx_t *c, fw_metrics_t *m) {
+        c->m_sessions = fw_metrics_counter(m, "fanwatch_detector_sessions_total", NULL,
+                                           "sessions analysed (live and replayed)");
+        c->m_replayed = fw_metrics_counter(m, "fanwatch_detector_replayed_sessions_total", NULL,
+                                           "sessions replayed silently to rebuild state");
+        c->m_decode_errors =
+                fw_metrics_counter(m, "fanwatch_detector_decode_errors_total", NULL,
+                                   "records skipped because they could not be decoded");
+        c->m_late = fw_metrics_counter(m, "fanwatch_detector_late_sessions_total", NULL,
+                                       "sessions older than the newest event time - lateness");
+        c->m_evicted = fw_metrics_counter(m, "fanwatch_detector_evicted_sources_total", NULL,
+                                          "sources dropped (idle, or over detect.max_memory_mb)");
+        c->m_delivery_errors =
+                fw_metrics_counter(m, "fanwatch_detector_alert_delivery_errors_total", NULL,
+                                   "alert deliveries that failed and were retried");
+        c->m_commits = fw_metrics_counter(m, "fanwatch_detector_commits_total", NULL,
+                                          "offset commits sent");
+        c->m_commit_errors = fw_metrics_counter(m, "fanwatch_detector_commit_errors_total", NULL,
+                                                "offset commits that failed");
+        c->m_rebalances = fw_metrics_counter(m, "fanwatch_detector_rebalances_total", NULL,
+                                             "rebalance callbacks (assign, revoke)");
+        c->g_keys = fw_metrics_gauge(m, "fanwatch_detector_tracked_keys", NULL,
+                                     "keys with state (sources, sub-keys)");
+        c->g_sources = fw_metrics_gauge(m, "fanwatch_detector_tracked_sources", NULL,
+                                        "sources with state");
+        c->g_bytes = fw_metrics_gauge(m, "fanwatch_detector_state_bytes", NULL,
+                                      "bytes of detection state");
+        c->g_promoted = fw_metrics_gauge(m, "fanwatch_detector_sketch_keys", NULL,
+                                         "keys counted by a sketch (past detect.exact_max)");
+        c->g_parts = fw_metrics_gauge(m, "fanwatch_detector_assigned_partitions", NULL,
+                                      "partitions of the sessions topic assigned here");
+        c->g_lag = fw_metrics_gauge(m, "fanwatch_detector_lag_messages", NULL,
+                                    "messages behind the high watermark, summed over partitions");
+        c->g_inflight = fw_metrics_gauge(m, "fanwatch_detector_alerts_in_flight", NULL,
+                                         "alerts produced but not yet acknowledged");
+        for (int k = 0; k < FW_DET_RULE; k++) {
+                char labels[128];
+                snprintf(labels, sizeof(labels), "rule=\"%s\"", fw_det_kind_name(k));
+                c->m_alerts[k] = fw_metrics_counter(m, "fanwatch_detector_alerts_total", labels,
+                                                    "alerts raised, by rule");
+                if (c->m_alerts[k] == NULL)
+                        return -1;
+        }
+        c->m_rule_alerts = calloc(c->dcfg->nrules + 1, sizeof(*c->m_rule_alerts));
+        if (c->m_rule_alerts == NULL)
+                return -1;
+        for (size_t r = 0; r < c->dcfg->nrules; r++) {
+                char labels[160];
+                snprintf(labels, sizeof(labels), "rule=\"%s\"", c->dcfg->rules[r].name);
+                c->m_rule_alerts[r] = fw_metrics_counter(m, "fanwatch_detector_alerts_total",
+                                                         labels, "alerts raised, by rule");
+                if (c->m_rule_alerts[r] == NULL)
+                        return -1;
+        }
+        return c->m_sessions && c->m_replayed && c->m_decode_errors && c->m_late && c->m_evicted &&
+                               c->m_delivery_errors && c->m_commits && c->m_commit_errors &&
+                               c->m_rebalances && c->g_keys && c->g_sources && c->g_bytes &&
+                               c->g_promoted && c->g_parts && c->g_lag && c->g_inflight
+                       ? 0
+                       : -1;
+}
+
+int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
+                    rd_kafka_conf_t *consumer_conf, rd_kafka_conf_t *producer_conf, fw_metrics_t *m,
+                    fw_detector_health_t *health, volatile sig_atomic_t *stop, char *err,
+                    size_t errlen) {
+        ctx_t c;
+        memset(&c, 0, sizeof(c));
+        c.o = o;
+        c.dcfg = dcfg;
+        c.health = health;
+        int status = -1;
+        char e[512];
+
+        if (register_metrics(&c, m) < 0) {
+                snprintf(err, errlen, "cannot register metrics");
+                rd_kafka_conf_destroy(consumer_conf);
+                rd_kafka_conf_destroy(producer_conf);
+                free(c.m_rule_alerts);
+                return -1;
+        }
+        rd_kafka_conf_set_opaque(producer_conf, &c);
+        rd_kafka_conf_set_dr_msg_cb(producer_conf, dr_cb);
+        rd_kafka_conf_set_error_cb(producer_conf, error_cb);
+        c.producer = rd_kafka_new(RD_KAFKA_PRODUCER, producer_conf, e, sizeof(e));
+        if (c.producer == NULL) {
+                snprintf(err, errlen, "alerts producer: %s", e);
+                rd_kafka_conf_destroy(producer_conf);
+                rd_kafka_conf_destroy(consumer_conf);
+                free(c.m_rule_alerts);
+                return -1;
+        }
+        rd_kafka_conf_set_opaque(consumer_conf, &c);
+        rd_kafka_conf_set_rebalance_cb(consumer_conf, rebalance_cb);
+        rd_kafka_conf_set_offset_commit_cb(consumer_conf, offset_commit_cb);
+        rd_kafka_conf_set_error_cb(consumer_conf, error_cb);
+        c.consumer = rd_kafka_new(RD_KAFKA_CONSUMER, consumer_conf, e, sizeof(e));
+        if (c.consumer == NULL) {
+                snprintf(err, errlen, "sessions consumer: %s", e);
+                rd_kafka_conf_destroy(consumer_conf);
+                goto out;
+        }
+        rd_kafka_poll_set_consumer(c.consumer);
+        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, o->sessions_topic, RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t se = rd_kafka_subscribe(c.consumer, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (se) {
+                snprintf(err, errlen, "subscribe %s: %s", o->sessions_topic, rd_kafka_err2str(se));
+                goto out;
+        }
+        fw_info("detector", "consuming %s, alerts to %s", o->sessions_topic, o->alerts_topic);
+
+        int64_t next_commit = wall_ms() + o->commit_interval_ms;
+        char last_topic_err[256] = "";
+        while (!*stop && !c.fatal) {
+                rd_kafka_message_t *msg = rd_kafka_consumer_poll(c.consumer, 100);
+                atomic_store(&health->last_progress_ms, wall_ms());
+                if (msg != NULL) {
+                        if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+                                atomic_store(&health->broker_down_since_ms, 0);
+                                handle(&c, msg);
+                        } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                                const char *why = rd_kafka_message_errstr(msg);
+                                if (strcmp(why, last_topic_err) != 0)
+                                        fw_warn("detector", "consume: %s", why);
+                                snprintf(last_topic_err, sizeof(last_topic_err), "%s", why);
+                        }
+                        rd_kafka_message_destroy(msg);
+                }
+                rd_kafka_poll(c.producer, 0);
+                if (wall_ms() >= next_commit) {
+                        commit_safe(&c, -1, 0);
+                        refresh_metrics(&c);
+                        next_commit = wall_ms() + o->commit_interval_ms;
+                }
+        }
+        if (c.fatal) {
+                snprintf(err, errlen, "%s", c.fatal_err);
+                fw_error("detector", "stopping: %s", c.fatal_err);
+        }
+        /* clean stop: deliver alerts, commit, leave the group */
+        rd_kafka_flush(c.producer, REVOKE_DRAIN_MS);
+        commit_safe(&c, -1, 1);
+        refresh_metrics(&c);
+        fw_info("detector", "leaving the group");
+        rd_kafka_consumer_close(c.consumer);
+        status = c.fatal ? -1 : 0;
+out:
+        if (c.consumer)
+                rd_kafka_destroy(c.consumer);
+        for (int32_t i = 0; i < c.nparts_cap; i++)
+                if (c.parts[i])
+                        part_destroy(&c, c.parts[i]);
+        free(c.parts);
+        rd_kafka_flush(c.producer, 1000);
+        rd_kafka_destroy(c.producer);
+        free(c.m_rule_alerts);
+        return status;
+}

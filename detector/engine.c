@@ -1,0 +1,854 @@
+/* engine: the detections over one ordered session stream; see engine.h and docs/detector.md.
+ *
+ * State, per source (a table of src_t, open addressing on the source IP):
+ *   - sweep: a fan-out key counting distinct destination IPs (fw_distinct: exact, then sketch);
+ *   - subs: the source's sub-keys, source+port (distinct destinations) and source+destination
+ *     (distinct ports), each a fan-out key, created only once a second distinct target shows up:
+ *     until then the first target waits in the source's pairmap (bounded), so a sweeper's ten
+ *     thousand one-port destinations cost no key each;
+ *   - spike: the session-rate baseline (fw_spike_t);
+ *   - rules: per expression rule, matching sessions in the current epoch (allocated on a match).
+ * With cfg->exact_baseline every sub-key is created at once and never promoted (the benchmark's
+ * "exact timestamped hash sets"). Eviction: sources idle for window + lateness lose their fan-out
+ * state (the spike baseline stays) and are dropped after FW_IDLE_DROP_INTERVALS intervals; over
+ * max_bytes the least recently seen of a sample of sources is dropped (Redis-style sampled LRU). */
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "distinct.h"
+#include "pairmap.h"
+#include "spike.h"
+
+#define SEED_SRC               0x9e3779b97f4a7c15ULL
+#define SEED_ELEM              0xc2b2ae3d27d4eb4fULL
+#define TAG_PORT               0x1u /* sub-key kinds, mixed into the sub-key hash */
+#define TAG_DST                0x2u
+#define FW_IDLE_DROP_INTERVALS 60   /* spike intervals of silence after which a source is dropped */
+#define PAIRMAP_MAX            1024 /* first sightings per source (24 B each) */
+#define EVICT_SAMPLE           8    /* sources sampled per eviction under the memory cap */
+#define SWEEP_STEP             4    /* source-table slots examined per session for idle sources */
+
+/* A key counting distinct targets in the window, with its alert state. */
+typedef struct fankey {
+        uint64_t h;                /* sub-key hash (0 for a source's own sweep key) */
+        fw_ip_t dst;               /* the sub-key's destination (TAG_DST) */
+        uint16_t port;             /* the sub-key's destination port (TAG_PORT) */
+        uint8_t tag;               /* 0 (sweep), TAG_PORT or TAG_DST */
+        fw_distinct_t *d;          /* NULL until the first target */
+        int64_t first_ms, last_ms; /* first session of the current run of activity, last session */
+        int64_t half;              /* index of the current half-window (failed-connection counts) */
+        uint32_t sess[2],
+                fail[2];  /* sessions / failed ones, [0] current half-window, [1] previous */
+        int64_t epoch;    /* epoch of the last alert, INT64_MIN for none */
+        uint64_t alerted; /* count last reported */
+        uint32_t nesc;    /* escalations reported in that epoch */
+        uint32_t nsample;
+        fw_ip_t *sample_ip;    /* sweeps: sampled destinations (allocated near the threshold) */
+        uint16_t *sample_port; /* port scans: sampled ports */
+} fankey_t;
+
+typedef struct rulestate {
+        int64_t epoch;
+        uint32_t count, alerted, nesc;
+} rulestate_t;
+
+typedef struct src {
+        uint64_t h;
+        fw_ip_t ip;
+        int64_t last_ms;
+        fankey_t sweep;
+        fw_spike_t spike;
+        fankey_t **subs; /* open addressing on fankey_t.h */
+        uint32_t subcap, subused;
+        fw_pairmap_t pm;
+        rulestate_t *rules; /* cfg->nrules entries, NULL until a rule matches */
+} src_t;
+
+struct fw_engine {
+        const fw_detect_cfg_t *cfg;
+        fw_alert_fn fn;
+        void *opaque;
+        fw_distinct_cfg_t dcfg;
+        fw_spike_params_t sp, sp_total;
+        fw_spike_t total;
+        src_t **tab; /* source table, open addressing, backward-shift deletion */
+        uint32_t cap, used;
+        uint32_t hand; /* idle sweep position */
+        uint64_t rng;
+        int64_t clock; /* newest event time, INT64_MIN before the first */
+        size_t bytes;
+        size_t max_bytes; /* cap on bytes (cfg->max_bytes unless set) */
+        fw_engine_stats_t st;
+        const fw_session_t *cur; /* session being fed */
+        int live;
+};
+
+static const char *const kind_names[FW_DET_NKINDS] = {
+        "address_sweep", "address_sweep_port",  "port_scan",
+        "session_spike", "session_spike_total", NULL,
+};
+
+const char *fw_det_kind_name(fw_det_kind_t kind) {
+        return (unsigned)kind < FW_DET_NKINDS ? kind_names[kind] : NULL;
+}
+
+/* ---- small helpers ---- */
+
+static uint64_t mix64(uint64_t x) {
+        x ^= x >> 33;
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        x *= 0xc4ceb9fe1a85ec53ULL;
+        x ^= x >> 33;
+        return x;
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {
+        int64_t q = a / b;
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static int64_t cutoff(int64_t t, int64_t w) {
+        return t < INT64_MIN + w ? INT64_MIN : t - w;
+}
+
+static void *acct_calloc(fw_engine_t *e, size_t n, size_t size) {
+        void *p = calloc(n, size);
+        if (p != NULL)
+                e->bytes += n * size;
+        return p;
+}
+
+static void acct_free(fw_engine_t *e, void *p, size_t size) {
+        if (p != NULL) {
+                free(p);
+                e->bytes -= size;
+        }
+}
+
+/* A session is a failed connection attempt: TCP with a SYN but no SYN-ACK, or reset with no
+ * payload from the responder (Arkime's tcpflags.*); without flags, single-packet TCP. */
+static int session_failed(const fw_session_t *s) {
+        if (s->ip_protocol != 6)
+                return 0;
+        if (s->tcpflags.syn >= 0 && s->tcpflags.syn_ack >= 0) {
+                if (s->tcpflags.syn > 0 && s->tcpflags.syn_ack == 0)
+                        return 1;
+                return s->tcpflags.rst > 0 && s->dst_databytes <= 0;
+        }
+        return fw_session_packets(s) == 1;
+}
+
+/* ---- fan-out keys ---- */
+
+static void fankey_init(fankey_t *k, uint8_t tag, uint64_t h) {
+        memset(k, 0, sizeof(*k));
+        k->tag = tag;
+        k->h = h;
+        k->epoch = INT64_MIN;
+        k->half = INT64_MIN;
+        k->first_ms = INT64_MIN;
+        k->last_ms = INT64_MIN;
+}
+
+static void fankey_release(fw_engine_t *e, fankey_t *k) {
+        if (k->d != NULL) {
+                e->bytes -= fw_distinct_bytes(k->d);
+                if (!fw_distinct_is_exact(k->d))
+                        e->st.promoted--;
+                fw_distinct_free(k->d);
+                k->d = NULL;
+        }
+        acct_free(e, k->sample_ip, e->cfg->sample_max * sizeof(fw_ip_t));
+        acct_free(e, k->sample_port, e->cfg->sample_max * sizeof(uint16_t));
+        k->sample_ip = NULL;
+        k->sample_port = NULL;
+        k->nsample = 0;
+}
+
+/* Add one target sighting; 0 or -1 (out of memory, key unchanged). */
+static int fankey_add(fw_engine_t *e, fankey_t *k, uint64_t elem, int64_t ts) {
+        if (k->d == NULL) {
+                k->d = fw_distinct_new(&e->dcfg);
+                if (k->d == NULL)
+                        return -1;
+                e->bytes += fw_distinct_bytes(k->d);
+        }
+        size_t before = fw_distinct_bytes(k->d);
+        int was_exact = fw_distinct_is_exact(k->d);
+        if (fw_distinct_add(k->d, elem, ts) < 0)
+                return -1;
+        e->bytes += fw_distinct_bytes(k->d) - before;
+        if (was_exact && !fw_distinct_is_exact(k->d))
+                e->st.promoted++;
+        return 0;
+}
+
+/* Count the session in the key's activity and failed-connection counters. */
+static void fankey_touch(fw_engine_t *e, fankey_t *k, int64_t t, int failed) {
+        int64_t w = e->cfg->window_ms;
+        if (k->last_ms == INT64_MIN || t - k->last_ms >= w)
+                k->first_ms = t;
+        if (t > k->last_ms)
+                k->last_ms = t;
+        int64_t half = floor_div(t, w / 2 > 0 ? w / 2 : 1);
+        if (half > k->half) {
+                if (half == k->half + 1) {
+                        k->sess[1] = k->sess[0];
+                        k->fail[1] = k->fail[0];
+                } else {
+                        k->sess[1] = k->fail[1] = 0;
+                }
+                k->sess[0] = k->fail[0] = 0;
+                k->half = half;
+        }
+        int i = half == k->half ? 0 : (half == k->half - 1 ? 1 : -1);
+        if (i >= 0) {
+                if (k->sess[i] < UINT32_MAX)
+                        k->sess[i]++;
+                if (failed && k->fail[i] < UINT32_MAX)
+                        k->fail[i]++;
+        }
+}
+
+static void sample_add(fw_engine_t *e, fankey_t *k, int ports, const fw_ip_t *ip, uint16_t port) {
+        uint32_t max = e->cfg->sample_max;
+        if (ports) {
+                if (k->sample_port == NULL &&
+                    (k->sample_port = acct_calloc(e, max, sizeof(uint16_t))) == NULL)
+                        return;
+                for (uint32_t i = 0; i < k->nsample; i++)
+                        if (k->sample_port[i] == port)
+                                return;
+                if (k->nsample < max)
+                        k->sample_port[k->nsample++] = port;
+        } else {
+                if (k->sample_ip == NULL &&
+                    (k->sample_ip = acct_calloc(e, max, sizeof(fw_ip_t))) == NULL)
+                        return;
+                for (uint32_t i = 0; i < k->nsample; i++)
+                        if (fw_ip_equal(&k->sample_ip[i], ip))
+                                return;
+                if (k->nsample < max)
+                        k->sample_ip[k->nsample++] = *ip;
+        }
+}
+
+/* Report an alert (live) or count it (replay). 0 or -1 if the callback failed. */
+static int emit(fw_engine_t *e, fw_alert_t *a) {
+        fw_alert_set_id(a);
+        a->trigger = e->cur;
+        e->st.alerts_by_kind[a->kind]++;
+        if (!e->live) {
+                e->st.alerts_silent++;
+                return 0;
+        }
+        e->st.alerts++;
+        return e->fn != NULL ? e->fn(a, e->opaque) : 0;
+}
+
+/* Evaluate a fan-out key after a sighting at t. Returns 1 if an alert was raised, 0 if not, -1
+ * if the callback failed. */
+static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t kind, int64_t t) {
+        const fw_fanout_cfg_t *fc = &e->cfg->fanout[kind];
+        int64_t w = e->cfg->window_ms;
+        int64_t te = t > k->last_ms ? t : k->last_ms;
+        uint64_t count = fw_distinct_count(k->d, te);
+        uint64_t sessions = (uint64_t)k->sess[0] + k->sess[1];
+        uint64_t failed = (uint64_t)k->fail[0] + k->fail[1];
+        uint64_t thr = fc->threshold;
+        if (fc->failed_threshold > 0 && fc->failed_threshold < thr && sessions > 0 &&
+            (double)failed >= fc->failed_share * (double)sessions)
+                thr = fc->failed_threshold;
+        if (k->sample_ip == NULL && k->sample_port == NULL && count * 2 < thr)
+                return 0;
+        if (count * 2 >= thr) {
+                if (kind == FW_DET_PORTSCAN)
+                        sample_add(e, k, 1, NULL, e->cur->dst_port);
+                else
+                        sample_add(e, k, 0, &e->cur->dst_ip, 0);
+        }
+        if (count < thr)
+                return 0;
+        int64_t epoch = floor_div(te, w);
+        uint32_t esc = 0;
+        if (k->epoch == epoch) {
+                if ((double)count < e->cfg->escalation * (double)k->alerted)
+                        return 0;
+                esc = ++k->nesc;
+        } else {
+                k->epoch = epoch;
+                k->nesc = 0;
+        }
+        k->alerted = count;
+
+        fw_alert_t a;
+        memset(&a, 0, sizeof(a));
+        a.kind = kind;
+        a.rule = kind_names[kind];
+        a.severity = fc->severity;
+        a.has_src = 1;
+        a.src = s->ip;
+        if (kind == FW_DET_SWEEP_PORT) {
+                a.has_dport = 1;
+                a.dport = k->port;
+        } else if (kind == FW_DET_PORTSCAN) {
+                a.has_dst = 1;
+                a.dst = k->dst;
+        }
+        a.epoch_start_ms = epoch * w;
+        a.window_end_ms = te;
+        a.window_start_ms = cutoff(te, w);
+        a.first_seen_ms = k->first_ms > a.window_start_ms ? k->first_ms : a.window_start_ms + 1;
+        a.last_seen_ms = k->last_ms;
+        a.count = count;
+        a.threshold = thr;
+        a.exact = fw_distinct_is_exact(k->d);
+        a.escalation = esc;
+        a.sessions = sessions;
+        a.failed = failed;
+        if (k->sample_ip != NULL) {
+                memcpy(a.targets, k->sample_ip, k->nsample * sizeof(fw_ip_t));
+                a.ntargets = k->nsample;
+        }
+        if (k->sample_port != NULL) {
+                memcpy(a.ports, k->sample_port, k->nsample * sizeof(uint16_t));
+                a.nports = k->nsample;
+        }
+        return emit(e, &a) < 0 ? -1 : 1;
+}
+
+/* ---- sources ---- */
+
+static size_t src_size(void) {
+        return sizeof(src_t);
+}
+
+static void subs_free(fw_engine_t *e, src_t *s) {
+        for (uint32_t i = 0; i < s->subcap; i++) {
+                fankey_t *k = s->subs[i];
+                if (k != NULL) {
+                        fankey_release(e, k);
+                        acct_free(e, k, sizeof(*k));
+                        e->st.keys--;
+                }
+        }
+        acct_free(e, s->subs, s->subcap * sizeof(fankey_t *));
+        s->subs = NULL;
+        s->subcap = s->subused = 0;
+}
+
+/* Drop a source's fan-out state (windows long expired); keep its spike baseline. */
+static void src_trim(fw_engine_t *e, src_t *s) {
+        subs_free(e, s);
+        fankey_release(e, &s->sweep);
+        e->bytes -= fw_pairmap_bytes(&s->pm);
+        fw_pairmap_free(&s->pm);
+        acct_free(e, s->rules, e->cfg->nrules * sizeof(rulestate_t));
+        s->rules = NULL;
+}
+
+static void src_destroy(fw_engine_t *e, src_t *s) {
+        src_trim(e, s);
+        acct_free(e, s, src_size());
+        e->st.keys--;
+        e->st.sources--;
+}
+
+static uint32_t tab_find(const fw_engine_t *e, const fw_ip_t *ip, uint64_t h) {
+        uint32_t mask = e->cap - 1;
+        for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
+                const src_t *s = e->tab[i];
+                if (s == NULL || (s->h == h && fw_ip_equal(&s->ip, ip)))
+                        return i;
+        }
+}
+
+static int tab_grow(fw_engine_t *e) {
+        uint32_t ncap = e->cap ? e->cap * 2 : 1024;
+        src_t **n = calloc(ncap, sizeof(*n));
+        if (n == NULL)
+                return -1;
+        for (uint32_t i = 0; i < e->cap; i++) {
+                src_t *s = e->tab[i];
+                if (s == NULL)
+                        continue;
+                uint32_t j = (uint32_t)s->h & (ncap - 1);
+                while (n[j] != NULL)
+                        j = (j + 1) & (ncap - 1);
+                n[j] = s;
+        }
+        e->bytes -= e->cap * sizeof(*n);
+        e->bytes += ncap * sizeof(*n);
+        free(e->tab);
+        e->tab = n;
+        e->cap = ncap;
+        return 0;
+}
+
+/* Remove the source in slot i (backward-shift deletion keeps probe chains intact). */
+static void tab_remove(fw_engine_t *e, uint32_t i) {
+        uint32_t mask = e->cap - 1;
+        src_destroy(e, e->tab[i]);
+        e->tab[i] = NULL;
+        e->used--;
+        for (uint32_t j = (i + 1) & mask; e->tab[j] != NULL; j = (j + 1) & mask) {
+                uint32_t home = (uint32_t)e->tab[j]->h & mask;
+                /* move j back to i unless its home lies cyclically in (i, j] */
+                if (((j - home) & mask) >= ((j - i) & mask)) {
+                        e->tab[i] = e->tab[j];
+                        e->tab[j] = NULL;
+                        i = j;
+                }
+        }
+}
+
+static int src_idle(const fw_engine_t *e, const src_t *s) {
+        return s->last_ms <= cutoff(e->clock, e->cfg->window_ms + e->cfg->lateness_ms);
+}
+
+/* Look at a few slots: trim idle sources, drop long-silent ones. */
+static void idle_sweep(fw_engine_t *e) {
+        if (e->cap == 0)
+                return;
+        int64_t drop_after = e->cfg->spike.interval_ms * FW_IDLE_DROP_INTERVALS;
+        if (drop_after < e->cfg->window_ms + e->cfg->lateness_ms)
+                drop_after = e->cfg->window_ms + e->cfg->lateness_ms;
+        for (int n = 0; n < SWEEP_STEP; n++) {
+                uint32_t i = e->hand++ & (e->cap - 1);
+                src_t *s = e->tab[i];
+                if (s == NULL || !src_idle(e, s))
+                        continue;
+                if (s->last_ms <= cutoff(e->clock, drop_after)) {
+                        e->st.evicted++;
+                        tab_remove(e, i);
+                } else if (s->sweep.d != NULL || s->subs != NULL || s->pm.cap != 0) {
+                        src_trim(e, s);
+                }
+        }
+}
+
+/* Over the cap: drop the least recently seen of a few sampled sources, until under it. */
+static void enforce_cap(fw_engine_t *e, const src_t *keep) {
+        int rounds = 0;
+        while (e->bytes > e->max_bytes && e->used > 1 && rounds++ < 64) {
+                uint32_t best = UINT32_MAX;
+                for (int n = 0, tries = 0; n < EVICT_SAMPLE && tries < 4 * EVICT_SAMPLE; tries++) {
+                        e->rng = e->rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                        uint32_t i = (uint32_t)(e->rng >> 33) & (e->cap - 1);
+                        if (e->tab[i] == NULL || e->tab[i] == keep)
+                                continue;
+                        n++;
+                        if (best == UINT32_MAX || e->tab[i]->last_ms < e->tab[best]->last_ms)
+                                best = i;
+                }
+                if (best == UINT32_MAX)
+                        return;
+                e->st.evicted++;
+                if (e->tab[best]->last_ms > cutoff(e->clock, e->cfg->window_ms))
+                        e->st.evicted_active++;
+                tab_remove(e, best);
+        }
+}
+
+static src_t *src_get(fw_engine_t *e, const fw_ip_t *ip) {
+        uint64_t h = fw_ip_hash(ip, SEED_SRC);
+        if (e->cap == 0 && tab_grow(e) < 0)
+                return NULL;
+        uint32_t i = tab_find(e, ip, h);
+        if (e->tab[i] != NULL)
+                return e->tab[i];
+        if ((uint64_t)(e->used + 1) * 4 > (uint64_t)e->cap * 3) {
+                if (tab_grow(e) < 0)
+                        return NULL;
+                i = tab_find(e, ip, h);
+        }
+        src_t *s = acct_calloc(e, 1, src_size());
+        if (s == NULL)
+                return NULL;
+        s->h = h;
+        s->ip = *ip;
+        s->last_ms = INT64_MIN;
+        fankey_init(&s->sweep, 0, 0);
+        fw_spike_init(&s->spike);
+        fw_pairmap_init(&s->pm);
+        e->tab[i] = s;
+        e->used++;
+        e->st.sources++;
+        e->st.keys++;
+        return s;
+}
+
+/* ---- sub-keys ---- */
+
+static uint64_t sub_hash(uint8_t tag, const fw_ip_t *dst, uint16_t port) {
+        uint64_t h = tag == TAG_PORT ? mix64(((uint64_t)TAG_PORT << 32) | port)
+                                     : fw_ip_hash(dst, SEED_ELEM ^ TAG_DST);
+        return h ? h : 1;
+}
+
+static fankey_t **sub_slot(src_t *s, uint64_t h) {
+        uint32_t mask = s->subcap - 1;
+        for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask)
+                if (s->subs[i] == NULL || s->subs[i]->h == h)
+                        return &s->subs[i];
+}
+
+static fankey_t *sub_find(src_t *s, uint64_t h) {
+        if (s->subcap == 0)
+                return NULL;
+        return *sub_slot(s, h);
+}
+
+/* Rebuild the sub-key table: drop keys idle past window + lateness, double if still crowded. */
+static int subs_rebuild(fw_engine_t *e, src_t *s) {
+        uint32_t live = 0;
+        int64_t dead = cutoff(e->clock, e->cfg->window_ms + e->cfg->lateness_ms);
+        for (uint32_t i = 0; i < s->subcap; i++) {
+                fankey_t *k = s->subs[i];
+                if (k == NULL)
+                        continue;
+                if (k->last_ms <= dead) {
+                        fankey_release(e, k);
+                        acct_free(e, k, sizeof(*k));
+                        e->st.keys--;
+                        s->subs[i] = NULL;
+                } else {
+                        live++;
+                }
+        }
+        uint32_t ncap = s->subcap ? s->subcap : 4;
+        while ((uint64_t)(live + 1) * 2 > ncap)
+                ncap *= 2;
+        fankey_t **n = acct_calloc(e, ncap, sizeof(*n));
+        if (n == NULL)
+                return -1;
+        fankey_t **old = s->subs;
+        uint32_t oldcap = s->subcap;
+        s->subs = n;
+        s->subcap = ncap;
+        s->subused = 0;
+        for (uint32_t i = 0; i < oldcap; i++) {
+                if (old[i] != NULL) {
+                        *sub_slot(s, old[i]->h) = old[i];
+                        s->subused++;
+                }
+        }
+        acct_free(e, old, oldcap * sizeof(*old));
+        return 0;
+}
+
+static fankey_t *sub_create(fw_engine_t *e, src_t *s, uint8_t tag, uint64_t h) {
+        if ((uint64_t)(s->subused + 1) * 4 > (uint64_t)s->subcap * 3 && subs_rebuild(e, s) < 0)
+                return NULL;
+        fankey_t *k = acct_calloc(e, 1, sizeof(*k));
+        if (k == NULL)
+                return NULL;
+        fankey_init(k, tag, h);
+        *sub_slot(s, h) = k;
+        s->subused++;
+        e->st.keys++;
+        return k;
+}
+
+/* One sighting for a sub-key of source s: the key (tag, identity) gets the target elem. The first
+ * target waits in the pairmap; a second distinct one creates the key with both. Returns 1 if an
+ * alert was raised, 0, or -1 on failure. */
+static int sub_sight(fw_engine_t *e, src_t *s, fw_det_kind_t kind, uint8_t tag, int64_t t,
+                     uint64_t elem, int failed) {
+        const fw_session_t *ss = e->cur;
+        uint64_t h = tag == TAG_PORT ? sub_hash(TAG_PORT, NULL, ss->dst_port)
+                                     : sub_hash(TAG_DST, &ss->dst_ip, 0);
+        fankey_t *k = sub_find(s, h);
+        if (k == NULL) {
+                int64_t w = e->cfg->window_ms;
+                uint64_t first = 0;
+                int64_t first_ts = 0;
+                int have_first = 0;
+                if (!e->cfg->exact_baseline) {
+                        int64_t cut = cutoff(t > s->last_ms ? t : s->last_ms, w);
+                        have_first = fw_pairmap_get(&s->pm, h, cut, &first, &first_ts);
+                        if (!have_first || first == elem) {
+                                size_t before = fw_pairmap_bytes(&s->pm);
+                                int64_t keep_ts = have_first && first_ts > t ? first_ts : t;
+                                if (fw_pairmap_put(&s->pm, h, elem, keep_ts, cut, PAIRMAP_MAX) < 0)
+                                        return -1;
+                                e->bytes += fw_pairmap_bytes(&s->pm) - before;
+                                return 0;
+                        }
+                }
+                k = sub_create(e, s, tag, h);
+                if (k == NULL)
+                        return -1;
+                if (tag == TAG_DST)
+                        k->dst = ss->dst_ip;
+                else
+                        k->port = ss->dst_port;
+                if (have_first) {
+                        if (fankey_add(e, k, first, first_ts) < 0)
+                                return -1;
+                        fankey_touch(e, k, first_ts, 0);
+                        fw_pairmap_del(&s->pm, h);
+                }
+        }
+        if (fankey_add(e, k, elem, t) < 0)
+                return -1;
+        fankey_touch(e, k, t, failed);
+        return fankey_eval(e, s, k, kind, t);
+}
+
+/* ---- rules and spikes ---- */
+
+static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
+        const fw_detect_cfg_t *c = e->cfg;
+        int raised = 0;
+        for (size_t r = 0; r < c->nrules; r++) {
+                const fw_rule_cfg_t *rc = &c->rules[r];
+                if (!fw_expr_match(rc->expr, e->cur))
+                        continue;
+                if (fw_cidr_list_contains(&rc->allow_src, &s->ip))
+                        continue;
+                if (s->rules == NULL) {
+                        s->rules = acct_calloc(e, c->nrules, sizeof(rulestate_t));
+                        if (s->rules == NULL)
+                                return -1;
+                        for (size_t i = 0; i < c->nrules; i++)
+                                s->rules[i].epoch = INT64_MIN;
+                }
+                rulestate_t *st = &s->rules[r];
+                int64_t epoch = floor_div(t, c->window_ms);
+                if (epoch < st->epoch)
+                        continue; /* late for an epoch already closed for this key */
+                if (epoch > st->epoch) {
+                        st->epoch = epoch;
+                        st->count = st->alerted = st->nesc = 0;
+                }
+                if (st->count < UINT32_MAX)
+                        st->count++;
+                if (st->count < rc->threshold)
+                        continue;
+                uint32_t esc = 0;
+                if (st->alerted > 0) {
+                        if ((double)st->count < c->escalation * (double)st->alerted)
+                                continue;
+                        esc = ++st->nesc;
+                }
+                st->alerted = st->count;
+                fw_alert_t a;
+                memset(&a, 0, sizeof(a));
+                a.kind = FW_DET_RULE;
+                a.rule = rc->name;
+                a.rule_cfg = rc;
+                a.severity = rc->severity;
+                a.has_src = 1;
+                a.src = s->ip;
+                a.epoch_start_ms = epoch * c->window_ms;
+                a.window_start_ms = a.epoch_start_ms;
+                a.window_end_ms = t;
+                a.first_seen_ms = t;
+                a.last_seen_ms = t;
+                a.count = st->count;
+                a.threshold = rc->threshold;
+                a.exact = 1;
+                a.escalation = esc;
+                a.sessions = st->count;
+                a.targets[0] = e->cur->dst_ip;
+                a.ntargets = 1;
+                a.ports[0] = e->cur->dst_port;
+                a.nports = 1;
+                if (emit(e, &a) < 0)
+                        return -1;
+                raised++;
+        }
+        return raised;
+}
+
+static int spike_eval(fw_engine_t *e, fw_spike_t *sp, const fw_spike_params_t *p,
+                      fw_det_kind_t kind, const src_t *s, int64_t t) {
+        fw_spike_verdict_t v;
+        if (fw_spike_add(sp, p, t, &v) != 1)
+                return 0;
+        const fw_spike_cfg_t *sc = kind == FW_DET_SPIKE ? &e->cfg->spike : &e->cfg->spike_total;
+        fw_alert_t a;
+        memset(&a, 0, sizeof(a));
+        a.kind = kind;
+        a.rule = kind_names[kind];
+        a.severity = sc->severity;
+        if (s != NULL) {
+                a.has_src = 1;
+                a.src = s->ip;
+        }
+        a.epoch_start_ms = v.interval_start_ms;
+        a.window_start_ms = v.interval_start_ms;
+        a.window_end_ms = v.interval_start_ms + p->interval_ms;
+        a.first_seen_ms = v.interval_start_ms;
+        a.last_seen_ms = t;
+        a.count = v.count;
+        a.threshold = (uint64_t)v.limit + 1;
+        a.exact = 1;
+        a.escalation = v.escalation;
+        a.sessions = v.count;
+        a.baseline_mean = v.mean;
+        a.baseline_dev = v.dev;
+        return emit(e, &a) < 0 ? -1 : 1;
+}
+
+/* ---- the engine ---- */
+
+fw_engine_t *fw_engine_new(const fw_detect_cfg_t *cfg, fw_alert_fn fn, void *opaque, char *err,
+                           size_t errlen) {
+        const char *why = NULL;
+        if (cfg == NULL)
+                why = "no configuration";
+        else if (cfg->window_ms < 2)
+                why = "detect.window must be at least 2 ms";
+        else if (cfg->lateness_ms < 0)
+                why = "detect.lateness must not be negative";
+        else if (!(cfg->escalation > 1.0))
+                why = "alert.escalation must be greater than 1";
+        else if (cfg->sample_max < 1 || cfg->sample_max > FW_ALERT_SAMPLE_MAX)
+                why = "detect.sample out of range";
+        else if (cfg->spike.interval_ms <= 0 || cfg->spike_total.interval_ms <= 0)
+                why = "spike intervals must be positive";
+        if (why != NULL) {
+                if (errlen > 0)
+                        snprintf(err, errlen, "%s", why);
+                return NULL;
+        }
+        fw_engine_t *e = calloc(1, sizeof(*e));
+        if (e == NULL) {
+                if (errlen > 0)
+                        snprintf(err, errlen, "out of memory");
+                return NULL;
+        }
+        e->cfg = cfg;
+        e->fn = fn;
+        e->opaque = opaque;
+        e->dcfg.window_ms = cfg->window_ms;
+        e->dcfg.exact_max = cfg->exact_baseline ? UINT32_MAX / 2 : cfg->exact_max;
+        e->dcfg.hll_p = cfg->hll_p;
+        fw_distinct_t *probe = fw_distinct_new(&e->dcfg);
+        if (probe == NULL) {
+                if (errlen > 0)
+                        snprintf(err, errlen, "invalid sketch settings (detect.hll_p %u)",
+                                 (unsigned)cfg->hll_p);
+                free(e);
+                return NULL;
+        }
+        fw_distinct_free(probe);
+        const fw_spike_cfg_t *sc[2] = {&cfg->spike, &cfg->spike_total};
+        fw_spike_params_t *sp[2] = {&e->sp, &e->sp_total};
+        for (int i = 0; i < 2; i++) {
+                sp[i]->interval_ms = sc[i]->interval_ms;
+                sp[i]->min_count = sc[i]->min_count;
+                sp[i]->k = sc[i]->k;
+                sp[i]->alpha = sc[i]->alpha;
+                sp[i]->warmup = sc[i]->warmup;
+                sp[i]->escalation = cfg->escalation;
+        }
+        fw_spike_init(&e->total);
+        e->clock = INT64_MIN;
+        e->max_bytes = cfg->max_bytes;
+        e->rng = 0x853c49e6748fea9bULL;
+        return e;
+}
+
+void fw_engine_free(fw_engine_t *e) {
+        if (e == NULL)
+                return;
+        for (uint32_t i = 0; i < e->cap; i++)
+                if (e->tab[i] != NULL)
+                        src_destroy(e, e->tab[i]);
+        free(e->tab);
+        free(e);
+}
+
+void fw_engine_set_max_bytes(fw_engine_t *e, size_t max_bytes) {
+        e->max_bytes = max_bytes;
+}
+
+int64_t fw_engine_clock(const fw_engine_t *e) {
+        return e->clock == INT64_MIN ? FW_ABSENT : e->clock;
+}
+
+void fw_engine_stats(const fw_engine_t *e, fw_engine_stats_t *out) {
+        *out = e->st;
+        out->bytes = e->bytes + sizeof(*e);
+        out->clock_ms = fw_engine_clock(e);
+}
+
+int fw_engine_feed(fw_engine_t *e, const fw_session_t *ss, int live) {
+        const fw_detect_cfg_t *c = e->cfg;
+        int64_t t = ss->first_packet_ms;
+        int raised = 0, r;
+
+        e->cur = ss;
+        e->live = live;
+        e->st.sessions++;
+        if (e->clock != INT64_MIN && t < cutoff(e->clock, c->lateness_ms))
+                e->st.late++;
+        if (e->clock != INT64_MIN && t <= cutoff(e->clock, c->window_ms + c->lateness_ms))
+                e->st.too_late++;
+        if (t > e->clock)
+                e->clock = t;
+
+        if (c->spike_total.enabled) {
+                if ((r = spike_eval(e, &e->total, &e->sp_total, FW_DET_SPIKE_TOTAL, NULL, t)) < 0)
+                        return -1;
+                raised += r;
+        }
+
+        src_t *s = src_get(e, &ss->src_ip);
+        if (s == NULL)
+                return -1;
+        if (t > s->last_ms)
+                s->last_ms = t;
+        int failed = session_failed(ss);
+        uint64_t dst_elem = fw_ip_hash(&ss->dst_ip, SEED_ELEM);
+        uint64_t port_elem = mix64(0x10000u | ss->dst_port);
+        const fw_fanout_cfg_t *fo = c->fanout;
+
+        if (c->spike.enabled && !fw_cidr_list_contains(&c->spike.allow_src, &s->ip)) {
+                if ((r = spike_eval(e, &s->spike, &e->sp, FW_DET_SPIKE, s, t)) < 0)
+                        return -1;
+                raised += r;
+        }
+        if (fo[FW_DET_SWEEP].enabled &&
+            !fw_cidr_list_contains(&fo[FW_DET_SWEEP].allow_src, &s->ip) &&
+            !fw_cidr_list_contains(&fo[FW_DET_SWEEP].allow_dst, &ss->dst_ip)) {
+                if (fankey_add(e, &s->sweep, dst_elem, t) < 0)
+                        return -1;
+                fankey_touch(e, &s->sweep, t, failed);
+                if ((r = fankey_eval(e, s, &s->sweep, FW_DET_SWEEP, t)) < 0)
+                        return -1;
+                raised += r;
+        }
+        if (fo[FW_DET_SWEEP_PORT].enabled &&
+            !fw_cidr_list_contains(&fo[FW_DET_SWEEP_PORT].allow_src, &s->ip) &&
+            !fw_cidr_list_contains(&fo[FW_DET_SWEEP_PORT].allow_dst, &ss->dst_ip)) {
+                if ((r = sub_sight(e, s, FW_DET_SWEEP_PORT, TAG_PORT, t, dst_elem, failed)) < 0)
+                        return -1;
+                raised += r;
+        }
+        if (fo[FW_DET_PORTSCAN].enabled &&
+            !fw_cidr_list_contains(&fo[FW_DET_PORTSCAN].allow_src, &s->ip) &&
+            !fw_cidr_list_contains(&fo[FW_DET_PORTSCAN].allow_dst, &ss->dst_ip)) {
+                if ((r = sub_sight(e, s, FW_DET_PORTSCAN, TAG_DST, t, port_elem, failed)) < 0)
+                        return -1;
+                raised += r;
+        }
+        if (c->nrules > 0) {
+                if ((r = rules_eval(e, s, t)) < 0)
+                        return -1;
+                raised += r;
+        }
+        idle_sweep(e);
+        if (e->bytes > e->max_bytes)
+                enforce_cap(e, s);
+        e->cur = NULL;
+        return raised;
+}

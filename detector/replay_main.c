@@ -1,0 +1,302 @@
+/* fanwatch-replay: run the detector's detections over a file of Arkime sessions, without Kafka,
+ * and print the alerts, one JSON line each (docs/replay.md).
+ *
+ *   fanwatch-replay [-c FILE] --input FILE [--format auto|json|msgpack] [--partitions N]
+ *                   [--strict]
+ *
+ * The configuration is the detector's (same key table, same rules file); kafka.* keys are
+ * accepted and checked but not used. With --partitions N the sessions are spread over N engines
+ * exactly as the producer's messages are spread over N partitions (librdkafka's default
+ * partitioner on the source IP key), so the alerts equal those of N-partition live processing. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert.h"
+#include "cli.h"
+#include "detect_conf.h"
+#include "engine.h"
+#include "session_file.h"
+
+extern char **environ;
+
+#define PROG "fanwatch-replay"
+#define PARTITIONS_MAX 4096
+
+/* A dummy broker list so that the shared loader's librdkafka check passes without Kafka. */
+#define DUMMY_BOOTSTRAP "FANWATCH_KAFKA_BOOTSTRAP_SERVERS=unused-by-replay:9092"
+
+typedef struct rule_count {
+        char *rule;
+        uint64_t n;
+} rule_count_t;
+
+typedef struct replay {
+        fw_alert_json_opts_t jopts;
+        rule_count_t *counts;
+        size_t ncounts;
+        uint64_t alerts;
+        int out_error;
+} replay_t;
+
+static int count_rule(replay_t *rp, const char *rule) {
+        for (size_t i = 0; i < rp->ncounts; i++)
+                if (strcmp(rp->counts[i].rule, rule) == 0) {
+                        rp->counts[i].n++;
+                        return 0;
+                }
+        rule_count_t *n = realloc(rp->counts, (rp->ncounts + 1) * sizeof(*n));
+        if (!n)
+                return -1;
+        rp->counts = n;
+        if (!(n[rp->ncounts].rule = strdup(rule)))
+                return -1;
+        n[rp->ncounts++].n = 1;
+        return 0;
+}
+
+static int on_alert(const fw_alert_t *a, void *opaque) {
+        replay_t *rp = opaque;
+        size_t len;
+        char *js = fw_alert_json(a, &rp->jopts, &len);
+        if (!js || count_rule(rp, a->rule) != 0) {
+                free(js);
+                return -1;
+        }
+        if (fwrite(js, 1, len, stdout) != len || fputc('\n', stdout) == EOF)
+                rp->out_error = 1;
+        free(js);
+        rp->alerts++;
+        return 0;
+}
+
+static int cmp_counts(const void *a, const void *b) {
+        return strcmp(((const rule_count_t *)a)->rule, ((const rule_count_t *)b)->rule);
+}
+
+/* --check-config and start-up: the detection keys and the rules file build an engine cfg. */
+static int check_detection(const fw_conf_t *conf, char *err, size_t errlen) {
+        fw_detect_cfg_t cfg;
+        fw_detect_cfg_defaults(&cfg);
+        if (fw_detect_cfg_from_conf(conf, &cfg, err, errlen) != 0)
+                return -1;
+        fw_detect_cfg_release(&cfg);
+        return 0;
+}
+
+/* The options that take a value, so that "--strict" is recognised only as an option. */
+static int takes_value(const char *a) {
+        static const char *const opts[] = {"-c", "--config", "--input", "--format",
+                                           "--partitions"};
+        for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
+                if (strcmp(a, opts[i]) == 0)
+                        return 1;
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        /* --strict takes no value, which fw_cli_opt_t cannot express: take it out first. */
+        char **args = calloc((size_t)argc + 1, sizeof(*args));
+        if (!args)
+                return 1;
+        int nargs = 0, strict = 0;
+        for (int i = 0; i < argc; i++) {
+                if (i > 0 && strcmp(argv[i], "--") == 0) {
+                        while (i < argc)
+                                args[nargs++] = argv[i++];
+                        break;
+                }
+                if (i > 0 && strcmp(argv[i], "--strict") == 0) {
+                        strict = 1;
+                        continue;
+                }
+                args[nargs++] = argv[i];
+                if (i > 0 && takes_value(argv[i]) && i + 1 < argc)
+                        args[nargs++] = argv[++i];
+        }
+
+        /* Replay needs no broker, but the shared loader checks kafka.* through librdkafka,
+         * which requires bootstrap.servers: supply a placeholder unless one is given. */
+        size_t nenv = 0;
+        int have_bootstrap = 0;
+        for (char **e = environ; e && *e; e++, nenv++)
+                if (strncmp(*e, "FANWATCH_KAFKA_BOOTSTRAP_SERVERS=", 33) == 0)
+                        have_bootstrap = 1;
+        char **envp = calloc(nenv + 2, sizeof(*envp));
+        if (!envp) {
+                free(args);
+                return 1;
+        }
+        for (size_t i = 0; i < nenv; i++)
+                envp[i] = environ[i];
+        if (!have_bootstrap)
+                envp[nenv] = (char *)DUMMY_BOOTSTRAP;
+
+        const char *input = NULL, *format = "auto", *partitions = "1";
+        const fw_cli_opt_t extra[] = {
+                {"input", "FILE", "sessions file: JSON lines or msgpack records; '-' = stdin",
+                 &input},
+                {"format", "FMT", "auto (default), json or msgpack", &format},
+                {"partitions", "N",
+                 "route sessions to N engines as the producer's key routes them to N Kafka "
+                 "partitions (default 1)",
+                 &partitions},
+        };
+        const fw_cli_spec_t spec = {
+                .prog = PROG,
+                .summary = "Run the detector's detections over a file of Arkime sessions and print "
+                           "the alerts\n(JSON lines on stdout, summary on stderr). Also: --strict  "
+                           "exit 1 if any record was bad.",
+                .defs = fw_detector_conf_defs,
+                .ndefs = fw_detector_conf_ndefs,
+                .kafka_defaults = NULL,
+                .check = check_detection,
+                .extra = extra,
+                .nextra = sizeof(extra) / sizeof(extra[0]),
+        };
+        fw_conf_t *conf = NULL;
+        int rc = fw_cli_load(&spec, nargs, args, envp, &conf);
+        free(args);
+        free(envp);
+        if (rc >= 0)
+                return rc;
+
+        fw_sf_format_t fmt;
+        if (strcmp(format, "auto") == 0)
+                fmt = FW_SF_AUTO;
+        else if (strcmp(format, "json") == 0)
+                fmt = FW_SF_JSON;
+        else if (strcmp(format, "msgpack") == 0)
+                fmt = FW_SF_MSGPACK;
+        else {
+                fprintf(stderr, "%s: --format must be auto, json or msgpack, not '%s'\n", PROG,
+                        format);
+                fw_conf_free(conf);
+                return 2;
+        }
+        char *end;
+        errno = 0;
+        long np = strtol(partitions, &end, 10);
+        if (errno || end == partitions || *end || np < 1 || np > PARTITIONS_MAX) {
+                fprintf(stderr, "%s: --partitions must be an integer 1..%d, not '%s'\n", PROG,
+                        PARTITIONS_MAX, partitions);
+                fw_conf_free(conf);
+                return 2;
+        }
+        if (!input) {
+                fprintf(stderr, "%s: --input FILE is required (see --help)\n", PROG);
+                fw_conf_free(conf);
+                return 2;
+        }
+
+        char err[1024];
+        fw_detect_cfg_t cfg;
+        fw_detect_cfg_defaults(&cfg);
+        if (fw_detect_cfg_from_conf(conf, &cfg, err, sizeof(err)) != 0) {
+                fprintf(stderr, "%s: configuration error: %s\n", PROG, err);
+                fw_conf_free(conf);
+                return 1;
+        }
+        replay_t rp = {0};
+        rp.jopts.viewer_url = fw_detect_conf_viewer_url(conf);
+        const char *observer = fw_conf_str(conf, "detector.name");
+        rp.jopts.observer = observer && *observer ? observer : NULL;
+        rp.jopts.created_ms = -1;
+
+        int status = 1;
+        size_t n = (size_t)np;
+        fw_session_reader_t *rd = NULL;
+        fw_engine_t **eng = calloc(n, sizeof(*eng));
+        if (!eng) {
+                fprintf(stderr, "%s: out of memory\n", PROG);
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                if (!(eng[i] = fw_engine_new(&cfg, on_alert, &rp, err, sizeof(err)))) {
+                        fprintf(stderr, "%s: %s\n", PROG, err);
+                        goto out;
+                }
+                /* as the detector shares detect.max_memory_mb among its partitions */
+                fw_engine_set_max_bytes(eng[i], cfg.max_bytes / n);
+        }
+
+        rd = fw_session_reader_open(input, fmt, err, sizeof(err));
+        if (!rd) {
+                fprintf(stderr, "%s: cannot read input: %s\n", PROG, err);
+                goto out;
+        }
+        fw_session_t s;
+        for (;;) {
+                int r = fw_session_reader_next(rd, &s, err, sizeof(err));
+                if (r == 0)
+                        break;
+                if (r < 0) {
+                        fprintf(stderr, "%s: bad record: %s\n", PROG, err);
+                        continue;
+                }
+                size_t p = n > 1 ? (size_t)fw_session_partition(&s, (int32_t)n) : 0;
+                if (fw_engine_feed(eng[p], &s, 1) < 0) {
+                        fprintf(stderr, "%s: out of memory at session %s\n", PROG, s.id);
+                        goto out;
+                }
+                if (rp.out_error)
+                        break;
+        }
+        if (fflush(stdout) != 0 || rp.out_error) {
+                fprintf(stderr, "%s: writing the alerts: %s\n", PROG, strerror(errno));
+                goto out;
+        }
+
+        fw_sf_stats_t st;
+        fw_session_reader_stats(rd, &st);
+        fw_engine_stats_t tot = {0}, es;
+        for (size_t i = 0; i < n; i++) {
+                fw_engine_stats(eng[i], &es);
+                tot.late += es.late;
+                tot.too_late += es.too_late;
+                tot.keys += es.keys;
+                tot.sources += es.sources;
+                tot.promoted += es.promoted;
+                tot.evicted += es.evicted;
+                tot.evicted_active += es.evicted_active;
+                tot.bytes += es.bytes;
+        }
+        fprintf(stderr,
+                "%s summary\n"
+                "  input             %s (%s, %llu bytes)\n"
+                "  partitions        %zu\n"
+                "  sessions read     %llu\n"
+                "  bad records       %llu\n"
+                "  late sessions     %llu (of which ignored, older than one window: %llu)\n"
+                "  alerts            %llu\n",
+                PROG, input, fw_session_reader_format(rd) == FW_SF_MSGPACK ? "msgpack" : "json",
+                (unsigned long long)st.bytes, n, (unsigned long long)st.sessions,
+                (unsigned long long)st.bad, (unsigned long long)tot.late,
+                (unsigned long long)tot.too_late, (unsigned long long)rp.alerts);
+        if (rp.ncounts)
+                qsort(rp.counts, rp.ncounts, sizeof(rp.counts[0]), cmp_counts);
+        for (size_t i = 0; i < rp.ncounts; i++)
+                fprintf(stderr, "    %-24s %llu\n", rp.counts[i].rule,
+                        (unsigned long long)rp.counts[i].n);
+        fprintf(stderr,
+                "  sources tracked   %llu (keys %llu, by sketch %llu)\n"
+                "  evicted keys      %llu (still in their window: %llu)\n"
+                "  state bytes       %zu (cap %zu)\n",
+                (unsigned long long)tot.sources, (unsigned long long)tot.keys,
+                (unsigned long long)tot.promoted, (unsigned long long)tot.evicted,
+                (unsigned long long)tot.evicted_active, tot.bytes, cfg.max_bytes);
+        status = strict && (st.bad > 0 || st.errors > 0) ? 1 : 0;
+
+out:
+        fw_session_reader_close(rd);
+        for (size_t i = 0; eng && i < n; i++)
+                fw_engine_free(eng[i]);
+        free(eng);
+        for (size_t i = 0; i < rp.ncounts; i++)
+                free(rp.counts[i].rule);
+        free(rp.counts);
+        fw_detect_cfg_release(&cfg);
+        fw_conf_free(conf);
+        return status;
+}

@@ -1,0 +1,79 @@
+/* session_file: read Arkime sessions from a file, for fanwatch-replay and tests.
+ *
+ * Formats:
+ *   JSON lines  one session per non-empty line: a data[] item of the viewer's /api/sessions
+ *               (nested or flatten=1 dotted keys), a sessions3 document as capture writes it
+ *               (an OpenSearch bulk header line {"index":{"_id":..}} before it gives its id), or
+ *               a whole /api/sessions response {"data":[...]}: all its sessions, in order.
+ *   msgpack     concatenated fanwatch records (docs/wire-format.md), e.g. what
+ *               `kcat -C -t arkime-sessions -f '%s'` writes. Each record's extent is found by
+ *               skipping one msgpack object (sizes checked against the bytes left).
+ *
+ * The file is streamed (never loaded whole); a JSON line may be up to FW_SF_LINE_MAX bytes.
+ *
+ * Errors are per record and the reader goes on with the next one. A JSON line is independent of
+ * the others. In a msgpack stream a record that is well-formed msgpack but not a valid fanwatch
+ * record (fw_session_decode fails) is skipped; but bytes that are not a msgpack map, or a map
+ * larger than FW_RECORD_MAX, leave no way to find where the next record starts (msgpack has no
+ * sync marker), so the reader stops there with an error that says how many records were read;
+ * the following call returns 0 (end). A file that ends inside a record is reported as a
+ * truncated final record. */
+#ifndef FW_SESSION_FILE_H
+#define FW_SESSION_FILE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "session.h"
+
+#define FW_SF_LINE_MAX ((size_t)64 << 20) /* longest JSON line accepted: 64 MiB */
+
+typedef enum {
+        FW_SF_AUTO,    /* first non-whitespace byte '{': JSON; a msgpack map byte: msgpack */
+        FW_SF_JSON,    /* JSON lines */
+        FW_SF_MSGPACK, /* msgpack record stream */
+} fw_sf_format_t;
+
+typedef struct fw_session_reader fw_session_reader_t;
+
+/* Counters of a reader. */
+typedef struct fw_sf_stats {
+        uint64_t sessions; /* returned */
+        uint64_t bad;      /* records (JSON items, msgpack records) that could not be used */
+        uint64_t errors;   /* calls of fw_session_reader_next that returned -1 */
+        uint64_t lines;    /* JSON lines read (including blank ones) */
+        uint64_t bytes;    /* bytes consumed from the input */
+} fw_sf_stats_t;
+
+/* Open path ("-" = standard input) in fmt. FW_SF_AUTO looks at the first non-whitespace byte
+ * (an empty file is JSON). NULL with "<path>: <problem>" in err when it cannot be opened or the
+ * format is not recognised. */
+fw_session_reader_t *fw_session_reader_open(const char *path, fw_sf_format_t fmt, char *err,
+                                            size_t errlen);
+
+/* Next session into *s: 1 on a session, 0 at the end of input, -1 on a bad record with
+ * "<path>:<line>: <problem>" (JSON) or "<path>: byte <offset>: <problem>" (msgpack) in err; the
+ * next call continues after it (or returns 0 when the stream cannot be resynchronised). A read
+ * error of the file is also -1 and ends the input. */
+int fw_session_reader_next(fw_session_reader_t *r, fw_session_t *s, char *err, size_t errlen);
+
+/* The format in use (FW_SF_JSON or FW_SF_MSGPACK once open). */
+fw_sf_format_t fw_session_reader_format(const fw_session_reader_t *r);
+
+/* Counters so far. */
+void fw_session_reader_stats(const fw_session_reader_t *r, fw_sf_stats_t *out);
+
+/* Close the file (not stdin) and free the reader; NULL is fine. */
+void fw_session_reader_close(fw_session_reader_t *r);
+
+/* Length of the one msgpack object at buf[0..len): 0 if it is complete and its length is stored
+ * in *objlen; 1 if buf ends inside it (more bytes needed); -1 if the bytes are not msgpack
+ * (0xc1) or it nests deeper than 64. Declared sizes are never trusted beyond what is checked. */
+int fw_msgpack_skip(const uint8_t *buf, size_t len, size_t *objlen);
+
+/* The partition of n that librdkafka's default partitioner (consistent_random: CRC-32 of the
+ * key mod n) gives to the producer's message for s, keyed by the source IP bytes
+ * (fw_publisher_send). n >= 1. */
+int32_t fw_session_partition(const fw_session_t *s, int32_t n);
+
+#endif

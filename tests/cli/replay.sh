@@ -1,0 +1,147 @@
+#!/bin/sh
+# fanwatch-replay end to end on tests/data/replay: the expected alerts from the JSON-lines
+# sample, the same alert ids from its msgpack version (and from stdin, and over 6 partitions),
+# the summary, bad-record reporting, --strict and the exit statuses.
+#   replay.sh <fanwatch-replay> <tests/data/replay>
+set -eu
+BIN=$1
+DATA=$2
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+# The environment must not change the configuration under test.
+for v in $(env | sed -n 's/^\(FANWATCH_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fail() {
+        echo "FAIL: $*" >&2
+        exit 1
+}
+
+# The committed sample is what make_sample.py writes (deterministic).
+"$PY" "$DATA/make_sample.py" "$TMP/sample.jsonl"
+cmp -s "$TMP/sample.jsonl" "$DATA/sample.jsonl" ||
+        fail "sample.jsonl differs from make_sample.py's output: regenerate it"
+
+cat >"$TMP/replay.ini" <<INI
+[detector]
+name = replay-test
+[detect]
+rules = $DATA/rules.ini
+[alert]
+viewer_url = https://arkime.example:8005
+INI
+
+run() { # run OUT ERR args...: the exit status in $rc
+        out=$1
+        err=$2
+        shift 2
+        rc=0
+        "$BIN" "$@" >"$out" 2>"$err" || rc=$?
+}
+
+# 1. JSON lines: the expected alerts, nothing for the benign hosts.
+run "$TMP/json.out" "$TMP/json.err" -c "$TMP/replay.ini" --input "$DATA/sample.jsonl"
+[ "$rc" -eq 0 ] || { cat "$TMP/json.err" >&2; fail "json run exited $rc"; }
+"$PY" - "$TMP/json.out" <<'PYEOF' || fail "json alerts (see above)"
+import json, sys
+alerts = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def key(a):
+    return (a["rule"]["id"], a.get("source", {}).get("ip"),
+            a.get("destination", {}).get("ip"), a.get("destination", {}).get("port"))
+got = sorted(key(a) for a in alerts)
+want = sorted([
+    ("address_sweep", "10.9.9.9", None, None),
+    ("address_sweep_port", "10.9.9.9", None, 445),
+    ("port_scan", "131.206.5.5", "131.206.7.7", None),
+    ("private_leak", "192.168.1.10", None, None),
+])
+ok = True
+if got != want:
+    print("alerts:", got, "\nwanted:", want, file=sys.stderr)
+    ok = False
+for a in alerts:
+    src = a.get("source", {}).get("ip", "")
+    if src.startswith("131.206.20."):
+        print("alert for a benign host:", a["rule"]["id"], src, file=sys.stderr)
+        ok = False
+    if a.get("observer", {}).get("name") != "replay-test":
+        print("observer.name missing:", a.get("observer"), file=sys.stderr)
+        ok = False
+    if not a["fanwatch"].get("viewer_url", "").startswith("https://arkime.example:8005/"):
+        print("viewer_url missing:", a["fanwatch"].get("viewer_url"), file=sys.stderr)
+        ok = False
+    if "created" in a.get("event", {}):
+        print("event.created in replay output", file=sys.stderr)
+        ok = False
+    if len(a["event"]["id"]) != 32:
+        print("bad id", a["event"]["id"], file=sys.stderr)
+        ok = False
+sys.exit(0 if ok else 1)
+PYEOF
+grep -q '^  sessions read  *99$' "$TMP/json.err" || { cat "$TMP/json.err" >&2; fail "summary: sessions"; }
+grep -q '^  bad records  *0$' "$TMP/json.err" || fail "summary: bad records"
+grep -q '^    address_sweep  *1$' "$TMP/json.err" || fail "summary: alerts by rule"
+grep -q '^  state bytes' "$TMP/json.err" || fail "summary: state bytes"
+
+ids() { "$PY" -c 'import json,sys; print("\n".join(sorted(json.loads(l)["event"]["id"] for l in open(sys.argv[1]) if l.strip())))' "$1"; }
+ids "$TMP/json.out" >"$TMP/json.ids"
+[ "$(wc -l <"$TMP/json.ids")" -eq 4 ] || fail "expected 4 alert ids"
+
+# 2. The same sessions as a msgpack record stream (docs/wire-format.md): same alerts.
+"$PY" "$DATA/make_sample.py" --msgpack "$DATA/sample.jsonl" "$TMP/sample.msgpack"
+run "$TMP/mp.out" "$TMP/mp.err" -c "$TMP/replay.ini" --input "$TMP/sample.msgpack" --format msgpack
+[ "$rc" -eq 0 ] || { cat "$TMP/mp.err" >&2; fail "msgpack run exited $rc"; }
+ids "$TMP/mp.out" >"$TMP/mp.ids"
+cmp -s "$TMP/json.ids" "$TMP/mp.ids" || fail "msgpack alert ids differ from JSON's"
+cmp -s "$TMP/json.out" "$TMP/mp.out" || fail "msgpack alerts differ from JSON's"
+grep -q '(msgpack, ' "$TMP/mp.err" || fail "summary: format"
+
+# ... detected automatically, read from stdin
+rc=0
+"$BIN" -c "$TMP/replay.ini" --input - <"$TMP/sample.msgpack" >"$TMP/stdin.out" 2>"$TMP/stdin.err" || rc=$?
+[ "$rc" -eq 0 ] || fail "stdin run exited $rc"
+cmp -s "$TMP/json.out" "$TMP/stdin.out" || fail "stdin (auto msgpack) alerts differ"
+
+# 3. Six partitions route each source to one engine: the same alerts here.
+run "$TMP/p6.out" "$TMP/p6.err" -c "$TMP/replay.ini" --input "$DATA/sample.jsonl" --partitions 6
+[ "$rc" -eq 0 ] || fail "--partitions 6 exited $rc"
+ids "$TMP/p6.out" >"$TMP/p6.ids"
+cmp -s "$TMP/json.ids" "$TMP/p6.ids" || fail "--partitions 6 alert ids differ"
+grep -q '^  partitions  *6$' "$TMP/p6.err" || fail "summary: partitions"
+
+# 4. A malformed line is reported with its line number; later sessions still count.
+{ head -n 40 "$DATA/sample.jsonl"; echo '{"id": "broken", "firstPacket": '; tail -n +41 "$DATA/sample.jsonl"; } >"$TMP/bad.jsonl"
+run "$TMP/bad.out" "$TMP/bad.err" -c "$TMP/replay.ini" --input "$TMP/bad.jsonl"
+[ "$rc" -eq 0 ] || fail "bad line without --strict exited $rc"
+grep -q "bad.jsonl:41:" "$TMP/bad.err" || { cat "$TMP/bad.err" >&2; fail "bad line not reported as line 41"; }
+grep -q '^  bad records  *1$' "$TMP/bad.err" || fail "summary: 1 bad record"
+grep -q '^  sessions read  *99$' "$TMP/bad.err" || fail "sessions after the bad line lost"
+ids "$TMP/bad.out" >"$TMP/bad.ids"
+cmp -s "$TMP/json.ids" "$TMP/bad.ids" || fail "alerts changed by a bad line"
+run "$TMP/strict.out" "$TMP/strict.err" -c "$TMP/replay.ini" --input "$TMP/bad.jsonl" --strict
+[ "$rc" -eq 1 ] || fail "--strict with a bad line exited $rc, not 1"
+run "$TMP/strict2.out" "$TMP/strict2.err" --strict -c "$TMP/replay.ini" --input "$DATA/sample.jsonl"
+[ "$rc" -eq 0 ] || fail "--strict on clean input exited $rc"
+
+# 5. Exit statuses: usage errors 2, unreadable input 1.
+run "$TMP/u.out" "$TMP/u.err" -c "$TMP/replay.ini"
+[ "$rc" -eq 2 ] || fail "missing --input exited $rc, not 2"
+run "$TMP/u.out" "$TMP/u.err" --input "$DATA/sample.jsonl" --format xml
+[ "$rc" -eq 2 ] || fail "bad --format exited $rc, not 2"
+run "$TMP/u.out" "$TMP/u.err" --input "$DATA/sample.jsonl" --partitions 0
+[ "$rc" -eq 2 ] || fail "--partitions 0 exited $rc, not 2"
+run "$TMP/u.out" "$TMP/u.err" --input "$TMP/does-not-exist.jsonl"
+[ "$rc" -eq 1 ] || fail "missing input file exited $rc, not 1"
+grep -q "does-not-exist.jsonl" "$TMP/u.err" || fail "missing input file not named"
+run "$TMP/u.out" "$TMP/u.err" -c "$TMP/replay.ini" --check-config
+[ "$rc" -eq 0 ] || { cat "$TMP/u.err" >&2; fail "--check-config exited $rc"; }
+
+# Without the rules file there is no private_leak alert (the defaults have no rules).
+run "$TMP/norules.out" "$TMP/norules.err" --input "$DATA/sample.jsonl"
+[ "$rc" -eq 0 ] || fail "run without a configuration exited $rc"
+! grep -q '"private_leak"' "$TMP/norules.out" || fail "private_leak without its rule"
+[ "$(wc -l <"$TMP/norules.out")" -eq 3 ] || fail "expected 3 alerts without rules"
+
+echo "replay: ok"

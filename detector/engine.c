@@ -53,6 +53,7 @@ typedef struct fankey {
 
 typedef struct rulestate {
         int64_t epoch;
+        int64_t first_ms, last_ms; /* matching sessions of the epoch */
         uint32_t count, alerted, nesc;
 } rulestate_t;
 
@@ -193,6 +194,8 @@ static void fankey_touch(fw_engine_t *e, fankey_t *k, int64_t t, int failed) {
         int64_t w = e->cfg->window_ms;
         if (k->last_ms == INT64_MIN || t - k->last_ms >= w)
                 k->first_ms = t;
+        else if (t < k->first_ms)
+                k->first_ms = t; /* out of order, earlier than the run's first session */
         if (t > k->last_ms)
                 k->last_ms = t;
         int64_t half = floor_div(t, w / 2 > 0 ? w / 2 : 1);
@@ -242,13 +245,16 @@ static void sample_add(fw_engine_t *e, fankey_t *k, int ports, const fw_ip_t *ip
 static int emit(fw_engine_t *e, fw_alert_t *a) {
         fw_alert_set_id(a);
         a->trigger = e->cur;
-        e->st.alerts_by_kind[a->kind]++;
         if (!e->live) {
+                e->st.alerts_by_kind[a->kind]++;
                 e->st.alerts_silent++;
                 return 0;
         }
+        if (e->fn != NULL && e->fn(a, e->opaque) < 0)
+                return -1; /* not raised: the caller rolls its alert state back */
+        e->st.alerts_by_kind[a->kind]++;
         e->st.alerts++;
-        return e->fn != NULL ? e->fn(a, e->opaque) : 0;
+        return 0;
 }
 
 /* Evaluate a fan-out key after a sighting at t. Returns 1 if an alert was raised, 0 if not, -1
@@ -276,6 +282,9 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                 return 0;
         int64_t epoch = floor_div(te, w);
         uint32_t esc = 0;
+        const int64_t old_epoch = k->epoch;
+        const uint64_t old_alerted = k->alerted;
+        const uint32_t old_nesc = k->nesc;
         if (k->epoch == epoch) {
                 if ((double)count < e->cfg->escalation * (double)k->alerted)
                         return 0;
@@ -319,7 +328,14 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                 memcpy(a.ports, k->sample_port, k->nsample * sizeof(uint16_t));
                 a.nports = k->nsample;
         }
-        return emit(e, &a) < 0 ? -1 : 1;
+        if (emit(e, &a) < 0) {
+                /* undelivered: feeding the session again must raise it again */
+                k->epoch = old_epoch;
+                k->alerted = old_alerted;
+                k->nesc = old_nesc;
+                return -1;
+        }
+        return 1;
 }
 
 /* ---- sources ---- */
@@ -570,12 +586,17 @@ static int sub_sight(fw_engine_t *e, src_t *s, fw_det_kind_t kind, uint8_t tag, 
                 int64_t first_ts = 0;
                 int have_first = 0;
                 if (!e->cfg->exact_baseline) {
-                        int64_t cut = cutoff(t > s->last_ms ? t : s->last_ms, w);
-                        have_first = fw_pairmap_get(&s->pm, h, cut, &first, &first_ts);
+                        /* The first sighting pairs with t if both lie within one window, as
+                         * in the sub-key's own counter (whose newest time it is), whatever
+                         * the source's newest time: a late session still pairs. Entries are
+                         * only reclaimed once no session within the lateness can pair. */
+                        int64_t newest = t > s->last_ms ? t : s->last_ms;
+                        int64_t gc = cutoff(newest, w + e->cfg->lateness_ms);
+                        have_first = fw_pairmap_get(&s->pm, h, cutoff(t, w), &first, &first_ts);
                         if (!have_first || first == elem) {
                                 size_t before = fw_pairmap_bytes(&s->pm);
                                 int64_t keep_ts = have_first && first_ts > t ? first_ts : t;
-                                if (fw_pairmap_put(&s->pm, h, elem, keep_ts, cut, PAIRMAP_MAX) < 0)
+                                if (fw_pairmap_put(&s->pm, h, elem, keep_ts, gc, PAIRMAP_MAX) < 0)
                                         return -1;
                                 e->bytes += fw_pairmap_bytes(&s->pm) - before;
                                 return 0;
@@ -623,10 +644,16 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                 int64_t epoch = floor_div(t, c->window_ms);
                 if (epoch < st->epoch)
                         continue; /* late for an epoch already closed for this key */
+                const rulestate_t saved = *st;
                 if (epoch > st->epoch) {
                         st->epoch = epoch;
                         st->count = st->alerted = st->nesc = 0;
+                        st->first_ms = st->last_ms = t;
                 }
+                if (t < st->first_ms)
+                        st->first_ms = t;
+                if (t > st->last_ms)
+                        st->last_ms = t;
                 if (st->count < UINT32_MAX)
                         st->count++;
                 if (st->count < rc->threshold)
@@ -649,8 +676,8 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                 a.epoch_start_ms = epoch * c->window_ms;
                 a.window_start_ms = a.epoch_start_ms;
                 a.window_end_ms = t;
-                a.first_seen_ms = t;
-                a.last_seen_ms = t;
+                a.first_seen_ms = st->first_ms;
+                a.last_seen_ms = st->last_ms;
                 a.count = st->count;
                 a.threshold = rc->threshold;
                 a.exact = 1;
@@ -660,8 +687,10 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                 a.ntargets = 1;
                 a.ports[0] = e->cur->dst_port;
                 a.nports = 1;
-                if (emit(e, &a) < 0)
+                if (emit(e, &a) < 0) {
+                        *st = saved; /* the session may be fed again: count it once */
                         return -1;
+                }
                 raised++;
         }
         return raised;
@@ -670,6 +699,7 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
 static int spike_eval(fw_engine_t *e, fw_spike_t *sp, const fw_spike_params_t *p,
                       fw_det_kind_t kind, const src_t *s, int64_t t) {
         fw_spike_verdict_t v;
+        const fw_spike_t saved = *sp;
         if (fw_spike_add(sp, p, t, &v) != 1)
                 return 0;
         const fw_spike_cfg_t *sc = kind == FW_DET_SPIKE ? &e->cfg->spike : &e->cfg->spike_total;
@@ -688,13 +718,19 @@ static int spike_eval(fw_engine_t *e, fw_spike_t *sp, const fw_spike_params_t *p
         a.first_seen_ms = v.interval_start_ms;
         a.last_seen_ms = t;
         a.count = v.count;
-        a.threshold = (uint64_t)v.limit + 1;
+        a.threshold = (uint64_t)v.limit + 1; /* the smallest count above the limit ... */
+        if (a.threshold < p->min_count)
+                a.threshold = p->min_count; /* ... or min_count when that is what held it back */
         a.exact = 1;
         a.escalation = v.escalation;
         a.sessions = v.count;
         a.baseline_mean = v.mean;
         a.baseline_dev = v.dev;
-        return emit(e, &a) < 0 ? -1 : 1;
+        if (emit(e, &a) < 0) {
+                *sp = saved; /* the session may be fed again: count it once */
+                return -1;
+        }
+        return 1;
 }
 
 /* ---- the engine ---- */

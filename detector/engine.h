@@ -124,7 +124,7 @@ typedef struct fw_engine fw_engine_t;
 typedef struct fw_engine_stats {
         uint64_t sessions;      /* fed */
         uint64_t late;          /* older than newest - lateness when fed */
-        uint64_t too_late;      /* older than newest - window: ignored by the windows */
+        uint64_t too_late;      /* older than newest - (window + lateness) when fed */
         uint64_t alerts;        /* reported (live) */
         uint64_t alerts_silent; /* raised while replaying (not reported) */
         uint64_t alerts_by_kind[FW_DET_NKINDS];

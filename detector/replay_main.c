@@ -21,7 +21,7 @@
 
 extern char **environ;
 
-#define PROG "fanwatch-replay"
+#define PROG           "fanwatch-replay"
 #define PARTITIONS_MAX 4096
 
 /* A dummy broker list so that the shared loader's librdkafka check passes without Kafka. */
@@ -87,8 +87,7 @@ static int check_detection(const fw_conf_t *conf, char *err, size_t errlen) {
 
 /* The options that take a value, so that "--strict" is recognised only as an option. */
 static int takes_value(const char *a) {
-        static const char *const opts[] = {"-c", "--config", "--input", "--format",
-                                           "--partitions"};
+        static const char *const opts[] = {"-c", "--config", "--input", "--format", "--partitions"};
         for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
                 if (strcmp(a, opts[i]) == 0)
                         return 1;

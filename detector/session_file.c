@@ -3,8 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <librdkafka/rdkafka.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +14,7 @@
 #include "codec.h"
 #include "net.h"
 
-#define CHUNK     ((size_t)64 << 10) /* read size and initial buffer */
+#define CHUNK     ((size_t)64 << 10)  /* read size and initial buffer */
 #define MP_WINDOW (FW_RECORD_MAX + 1) /* bytes kept ahead of a msgpack record's start */
 
 struct fw_session_reader {
@@ -27,9 +27,9 @@ struct fw_session_reader {
         int eof, done;
         int read_errno;
         /* JSON */
-        uint64_t line;        /* number of the last line taken */
+        uint64_t line;         /* number of the last line taken */
         fw_arkime_page_t page; /* sessions of the current line */
-        size_t served;        /* of page.count */
+        size_t served;         /* of page.count */
         char bulk_id[FW_SESSION_ID_MAX + 1];
         int have_bulk_id;
         fw_sf_stats_t st;
@@ -108,10 +108,10 @@ int fw_msgpack_skip(const uint8_t *buf, size_t len, size_t *objlen) {
                         return 1;
                 uint8_t b = buf[pos++];
                 pending--;
-                size_t hdr = 0;     /* size field bytes after the type byte */
-                uint64_t skip = 0;  /* payload bytes after the size field */
-                uint64_t add = 0;   /* elements of a container */
-                int kind = 0;       /* 1: size field is a payload length, 2: array, 3: map, 4: ext */
+                size_t hdr = 0;    /* size field bytes after the type byte */
+                uint64_t skip = 0; /* payload bytes after the size field */
+                uint64_t add = 0;  /* elements of a container */
+                int kind = 0;      /* 1: size field is a payload length, 2: array, 3: map, 4: ext */
                 if (b <= 0x7f || b >= 0xe0) {
                         /* positive / negative fixint */
                 } else if (b <= 0x8f) {
@@ -128,34 +128,90 @@ int fw_msgpack_skip(const uint8_t *buf, size_t len, size_t *objlen) {
                                 break;
                         case 0xc1:
                                 return -1; /* never used */
-                        case 0xc4: hdr = 1, kind = 1; break; /* bin 8 */
-                        case 0xc5: hdr = 2, kind = 1; break;
-                        case 0xc6: hdr = 4, kind = 1; break;
-                        case 0xc7: hdr = 1, kind = 4; break; /* ext 8: size, type, data */
-                        case 0xc8: hdr = 2, kind = 4; break;
-                        case 0xc9: hdr = 4, kind = 4; break;
-                        case 0xca: skip = 4; break; /* float 32 */
-                        case 0xcb: skip = 8; break;
-                        case 0xcc: skip = 1; break; /* uint 8..64 */
-                        case 0xcd: skip = 2; break;
-                        case 0xce: skip = 4; break;
-                        case 0xcf: skip = 8; break;
-                        case 0xd0: skip = 1; break; /* int 8..64 */
-                        case 0xd1: skip = 2; break;
-                        case 0xd2: skip = 4; break;
-                        case 0xd3: skip = 8; break;
-                        case 0xd4: skip = 2; break; /* fixext 1..16: type + data */
-                        case 0xd5: skip = 3; break;
-                        case 0xd6: skip = 5; break;
-                        case 0xd7: skip = 9; break;
-                        case 0xd8: skip = 17; break;
-                        case 0xd9: hdr = 1, kind = 1; break; /* str 8..32 */
-                        case 0xda: hdr = 2, kind = 1; break;
-                        case 0xdb: hdr = 4, kind = 1; break;
-                        case 0xdc: hdr = 2, kind = 2; break; /* array 16, 32 */
-                        case 0xdd: hdr = 4, kind = 2; break;
-                        case 0xde: hdr = 2, kind = 3; break; /* map 16, 32 */
-                        default: hdr = 4, kind = 3; break;   /* 0xdf map 32 */
+                        case 0xc4:
+                                hdr = 1, kind = 1;
+                                break; /* bin 8 */
+                        case 0xc5:
+                                hdr = 2, kind = 1;
+                                break;
+                        case 0xc6:
+                                hdr = 4, kind = 1;
+                                break;
+                        case 0xc7:
+                                hdr = 1, kind = 4;
+                                break; /* ext 8: size, type, data */
+                        case 0xc8:
+                                hdr = 2, kind = 4;
+                                break;
+                        case 0xc9:
+                                hdr = 4, kind = 4;
+                                break;
+                        case 0xca:
+                                skip = 4;
+                                break; /* float 32 */
+                        case 0xcb:
+                                skip = 8;
+                                break;
+                        case 0xcc:
+                                skip = 1;
+                                break; /* uint 8..64 */
+                        case 0xcd:
+                                skip = 2;
+                                break;
+                        case 0xce:
+                                skip = 4;
+                                break;
+                        case 0xcf:
+                                skip = 8;
+                                break;
+                        case 0xd0:
+                                skip = 1;
+                                break; /* int 8..64 */
+                        case 0xd1:
+                                skip = 2;
+                                break;
+                        case 0xd2:
+                                skip = 4;
+                                break;
+                        case 0xd3:
+                                skip = 8;
+                                break;
+                        case 0xd4:
+                                skip = 2;
+                                break; /* fixext 1..16: type + data */
+                        case 0xd5:
+                                skip = 3;
+                                break;
+                        case 0xd6:
+                                skip = 5;
+                                break;
+                        case 0xd7:
+                                skip = 9;
+                                break;
+                        case 0xd8:
+                                skip = 17;
+                                break;
+                        case 0xd9:
+                                hdr = 1, kind = 1;
+                                break; /* str 8..32 */
+                        case 0xda:
+                                hdr = 2, kind = 1;
+                                break;
+                        case 0xdb:
+                                hdr = 4, kind = 1;
+                                break;
+                        case 0xdc:
+                                hdr = 2, kind = 2;
+                                break; /* array 16, 32 */
+                        case 0xdd:
+                                hdr = 4, kind = 2;
+                                break;
+                        case 0xde:
+                                hdr = 2, kind = 3;
+                                break; /* map 16, 32 */
+                        default:
+                                hdr = 4, kind = 3;
+                                break; /* 0xdf map 32 */
                         }
                 }
                 if (hdr > 0) {
@@ -366,8 +422,7 @@ static int mp_next(fw_session_reader_t *r, fw_session_t *s, char *err, size_t er
                         put(err, errlen,
                             "%s: byte %llu: bad record: %s; resuming at byte %llu, a record "
                             "start inside it",
-                            r->path, (unsigned long long)at, why,
-                            (unsigned long long)(at + i));
+                            r->path, (unsigned long long)at, why, (unsigned long long)(at + i));
                 else
                         put(err, errlen, "%s: byte %llu: bad record (%zu bytes): %s", r->path,
                             (unsigned long long)at, len, why);
@@ -435,14 +490,21 @@ static int next_line(fw_session_reader_t *r, const char **line, size_t *len, cha
                      size_t errlen) {
         size_t scanned = 0;
         for (;;) {
-                uint8_t *nl = memchr(r->buf + r->pos + scanned, '\n', r->end - r->pos - scanned);
+                uint8_t *nl = r->end > r->pos + scanned ? memchr(r->buf + r->pos + scanned, '\n',
+                                                                 r->end - r->pos - scanned)
+                                                        : NULL;
                 if (nl) {
                         *line = (const char *)r->buf + r->pos;
                         *len = (size_t)(nl - (r->buf + r->pos));
                         r->pos += *len + 1;
                         r->line++;
                         r->st.lines++;
-                        return 1;
+                        if (*len <= FW_SF_LINE_MAX)
+                                return 1;
+                        r->st.bad++;
+                        put(err, errlen, "%s:%llu: line longer than %zu bytes, skipped", r->path,
+                            (unsigned long long)r->line, (size_t)FW_SF_LINE_MAX);
+                        return -1;
                 }
                 scanned = r->end - r->pos;
                 if (scanned > FW_SF_LINE_MAX) {

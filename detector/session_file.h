@@ -12,12 +12,20 @@
  * The file is streamed (never loaded whole); a JSON line may be up to FW_SF_LINE_MAX bytes.
  *
  * Errors are per record and the reader goes on with the next one. A JSON line is independent of
- * the others. In a msgpack stream a record that is well-formed msgpack but not a valid fanwatch
- * record (fw_session_decode fails) is skipped; but bytes that are not a msgpack map, or a map
- * larger than FW_RECORD_MAX, leave no way to find where the next record starts (msgpack has no
- * sync marker), so the reader stops there with an error that says how many records were read;
- * the following call returns 0 (end). A file that ends inside a record is reported as a
- * truncated final record. */
+ * the others (a whole-page line whose items are partly unusable gives one error, then its good
+ * sessions). A msgpack stream has no sync marker, but the wire format puts "v" first, so a
+ * record starts with a map header, the key "v" and an unsigned integer; the reader relies on
+ * that to resynchronise:
+ *   - a well-formed record that fw_session_decode refuses is skipped alone; if a corrupt size
+ *     made it swallow a following record start, reading resumes at that start;
+ *   - bytes that do not start a record (not a map, "v" not first), a record larger than
+ *     FW_RECORD_MAX, or sizes that run past the end of the input while another record start
+ *     follows: the error says where, and reading resumes at the next record start, or stops
+ *     (the next call returns 0) with "no further record ... (N records read)";
+ *   - the input ending inside a record with no record start after it: "truncated final record".
+ * Newlines between records (kcat's default format '%s\n') are skipped silently. A corrupted
+ * byte costs at most the records it touches; a flipped value byte can also decode as a
+ * different valid session (msgpack has no checksum). */
 #ifndef FW_SESSION_FILE_H
 #define FW_SESSION_FILE_H
 
@@ -68,7 +76,8 @@ void fw_session_reader_close(fw_session_reader_t *r);
 
 /* Length of the one msgpack object at buf[0..len): 0 if it is complete and its length is stored
  * in *objlen; 1 if buf ends inside it (more bytes needed); -1 if the bytes are not msgpack
- * (0xc1) or it nests deeper than 64. Declared sizes are never trusted beyond what is checked. */
+ * (0xc1). Declared sizes are only compared with the bytes left (nothing is allocated, no
+ * recursion), so a header claiming 4 billion elements just answers 1. */
 int fw_msgpack_skip(const uint8_t *buf, size_t len, size_t *objlen);
 
 /* The partition of n that librdkafka's default partitioner (consistent_random: CRC-32 of the

@@ -70,8 +70,8 @@ static void test_put_get_del(void **state) {
         assert_int_equal(ts, 200);
         /* replacing never leaves the old value visible, even after many replacements */
         for (int i = 0; i < 100; i++)
-                assert_int_equal(fw_pairmap_put(&m, 5, 1000 + (uint64_t)i, 300 + i, INT64_MIN, 1024),
-                                 0);
+                assert_int_equal(
+                        fw_pairmap_put(&m, 5, 1000 + (uint64_t)i, 300 + i, INT64_MIN, 1024), 0);
         assert_int_equal(m.used, used);
         assert_int_equal(get(&m, 5, INT64_MIN, &elem, &ts), 1);
         assert_int_equal(elem, 1099);
@@ -131,9 +131,9 @@ static void test_growth_keeps_all(void **state) {
 
                 fw_pairmap_init(&m);
                 for (uint32_t i = 0; i < n; i++) {
-                        assert_int_equal(
-                                fw_pairmap_put(&m, key_of(seed, i), i, 1000 + i, INT64_MIN, max_cap),
-                                0);
+                        assert_int_equal(fw_pairmap_put(&m, key_of(seed, i), i, 1000 + i, INT64_MIN,
+                                                        max_cap),
+                                         0);
                         assert_true(fw_pairmap_bytes(&m) >= prev); /* never shrinks while live */
                         prev = fw_pairmap_bytes(&m);
                         assert_true(m.cap <= max_cap);

@@ -42,15 +42,15 @@ static fw_session_reader_t *open_text(const char *text, fw_sf_format_t fmt, char
         return r;
 }
 
-#define NESTED(id, src, dst, dport)                                                             \
-        "{\"id\":\"" id "\",\"node\":\"n1\",\"firstPacket\":1716026405123,"                     \
-        "\"lastPacket\":1716026405200,\"ipProtocol\":6,\"source\":{\"ip\":\"" src "\","         \
-        "\"port\":40000,\"packets\":1,\"bytes\":60},\"destination\":{\"ip\":\"" dst "\","        \
+#define NESTED(id, src, dst, dport)                                                                \
+        "{\"id\":\"" id "\",\"node\":\"n1\",\"firstPacket\":1716026405123,"                        \
+        "\"lastPacket\":1716026405200,\"ipProtocol\":6,\"source\":{\"ip\":\"" src "\","            \
+        "\"port\":40000,\"packets\":1,\"bytes\":60},\"destination\":{\"ip\":\"" dst "\","          \
         "\"port\":" #dport ",\"packets\":1,\"bytes\":54},\"tcpflags\":{\"syn\":1,\"rst\":1}}"
-#define FLAT(id, src, dst, dport)                                                               \
-        "{\"id\":\"" id "\",\"node\":\"n1\",\"firstPacket\":1716026406000,"                     \
-        "\"lastPacket\":1716026406100,\"ipProtocol\":17,\"source.ip\":\"" src "\","             \
-        "\"source.port\":5353,\"destination.ip\":\"" dst "\",\"destination.port\":" #dport      \
+#define FLAT(id, src, dst, dport)                                                                  \
+        "{\"id\":\"" id "\",\"node\":\"n1\",\"firstPacket\":1716026406000,"                        \
+        "\"lastPacket\":1716026406100,\"ipProtocol\":17,\"source.ip\":\"" src "\","                \
+        "\"source.port\":5353,\"destination.ip\":\"" dst "\",\"destination.port\":" #dport         \
         ",\"source.packets\":[2],\"destination.packets\":-1}"
 
 static void expect_session(fw_session_reader_t *r, const char *id, const char *src, int dport) {
@@ -75,17 +75,26 @@ static void expect_end(fw_session_reader_t *r) {
 /* Nested, flatten=1, whole-page, capture bulk and blank lines, in file order. */
 static void test_json_shapes(void **state) {
         (void)state;
-        const char *text =
-                "\n" NESTED("a1", "10.0.0.1", "10.0.0.2", 445) "\n"
-                "   \t\n" FLAT("a2", "10.0.0.3", "224.0.0.251", 5353) "\r\n"
-                "{\"recordsTotal\":2,\"recordsFiltered\":2,\"data\":[" NESTED(
-                        "p1", "10.0.0.4", "10.0.0.5", 22) "," FLAT("p2", "2001:db8::1", "2001:db8::2",
-                                                                     53) "]}\n"
-                "{\"index\":{\"_index\":\"sessions3-240518\",\"_id\":\"240518-bulkid\"}}\n"
-                "{\"firstPacket\":1716026407000,\"lastPacket\":1716026407000,\"ipProtocol\":1,"
-                "\"source\":{\"ip\":\"10.0.0.6\"},\"destination\":{\"ip\":\"10.0.0.7\"}}\n"
-                "\n"
-                "{\"data\":[]}\n" NESTED("a3", "10.0.0.8", "10.0.0.9", 80); /* no final newline */
+        const char *text = "\n" NESTED(
+                "a1", "10.0.0.1", "10.0.0.2",
+                445) "\n"
+                     "   \t\n" FLAT("a2", "10.0.0.3", "224.0.0.251",
+                                    5353) "\r\n"
+                                          "{\"recordsTotal\":2,\"recordsFiltered\":2,\"data\":"
+                                          "[" NESTED("p1", "10.0.0.4", "10.0.0.5", 22) "," FLAT(
+                                                  "p2", "2001:db8::1", "2001:db8::2",
+                                                  53) "]}\n"
+                                                      "{\"index\":{\"_index\":\"sessions3-240518\","
+                                                      "\"_id\":\"240518-bulkid\"}}\n"
+                                                      "{\"firstPacket\":1716026407000,"
+                                                      "\"lastPacket\":1716026407000,\"ipProtocol\":"
+                                                      "1,"
+                                                      "\"source\":{\"ip\":\"10.0.0.6\"},"
+                                                      "\"destination\":{\"ip\":\"10.0.0.7\"}}\n"
+                                                      "\n"
+                                                      "{\"data\":[]}\n" NESTED(
+                                                              "a3", "10.0.0.8", "10.0.0.9",
+                                                              80); /* no final newline */
         char path[256];
         fw_session_reader_t *r = open_text(text, FW_SF_AUTO, path);
         assert_int_equal(fw_session_reader_format(r), FW_SF_JSON);
@@ -110,8 +119,8 @@ static void test_json_shapes(void **state) {
 static void test_json_fields(void **state) {
         (void)state;
         char path[256];
-        fw_session_reader_t *r = open_text(FLAT("f1", "10.0.0.3", "224.0.0.251", 5353) "\n",
-                                           FW_SF_JSON, path);
+        fw_session_reader_t *r =
+                open_text(FLAT("f1", "10.0.0.3", "224.0.0.251", 5353) "\n", FW_SF_JSON, path);
         fw_session_t s;
         assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), 1);
         assert_string_equal(s.node, "n1");
@@ -128,12 +137,17 @@ static void test_json_fields(void **state) {
 /* A malformed line in the middle is reported by its number; reading goes on after it. */
 static void test_json_malformed_line(void **state) {
         (void)state;
-        const char *text = NESTED("m1", "10.0.0.1", "10.0.0.2", 1) "\n"
-                           "\n" NESTED("m2", "10.0.0.1", "10.0.0.2", 2) "\n"
-                           "{\"id\":\"broken\",\"firstPacket\": \n"
-                           "{\"id\":\"x\",\"firstPacket\":1,\"lastPacket\":1,\"ipProtocol\":6,"
-                           "\"source\":{\"ip\":\"300.1.1.1\"},\"destination\":{\"ip\":\"1.1.1.1\"}}\n"
-                           "[1,2,3]\n" NESTED("m3", "10.0.0.1", "10.0.0.2", 3) "\n";
+        const char *text = NESTED(
+                "m1", "10.0.0.1", "10.0.0.2",
+                1) "\n"
+                   "\n" NESTED(
+                           "m2", "10.0.0.1", "10.0.0.2",
+                           2) "\n"
+                              "{\"id\":\"broken\",\"firstPacket\": \n"
+                              "{\"id\":\"x\",\"firstPacket\":1,\"lastPacket\":1,\"ipProtocol\":6,"
+                              "\"source\":{\"ip\":\"300.1.1.1\"},\"destination\":{\"ip\":\"1.1.1."
+                              "1\"}}\n"
+                              "[1,2,3]\n" NESTED("m3", "10.0.0.1", "10.0.0.2", 3) "\n";
         char path[256], want[600];
         fw_session_reader_t *r = open_text(text, FW_SF_AUTO, path);
         fw_session_t s;
@@ -163,9 +177,12 @@ static void test_json_malformed_line(void **state) {
 /* A page whose items are partly unusable: one error for the line, then its good sessions. */
 static void test_json_page_rejects(void **state) {
         (void)state;
-        const char *text = "{\"data\":[" NESTED("g1", "10.0.0.1", "10.0.0.2", 1) ","
-                           "{\"id\":\"nofp\"}," NESTED("g2", "10.0.0.1", "10.0.0.2", 2) "]}\n"
-                           "{\"error\":\"Unknown field foo\",\"data\":[]}\n";
+        const char *text = "{\"data\":[" NESTED(
+                "g1", "10.0.0.1", "10.0.0.2",
+                1) ","
+                   "{\"id\":\"nofp\"}," NESTED("g2", "10.0.0.1", "10.0.0.2",
+                                               2) "]}\n"
+                                                  "{\"error\":\"Unknown field foo\",\"data\":[]}\n";
         char path[256];
         fw_session_reader_t *r = open_text(text, FW_SF_JSON, path);
         fw_session_t s;
@@ -198,8 +215,8 @@ static void test_json_long_line(void **state) {
                                         "\"destination\":{\"ip\":\"10.2.0.1\",\"port\":%zu}}",
                                         i ? "," : "", i, 1716026405000 + i, 1716026405000 + i,
                                         i / 256, i % 256, i % 65536);
-        len += (size_t)snprintf(text + len, cap - len, "]}\n" NESTED("after", "10.0.0.1",
-                                                                     "10.0.0.2", 7) "\n");
+        len += (size_t)snprintf(text + len, cap - len,
+                                "]}\n" NESTED("after", "10.0.0.1", "10.0.0.2", 7) "\n");
         char path[256];
         fw_session_reader_t *r = open_text(text, FW_SF_AUTO, path);
         fw_session_t s;
@@ -215,6 +232,40 @@ static void test_json_long_line(void **state) {
         fw_session_reader_close(r);
         unlink(path);
         free(text);
+}
+
+static void line_limit(size_t big) {
+        const char *good = NESTED("next", "10.0.0.1", "10.0.0.2", 8) "\n";
+        size_t len = 1 + big + 1 + strlen(good);
+        char *text = malloc(len);
+        assert_non_null(text);
+        text[0] = '\n';
+        text[1] = '{';
+        memset(text + 2, ' ', big - 1);
+        text[1 + big] = '\n';
+        memcpy(text + 2 + big, good, strlen(good));
+        char path[256], want[600];
+        strcpy(path, temp_file(text, len));
+        free(text);
+        fw_session_reader_t *r = fw_session_reader_open(path, FW_SF_AUTO, err, sizeof(err));
+        assert_non_null(r);
+        fw_session_t s;
+        assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), -1);
+        snprintf(want, sizeof(want), "%s:2: line longer than %zu bytes, skipped", path,
+                 (size_t)FW_SF_LINE_MAX);
+        assert_string_equal(err, want);
+        expect_session(r, "next", "10.0.0.1", 8);
+        expect_end(r);
+        fw_session_reader_close(r);
+        unlink(path);
+}
+
+/* A line over FW_SF_LINE_MAX is an error naming it; the next line is read normally (its end
+ * found within the buffer, and far beyond it). */
+static void test_json_line_limit(void **state) {
+        (void)state;
+        line_limit(FW_SF_LINE_MAX + 1);
+        line_limit(FW_SF_LINE_MAX + ((size_t)5 << 20));
 }
 
 /* ---- msgpack ---- */
@@ -321,14 +372,16 @@ static void test_msgpack_truncated(void **state) {
         size_t cut_at[] = {1, 3, (st.off[10] - st.off[9]) / 2, st.off[10] - st.off[9] - 1};
         for (size_t c = 0; c < sizeof(cut_at) / sizeof(cut_at[0]); c++) {
                 char path[256];
-                fw_session_reader_t *r = open_bytes(st.buf, st.off[9] + cut_at[c], FW_SF_AUTO, path);
+                fw_session_reader_t *r =
+                        open_bytes(st.buf, st.off[9] + cut_at[c], FW_SF_AUTO, path);
                 fw_session_t s;
                 for (size_t i = 0; i < 9; i++)
                         assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), 1);
                 assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), -1);
                 char want[600];
-                snprintf(want, sizeof(want), "%s: byte %zu: truncated final record: input ends %zu "
-                                             "bytes into it (9 records read)",
+                snprintf(want, sizeof(want),
+                         "%s: byte %zu: truncated final record: input ends %zu "
+                         "bytes into it (9 records read)",
                          path, st.off[9], cut_at[c]);
                 assert_string_equal(err, want);
                 expect_end(r);
@@ -348,8 +401,6 @@ static size_t check_subsequence(fw_session_reader_t *r, uint64_t seed, size_t n,
                 if (rc == 0)
                         break;
                 if (rc < 0) {
-                        if (getenv("FW_TEST_VERBOSE"))
-                                fprintf(stderr, "%s\n", err);
                         (*errors)++;
                         assert_non_null(strstr(err, ": byte "));
                         continue;
@@ -430,7 +481,7 @@ static void test_msgpack_corrupt(void **state) {
         unlink(path);
 
         /* 4. every single-byte corruption of a short stream (four ways): never a crash, never
-         * an invented session, at most 3 records lost to one bad byte */
+         * an invented session, at most 2 records lost to one bad byte (1 seen) */
         free_stream(&st);
         make_stream(&st, 13, 8);
         static const uint8_t masks[] = {0x5a, 0xff, 0x01, 0x80};
@@ -462,7 +513,7 @@ static void test_msgpack_corrupt(void **state) {
                         }
                         if (st.n - got > worst)
                                 worst = st.n - got;
-                        if (got + 3 < st.n)
+                        if (got + 2 < st.n)
                                 fail_msg("byte %zu ^ 0x%02x: only %zu of %zu records read", pos,
                                          masks[m], got, st.n);
                         fw_session_reader_close(r);
@@ -533,8 +584,8 @@ static void test_msgpack_stop(void **state) {
 static void test_auto_detect(void **state) {
         (void)state;
         char path[256];
-        fw_session_reader_t *r = open_text(" \n\t" NESTED("j", "10.0.0.1", "10.0.0.2", 9) "\n",
-                                           FW_SF_AUTO, path);
+        fw_session_reader_t *r =
+                open_text(" \n\t" NESTED("j", "10.0.0.1", "10.0.0.2", 9) "\n", FW_SF_AUTO, path);
         assert_int_equal(fw_session_reader_format(r), FW_SF_JSON);
         expect_session(r, "j", "10.0.0.1", 9);
         expect_end(r);
@@ -581,15 +632,21 @@ static void test_msgpack_skip(void **state) {
                 {"\xc1", 1, -1, 0},
                 {"\xcd\x01\x02", 3, 0, 3},
                 {"\xcd\x01", 2, 1, 0},
-                {"\xa3" "abc", 4, 0, 4},
-                {"\xa3" "ab", 3, 1, 0},
+                {"\xa3"
+                 "abc",
+                 4, 0, 4},
+                {"\xa3"
+                 "ab",
+                 3, 1, 0},
                 {"\x92\x01\x81\xa1k\xc3", 6, 0, 6},
                 {"\x92\x01\x81\xa1k", 5, 1, 0},
                 {"\xd4\x01\x02", 3, 0, 3},
                 {"\xc7\x02\x05\x01\x02", 5, 0, 5},
                 {"\xc7\x02\x05\x01", 4, 1, 0},
                 {"\xdf\xff\xff\xff\xff\x01\x01", 7, 1, 0}, /* claims 4 billion pairs */
-                {"\xdb\xff\xff\xff\xff" "abc", 8, 1, 0},   /* claims 4 GiB of text */
+                {"\xdb\xff\xff\xff\xff"
+                 "abc",
+                 8, 1, 0}, /* claims 4 GiB of text */
                 {"\xc6\xff\xff\xff\xff", 5, 1, 0},
                 {"\xdd\x00\x00\x00\x02\x01\x02\x03", 8, 0, 7}, /* trailing byte not counted */
                 {"", 0, 1, 0},
@@ -609,13 +666,13 @@ static void test_msgpack_skip(void **state) {
                 size_t before = off;
                 assert_int_equal(msgpack_unpack_next(&u, st.buf, st.len, &off),
                                  MSGPACK_UNPACK_SUCCESS);
-                assert_int_equal(fw_msgpack_skip((const uint8_t *)st.buf + before,
-                                                 st.len - before, &len),
-                                 0);
+                assert_int_equal(
+                        fw_msgpack_skip((const uint8_t *)st.buf + before, st.len - before, &len),
+                        0);
                 assert_int_equal(len, off - before);
                 for (size_t k = 0; k < len; k++)
-                        assert_int_equal(
-                                fw_msgpack_skip((const uint8_t *)st.buf + before, k, &len), 1);
+                        assert_int_equal(fw_msgpack_skip((const uint8_t *)st.buf + before, k, &len),
+                                         1);
                 len = off - before;
         }
         msgpack_unpacked_destroy(&u);
@@ -640,8 +697,9 @@ static void test_partition(void **state) {
         /* librdkafka's consistent partitioner is CRC-32 of the key mod n */
         const char *check = "123456789";
         assert_int_equal(crc32_ref((const uint8_t *)check, 9), 0xcbf43926u);
-        assert_int_equal(rd_kafka_msg_partitioner_consistent(NULL, check, 9, 0x7fffffff, NULL, NULL),
-                         (int32_t)(0xcbf43926u % 0x7fffffffu));
+        assert_int_equal(
+                rd_kafka_msg_partitioner_consistent(NULL, check, 9, 0x7fffffff, NULL, NULL),
+                (int32_t)(0xcbf43926u % 0x7fffffffu));
         fw_session_t s;
         for (uint64_t i = 0; i < 5000; i++) {
                 fw_gen_session(31, i, &s);
@@ -651,9 +709,9 @@ static void test_partition(void **state) {
                 uint32_t crc = crc32_ref(s.src_ip.addr, fw_ip_len(&s.src_ip));
                 int32_t p = fw_session_partition(&s, n);
                 assert_int_equal(p, (int32_t)(crc % (uint32_t)n));
-                assert_int_equal(p, rd_kafka_msg_partitioner_consistent_random(
-                                            NULL, s.src_ip.addr, fw_ip_len(&s.src_ip), n, NULL,
-                                            NULL));
+                assert_int_equal(p, rd_kafka_msg_partitioner_consistent_random(NULL, s.src_ip.addr,
+                                                                               fw_ip_len(&s.src_ip),
+                                                                               n, NULL, NULL));
         }
         /* a fixed example, so a change of key (e.g. text instead of bytes) is caught */
         assert_int_equal(fw_ip_parse("10.9.9.9", &s.src_ip), 0);
@@ -668,6 +726,7 @@ int main(void) {
                 cmocka_unit_test(test_json_malformed_line),
                 cmocka_unit_test(test_json_page_rejects),
                 cmocka_unit_test(test_json_long_line),
+                cmocka_unit_test(test_json_line_limit),
                 cmocka_unit_test(test_msgpack_roundtrip),
                 cmocka_unit_test(test_msgpack_newline_separated),
                 cmocka_unit_test(test_msgpack_truncated),

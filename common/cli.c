@@ -29,6 +29,8 @@ static void usage(const fw_cli_spec_t *spec, FILE *out) {
 
 /* librdkafka checks every kafka.<prop> key (names and values) when it is set. */
 static int check_kafka(const fw_cli_spec_t *spec, const fw_conf_t *conf, char *err, size_t errlen) {
+        if (spec->no_kafka)
+                return 0;
         rd_kafka_conf_t *rk = fw_kafka_conf_new(conf, spec->kafka_defaults, err, errlen);
         if (!rk)
                 return -1;

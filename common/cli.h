@@ -27,6 +27,9 @@ typedef struct fw_cli_spec {
         /* The daemon's librdkafka defaults; the user's kafka.<prop> keys are applied over them
          * and librdkafka validates the result while loading. */
         const fw_kafka_default_t *kafka_defaults;
+        /* 1 for a program that does not talk to Kafka (fanwatch-replay): kafka.<prop> keys are
+         * accepted, neither required nor checked. */
+        int no_kafka;
         /* Daemon-specific checks after loading (e.g. required kafka properties); 0 or -1 with
          * a message. May be NULL. */
         int (*check)(const fw_conf_t *conf, char *err, size_t errlen);

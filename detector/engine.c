@@ -55,6 +55,7 @@ typedef struct rulestate {
         int64_t epoch;
         int64_t first_ms, last_ms; /* matching sessions of the epoch */
         uint32_t count, alerted, nesc;
+        uint32_t failed; /* of the matching sessions, failed connection attempts */
 } rulestate_t;
 
 typedef struct src {
@@ -647,7 +648,7 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                 const rulestate_t saved = *st;
                 if (epoch > st->epoch) {
                         st->epoch = epoch;
-                        st->count = st->alerted = st->nesc = 0;
+                        st->count = st->alerted = st->nesc = st->failed = 0;
                         st->first_ms = st->last_ms = t;
                 }
                 if (t < st->first_ms)
@@ -656,6 +657,8 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                         st->last_ms = t;
                 if (st->count < UINT32_MAX)
                         st->count++;
+                if (session_failed(e->cur) && st->failed < UINT32_MAX)
+                        st->failed++;
                 if (st->count < rc->threshold)
                         continue;
                 uint32_t esc = 0;
@@ -683,6 +686,7 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                 a.exact = 1;
                 a.escalation = esc;
                 a.sessions = st->count;
+                a.failed = st->failed;
                 a.targets[0] = e->cur->dst_ip;
                 a.ntargets = 1;
                 a.ports[0] = e->cur->dst_port;

@@ -25,7 +25,6 @@ extern char **environ;
 #define PARTITIONS_MAX 4096
 
 /* A dummy broker list so that the shared loader's librdkafka check passes without Kafka. */
-#define DUMMY_BOOTSTRAP "FANWATCH_KAFKA_BOOTSTRAP_SERVERS=unused-by-replay:9092"
 
 typedef struct rule_count {
         char *rule;
@@ -115,23 +114,6 @@ int main(int argc, char **argv) {
                         args[nargs++] = argv[++i];
         }
 
-        /* Replay needs no broker, but the shared loader checks kafka.* through librdkafka,
-         * which requires bootstrap.servers: supply a placeholder unless one is given. */
-        size_t nenv = 0;
-        int have_bootstrap = 0;
-        for (char **e = environ; e && *e; e++, nenv++)
-                if (strncmp(*e, "FANWATCH_KAFKA_BOOTSTRAP_SERVERS=", 33) == 0)
-                        have_bootstrap = 1;
-        char **envp = calloc(nenv + 2, sizeof(*envp));
-        if (!envp) {
-                free(args);
-                return 1;
-        }
-        for (size_t i = 0; i < nenv; i++)
-                envp[i] = environ[i];
-        if (!have_bootstrap)
-                envp[nenv] = (char *)DUMMY_BOOTSTRAP;
-
         const char *input = NULL, *format = "auto", *partitions = "1";
         const fw_cli_opt_t extra[] = {
                 {"input", "FILE", "sessions file: JSON lines or msgpack records; '-' = stdin",
@@ -150,14 +132,14 @@ int main(int argc, char **argv) {
                 .defs = fw_detector_conf_defs,
                 .ndefs = fw_detector_conf_ndefs,
                 .kafka_defaults = NULL,
+                .no_kafka = 1,
                 .check = check_detection,
                 .extra = extra,
                 .nextra = sizeof(extra) / sizeof(extra[0]),
         };
         fw_conf_t *conf = NULL;
-        int rc = fw_cli_load(&spec, nargs, args, envp, &conf);
+        int rc = fw_cli_load(&spec, nargs, args, environ, &conf);
         free(args);
-        free(envp);
         if (rc >= 0)
                 return rc;
 

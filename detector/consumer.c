@@ -22,6 +22,7 @@
 #define BROKER_TIMEOUT_MS 10000
 #define REVOKE_DRAIN_MS   10000
 #define META_PREFIX       "fw1 clock="
+#define BATCH_MAX         1024 /* messages taken from librdkafka per call */
 
 typedef struct part part_t;
 
@@ -662,13 +663,19 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
 
         int64_t next_commit = wall_ms() + o->commit_interval_ms;
         char last_topic_err[256] = "";
+        rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c.consumer);
+        rd_kafka_message_t *batch[BATCH_MAX];
         while (!*stop && !c.fatal) {
-                rd_kafka_message_t *msg = rd_kafka_consumer_poll(c.consumer, 100);
-                atomic_store(&health->last_progress_ms, wall_ms());
-                if (msg != NULL) {
+                /* serves the rebalance callback too; messages of a revoked partition are
+                 * dropped by librdkafka before they are returned */
+                ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, BATCH_MAX);
+                int64_t now = wall_ms();
+                atomic_store(&health->last_progress_ms, now);
+                for (ssize_t i = 0; i < n; i++) {
+                        rd_kafka_message_t *msg = batch[i];
                         if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                                atomic_store(&health->broker_down_since_ms, 0);
-                                handle(&c, msg);
+                                if (!c.fatal)
+                                        handle(&c, msg);
                         } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                                 const char *why = rd_kafka_message_errstr(msg);
                                 if (strcmp(why, last_topic_err) != 0)
@@ -677,13 +684,16 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
                         }
                         rd_kafka_message_destroy(msg);
                 }
+                if (n > 0)
+                        atomic_store(&health->broker_down_since_ms, 0);
                 rd_kafka_poll(c.producer, 0);
-                if (wall_ms() >= next_commit) {
+                if (now >= next_commit) {
                         commit_safe(&c, -1, 0);
                         refresh_metrics(&c);
-                        next_commit = wall_ms() + o->commit_interval_ms;
+                        next_commit = now + o->commit_interval_ms;
                 }
         }
+        rd_kafka_queue_destroy(q);
         if (c.fatal) {
                 snprintf(err, errlen, "%s", c.fatal_err);
                 fw_error("detector", "stopping: %s", c.fatal_err);

@@ -55,6 +55,20 @@ struct fw_distinct {
         uint8_t exact;
 };
 
+/* The slots allocated with the header (see fw_distinct_new). */
+static struct fw_distinct_slot *inline_slots(fw_distinct_t *d) {
+        return (struct fw_distinct_slot *)(d + 1);
+}
+
+static const struct fw_distinct_slot *inline_slots_c(const fw_distinct_t *d) {
+        return (const struct fw_distinct_slot *)(d + 1);
+}
+
+static void free_slots(fw_distinct_t *d, struct fw_distinct_slot *slots) {
+        if (slots != inline_slots(d))
+                free(slots);
+}
+
 /* t - w without overflow: the newest time that is out of the window ending at t. */
 static int64_t cutoff_of(int64_t t, int64_t w) {
         return t < INT64_MIN + w ? INT64_MIN : t - w;
@@ -71,9 +85,16 @@ fw_distinct_t *fw_distinct_new(const fw_distinct_cfg_t *cfg) {
         if (cfg == NULL || cfg->window_ms <= 0 || cfg->hll_p < FW_DISTINCT_P_MIN ||
             cfg->hll_p > FW_DISTINCT_P_MAX || cfg->exact_max > UINT32_MAX / 2)
                 return NULL;
-        d = calloc(1, sizeof(*d));
+        /* the first EXACT_MIN_CAP slots live right behind the header: one allocation (and one
+         * cache miss) for the many small keys */
+        d = malloc(sizeof(*d) + EXACT_MIN_CAP * sizeof(struct fw_distinct_slot));
         if (d == NULL)
                 return NULL;
+        memset(d, 0, sizeof(*d));
+        d->u.slots = inline_slots(d);
+        d->cap = EXACT_MIN_CAP;
+        for (uint32_t i = 0; i < EXACT_MIN_CAP; i++)
+                d->u.slots[i].ts = EMPTY_TS;
         d->window = cfg->window_ms;
         d->newest = EMPTY_TS;
         d->exact_max = cfg->exact_max;
@@ -98,7 +119,7 @@ void fw_distinct_free(fw_distinct_t *d) {
         if (d == NULL)
                 return;
         if (d->exact)
-                free(d->u.slots);
+                free_slots(d, d->u.slots);
         else
                 sketch_free(d->u.sk);
         free(d);
@@ -115,13 +136,23 @@ static size_t sketch_fixed_bytes(uint32_t ngroups, size_t m) {
 size_t fw_distinct_bytes(const fw_distinct_t *d) {
         const struct fw_sketch *sk = d->u.sk;
 
+        size_t head = sizeof(*d) + EXACT_MIN_CAP * sizeof(struct fw_distinct_slot);
         if (d->exact)
-                return sizeof(*d) + (size_t)d->cap * sizeof(struct fw_distinct_slot);
-        return sizeof(*d) + sketch_fixed_bytes(sk->ngroups, (size_t)1 << d->p) +
+                return head + (d->u.slots == inline_slots_c(d)
+                                       ? 0
+                                       : (size_t)d->cap * sizeof(struct fw_distinct_slot));
+        return head + sketch_fixed_bytes(sk->ngroups, (size_t)1 << d->p) +
                (size_t)sk->alloc * sizeof(uint32_t);
 }
 
 /* ---- exact regime ---------------------------------------------------------------------- */
+
+static uint32_t home_slot(uint64_t hash, uint32_t cap);
+
+void fw_distinct_prefetch(const fw_distinct_t *d, uint64_t hash) {
+        if (d->exact && d->cap > 0)
+                __builtin_prefetch(&d->u.slots[home_slot(hash, d->cap)]);
+}
 
 static uint32_t home_slot(uint64_t hash, uint32_t cap) {
         return (uint32_t)(((hash >> 32) * (uint64_t)cap) >> 32);
@@ -160,7 +191,7 @@ static int exact_rebuild(fw_distinct_t *d, uint32_t newcap, int64_t cut) {
                 ns[find_slot(ns, newcap, d->u.slots[i].hash)] = d->u.slots[i];
                 used++;
         }
-        free(d->u.slots);
+        free_slots(d, d->u.slots);
         d->u.slots = ns;
         d->cap = newcap;
         d->used = used;
@@ -419,7 +450,7 @@ static int promote(fw_distinct_t *d) {
                         return -1;
                 }
         }
-        free(slots);
+        free_slots(d, slots);
         d->cap = 0;
         d->used = 0;
         return 0;

@@ -3,16 +3,18 @@
  * Counts the distinct elements (given as 64-bit hashes) whose LAST sighting lies in
  * (now - window, now]. Small sets are exact: an open-addressing table of (hash, last_ts),
  * 16 bytes per slot (at least 4 slots, load at most 4/5), expired entries dropped lazily, behind a
- * 40-byte header. When more than exact_max live elements are seen the counter is promoted, once,
- * to a Sliding HyperLogLog (Chabchoub & Hebrail 2010): 2^hll_p registers, each a list of possible
- * future maxima (LPFM) of at most FW_DISTINCT_LPFM_CAP (ts, rho) pairs packed in 32 bits.
- * Estimate: Ertl's improved HLL estimator; relative standard error 1.04 / sqrt(m) (1.6% at
- * hll_p = 12).
+ * 40-byte header; the first 4 slots share the header's allocation (104 B for up to 3 elements,
+ * one allocation and one cache line pair per small key). When more than exact_max live elements are
+ * seen the counter is promoted, once, to a Sliding HyperLogLog (Chabchoub & Hebrail 2010): 2^hll_p
+ * registers, each a list of possible future maxima (LPFM) of at most FW_DISTINCT_LPFM_CAP (ts, rho)
+ * pairs packed in 32 bits. Estimate: Ertl's improved HLL estimator; relative standard error 1.04 /
+ * sqrt(m) (1.6% at hll_p = 12).
  *
  * Sketch memory: the lists are variable-length. Registers are grouped by 32; each group owns one
  * heap buffer holding its registers' lists back to back (a list is found by summing the length
  * bytes before it), grown to used + used/8 + 2 pairs and shrunk when more than used/4 + 4 are
- * spare. Per key: 40 B header + 32 B sketch header + 16 B per group + 1 length byte per register
+ * spare. Per key: 104 B header (with the unused inline slots) + 32 B sketch header + 16 B per group
+ * + 1 length byte per register
  * + 4 B per stored pair; lists hold 1.3 pairs on average at 10,000 live elements and p = 12,
  * 3.0 at 100,000, 4.6 at 1,000,000 (measured; the number of right-to-left rho records among a
  * register's live sightings). Every quarter window of event time an add sweeps every list, dropping
@@ -54,6 +56,9 @@ void fw_distinct_free(fw_distinct_t *d);
 /* Records a sighting of the element `hash` at event time ts_ms (> INT64_MIN).
  * Returns 0, or -1 on out of memory (the counter is unchanged and still usable). */
 int fw_distinct_add(fw_distinct_t *d, uint64_t hash, int64_t ts_ms);
+
+/* Prefetch the memory an add or query of hash will touch (a hint; no effect on the result). */
+void fw_distinct_prefetch(const fw_distinct_t *d, uint64_t hash);
 
 /* Distinct elements whose last sighting is in (now_ms - window, now_ms]; exact or estimated. */
 uint64_t fw_distinct_count(fw_distinct_t *d, int64_t now_ms);

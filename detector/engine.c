@@ -58,7 +58,17 @@ typedef struct rulestate {
         uint32_t failed; /* of the matching sessions, failed connection attempts */
 } rulestate_t;
 
-typedef struct src {
+typedef struct src src_t;
+
+/* A source-table slot: the hash and last event time sit next to the pointer, so probing and the
+ * idle sweep do not touch the source record. */
+typedef struct tslot {
+        src_t *s; /* NULL: free */
+        uint64_t h;
+        int64_t last_ms;
+} tslot_t;
+
+struct src {
         uint64_t h;
         fw_ip_t ip;
         int64_t last_ms;
@@ -68,7 +78,7 @@ typedef struct src {
         uint32_t subcap, subused;
         fw_pairmap_t pm;
         rulestate_t *rules; /* cfg->nrules entries, NULL until a rule matches */
-} src_t;
+};
 
 struct fw_engine {
         const fw_detect_cfg_t *cfg;
@@ -77,7 +87,7 @@ struct fw_engine {
         fw_distinct_cfg_t dcfg;
         fw_spike_params_t sp, sp_total;
         fw_spike_t total;
-        src_t **tab; /* source table, open addressing, backward-shift deletion */
+        tslot_t *tab; /* source table, open addressing, backward-shift deletion */
         uint32_t cap, used;
         uint32_t hand; /* idle sweep position */
         uint64_t rng;
@@ -379,25 +389,24 @@ static void src_destroy(fw_engine_t *e, src_t *s) {
 static uint32_t tab_find(const fw_engine_t *e, const fw_ip_t *ip, uint64_t h) {
         uint32_t mask = e->cap - 1;
         for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
-                const src_t *s = e->tab[i];
-                if (s == NULL || (s->h == h && fw_ip_equal(&s->ip, ip)))
+                const tslot_t *t = &e->tab[i];
+                if (t->s == NULL || (t->h == h && fw_ip_equal(&t->s->ip, ip)))
                         return i;
         }
 }
 
 static int tab_grow(fw_engine_t *e) {
         uint32_t ncap = e->cap ? e->cap * 2 : 1024;
-        src_t **n = calloc(ncap, sizeof(*n));
+        tslot_t *n = calloc(ncap, sizeof(*n));
         if (n == NULL)
                 return -1;
         for (uint32_t i = 0; i < e->cap; i++) {
-                src_t *s = e->tab[i];
-                if (s == NULL)
+                if (e->tab[i].s == NULL)
                         continue;
-                uint32_t j = (uint32_t)s->h & (ncap - 1);
-                while (n[j] != NULL)
+                uint32_t j = (uint32_t)e->tab[i].h & (ncap - 1);
+                while (n[j].s != NULL)
                         j = (j + 1) & (ncap - 1);
-                n[j] = s;
+                n[j] = e->tab[i];
         }
         e->bytes -= e->cap * sizeof(*n);
         e->bytes += ncap * sizeof(*n);
@@ -410,22 +419,22 @@ static int tab_grow(fw_engine_t *e) {
 /* Remove the source in slot i (backward-shift deletion keeps probe chains intact). */
 static void tab_remove(fw_engine_t *e, uint32_t i) {
         uint32_t mask = e->cap - 1;
-        src_destroy(e, e->tab[i]);
-        e->tab[i] = NULL;
+        src_destroy(e, e->tab[i].s);
+        e->tab[i].s = NULL;
         e->used--;
-        for (uint32_t j = (i + 1) & mask; e->tab[j] != NULL; j = (j + 1) & mask) {
-                uint32_t home = (uint32_t)e->tab[j]->h & mask;
+        for (uint32_t j = (i + 1) & mask; e->tab[j].s != NULL; j = (j + 1) & mask) {
+                uint32_t home = (uint32_t)e->tab[j].h & mask;
                 /* move j back to i unless its home lies cyclically in (i, j] */
                 if (((j - home) & mask) >= ((j - i) & mask)) {
                         e->tab[i] = e->tab[j];
-                        e->tab[j] = NULL;
+                        e->tab[j].s = NULL;
                         i = j;
                 }
         }
 }
 
-static int src_idle(const fw_engine_t *e, const src_t *s) {
-        return s->last_ms <= cutoff(e->clock, e->cfg->window_ms + e->cfg->lateness_ms);
+static int slot_idle(const fw_engine_t *e, const tslot_t *t) {
+        return t->last_ms <= cutoff(e->clock, e->cfg->window_ms + e->cfg->lateness_ms);
 }
 
 /* Look at a few slots: trim idle sources, drop long-silent ones. */
@@ -437,10 +446,10 @@ static void idle_sweep(fw_engine_t *e) {
                 drop_after = e->cfg->window_ms + e->cfg->lateness_ms;
         for (int n = 0; n < SWEEP_STEP; n++) {
                 uint32_t i = e->hand++ & (e->cap - 1);
-                src_t *s = e->tab[i];
-                if (s == NULL || !src_idle(e, s))
-                        continue;
-                if (s->last_ms <= cutoff(e->clock, drop_after)) {
+                if (e->tab[i].s == NULL || !slot_idle(e, &e->tab[i]))
+                        continue; /* decided on the slot alone: no source record touched */
+                src_t *s = e->tab[i].s;
+                if (e->tab[i].last_ms <= cutoff(e->clock, drop_after)) {
                         e->st.evicted++;
                         tab_remove(e, i);
                 } else if (s->sweep.d != NULL || s->subs != NULL || s->pm.cap != 0) {
@@ -457,28 +466,28 @@ static void enforce_cap(fw_engine_t *e, const src_t *keep) {
                 for (int n = 0, tries = 0; n < EVICT_SAMPLE && tries < 4 * EVICT_SAMPLE; tries++) {
                         e->rng = e->rng * 6364136223846793005ULL + 1442695040888963407ULL;
                         uint32_t i = (uint32_t)(e->rng >> 33) & (e->cap - 1);
-                        if (e->tab[i] == NULL || e->tab[i] == keep)
+                        if (e->tab[i].s == NULL || e->tab[i].s == keep)
                                 continue;
                         n++;
-                        if (best == UINT32_MAX || e->tab[i]->last_ms < e->tab[best]->last_ms)
+                        if (best == UINT32_MAX || e->tab[i].last_ms < e->tab[best].last_ms)
                                 best = i;
                 }
                 if (best == UINT32_MAX)
                         return;
                 e->st.evicted++;
-                if (e->tab[best]->last_ms > cutoff(e->clock, e->cfg->window_ms))
+                if (e->tab[best].last_ms > cutoff(e->clock, e->cfg->window_ms))
                         e->st.evicted_active++;
                 tab_remove(e, best);
         }
 }
 
-static src_t *src_get(fw_engine_t *e, const fw_ip_t *ip) {
-        uint64_t h = fw_ip_hash(ip, SEED_SRC);
+/* The source's slot, created if new; NULL on out of memory. Valid until the table changes. */
+static tslot_t *src_get(fw_engine_t *e, const fw_ip_t *ip, uint64_t h) {
         if (e->cap == 0 && tab_grow(e) < 0)
                 return NULL;
         uint32_t i = tab_find(e, ip, h);
-        if (e->tab[i] != NULL)
-                return e->tab[i];
+        if (e->tab[i].s != NULL)
+                return &e->tab[i];
         if ((uint64_t)(e->used + 1) * 4 > (uint64_t)e->cap * 3) {
                 if (tab_grow(e) < 0)
                         return NULL;
@@ -493,18 +502,21 @@ static src_t *src_get(fw_engine_t *e, const fw_ip_t *ip) {
         fankey_init(&s->sweep, 0, 0);
         fw_spike_init(&s->spike);
         fw_pairmap_init(&s->pm);
-        e->tab[i] = s;
+        e->tab[i].s = s;
+        e->tab[i].h = h;
+        e->tab[i].last_ms = INT64_MIN;
         e->used++;
         e->st.sources++;
         e->st.keys++;
-        return s;
+        return &e->tab[i];
 }
 
 /* ---- sub-keys ---- */
 
-static uint64_t sub_hash(uint8_t tag, const fw_ip_t *dst, uint16_t port) {
+/* A sub-key's hash: from the port, or from the destination's element hash. Never 0. */
+static uint64_t sub_hash(uint8_t tag, uint64_t dst_elem, uint16_t port) {
         uint64_t h = tag == TAG_PORT ? mix64(((uint64_t)TAG_PORT << 32) | port)
-                                     : fw_ip_hash(dst, SEED_ELEM ^ TAG_DST);
+                                     : mix64(dst_elem ^ 0x5bd1e9955bd1e995ULL);
         return h ? h : 1;
 }
 
@@ -575,11 +587,9 @@ static fankey_t *sub_create(fw_engine_t *e, src_t *s, uint8_t tag, uint64_t h) {
 /* One sighting for a sub-key of source s: the key (tag, identity) gets the target elem. The first
  * target waits in the pairmap; a second distinct one creates the key with both. Returns 1 if an
  * alert was raised, 0, or -1 on failure. */
-static int sub_sight(fw_engine_t *e, src_t *s, fw_det_kind_t kind, uint8_t tag, int64_t t,
-                     uint64_t elem, int failed) {
+static int sub_sight(fw_engine_t *e, src_t *s, fw_det_kind_t kind, uint8_t tag, uint64_t h,
+                     int64_t t, uint64_t elem, int failed) {
         const fw_session_t *ss = e->cur;
-        uint64_t h = tag == TAG_PORT ? sub_hash(TAG_PORT, NULL, ss->dst_port)
-                                     : sub_hash(TAG_DST, &ss->dst_ip, 0);
         fankey_t *k = sub_find(s, h);
         if (k == NULL) {
                 int64_t w = e->cfg->window_ms;
@@ -801,8 +811,8 @@ void fw_engine_free(fw_engine_t *e) {
         if (e == NULL)
                 return;
         for (uint32_t i = 0; i < e->cap; i++)
-                if (e->tab[i] != NULL)
-                        src_destroy(e, e->tab[i]);
+                if (e->tab[i].s != NULL)
+                        src_destroy(e, e->tab[i].s);
         free(e->tab);
         free(e);
 }
@@ -821,7 +831,18 @@ void fw_engine_stats(const fw_engine_t *e, fw_engine_stats_t *out) {
         out->clock_ms = fw_engine_clock(e);
 }
 
-int fw_engine_feed(fw_engine_t *e, const fw_session_t *ss, int live) {
+/* A session's hashes, computed once per session (a batch computes them ahead). */
+typedef struct shash {
+        uint64_t src; /* source-table hash */
+        uint64_t dst; /* destination element hash */
+} shash_t;
+
+static void session_hashes(const fw_session_t *ss, shash_t *h) {
+        h->src = fw_ip_hash(&ss->src_ip, SEED_SRC);
+        h->dst = fw_ip_hash(&ss->dst_ip, SEED_ELEM);
+}
+
+static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const shash_t *hs) {
         const fw_detect_cfg_t *c = e->cfg;
         int64_t t = ss->first_packet_ms;
         int raised = 0, r;
@@ -842,13 +863,14 @@ int fw_engine_feed(fw_engine_t *e, const fw_session_t *ss, int live) {
                 raised += r;
         }
 
-        src_t *s = src_get(e, &ss->src_ip);
-        if (s == NULL)
+        tslot_t *slot = src_get(e, &ss->src_ip, hs->src);
+        if (slot == NULL)
                 return -1;
+        src_t *s = slot->s;
         if (t > s->last_ms)
-                s->last_ms = t;
+                s->last_ms = slot->last_ms = t;
         int failed = session_failed(ss);
-        uint64_t dst_elem = fw_ip_hash(&ss->dst_ip, SEED_ELEM);
+        uint64_t dst_elem = hs->dst;
         uint64_t port_elem = mix64(0x10000u | ss->dst_port);
         const fw_fanout_cfg_t *fo = c->fanout;
 
@@ -870,14 +892,16 @@ int fw_engine_feed(fw_engine_t *e, const fw_session_t *ss, int live) {
         if (fo[FW_DET_SWEEP_PORT].enabled &&
             !fw_cidr_list_contains(&fo[FW_DET_SWEEP_PORT].allow_src, &s->ip) &&
             !fw_cidr_list_contains(&fo[FW_DET_SWEEP_PORT].allow_dst, &ss->dst_ip)) {
-                if ((r = sub_sight(e, s, FW_DET_SWEEP_PORT, TAG_PORT, t, dst_elem, failed)) < 0)
+                if ((r = sub_sight(e, s, FW_DET_SWEEP_PORT, TAG_PORT,
+                                   sub_hash(TAG_PORT, 0, ss->dst_port), t, dst_elem, failed)) < 0)
                         return -1;
                 raised += r;
         }
         if (fo[FW_DET_PORTSCAN].enabled &&
             !fw_cidr_list_contains(&fo[FW_DET_PORTSCAN].allow_src, &s->ip) &&
             !fw_cidr_list_contains(&fo[FW_DET_PORTSCAN].allow_dst, &ss->dst_ip)) {
-                if ((r = sub_sight(e, s, FW_DET_PORTSCAN, TAG_DST, t, port_elem, failed)) < 0)
+                if ((r = sub_sight(e, s, FW_DET_PORTSCAN, TAG_DST, sub_hash(TAG_DST, dst_elem, 0),
+                                   t, port_elem, failed)) < 0)
                         return -1;
                 raised += r;
         }
@@ -890,5 +914,128 @@ int fw_engine_feed(fw_engine_t *e, const fw_session_t *ss, int live) {
         if (e->bytes > e->max_bytes)
                 enforce_cap(e, s);
         e->cur = NULL;
+        return raised;
+}
+
+int fw_engine_feed(fw_engine_t *e, const fw_session_t *ss, int live) {
+        shash_t hs;
+        session_hashes(ss, &hs);
+        return feed_hashed(e, ss, live, &hs);
+}
+
+/* ---- batches: software prefetching ----
+ * A large state is memory-bound: each session touches a table slot, its source record, the
+ * source's distinct set, first-sightings map and sub-key table, each likely a cache miss, each
+ * address known only after the previous load. Feeding a batch, the engine issues those loads as
+ * prefetches a few sessions ahead, in stages, so the misses of different sessions overlap.
+ * Prefetches only: a stale pointer (a source evicted meanwhile) is harmless, and every session
+ * is still looked up for real when it is processed. */
+
+#define PF_SLOT 12
+#define PF_SRC  6
+#define PF_KEYS 3 /* ... its distinct set, first sightings and sub-key slots */
+#define PF_SUBS 1 /* ... the sub-keys and the distinct sets' slots */
+
+static const src_t *pf_find(const fw_engine_t *e, uint64_t h) {
+        if (e->cap == 0)
+                return NULL;
+        uint32_t mask = e->cap - 1;
+        for (uint32_t i = (uint32_t)h & mask, n = 0; n < 8; i = (i + 1) & mask, n++) {
+                const tslot_t *t = &e->tab[i];
+                if (t->s == NULL)
+                        return NULL;
+                if (t->h == h)
+                        return t->s;
+        }
+        return NULL;
+}
+
+static const fankey_t *pf_sub(const src_t *s, uint64_t h) {
+        uint32_t mask = s->subcap - 1;
+        for (uint32_t i = (uint32_t)h & mask, n = 0; n < 8; i = (i + 1) & mask, n++) {
+                const fankey_t *k = s->subs[i];
+                if (k == NULL || k->h == h)
+                        return k;
+        }
+        return NULL;
+}
+
+static void pf_stage(const fw_engine_t *e, const fw_session_t *ss, const shash_t *hs, int stage) {
+        if (e->cap == 0)
+                return;
+        if (stage == 0) {
+                __builtin_prefetch(&e->tab[(uint32_t)hs->src & (e->cap - 1)]);
+                return;
+        }
+        const src_t *s = pf_find(e, hs->src);
+        if (s == NULL)
+                return;
+        if (stage == 1) {
+                for (size_t off = 0; off < sizeof(*s); off += 64)
+                        __builtin_prefetch((const char *)s + off);
+                return;
+        }
+        uint64_t hp = sub_hash(TAG_PORT, 0, ss->dst_port), hd = sub_hash(TAG_DST, hs->dst, 0);
+        if (stage == 2) {
+                if (s->sweep.d != NULL)
+                        __builtin_prefetch(s->sweep.d);
+                if (s->pm.cap != 0) {
+                        __builtin_prefetch(&s->pm.slots[(uint32_t)hp & (s->pm.cap - 1)]);
+                        __builtin_prefetch(&s->pm.slots[(uint32_t)hd & (s->pm.cap - 1)]);
+                }
+                if (s->subcap != 0) {
+                        __builtin_prefetch(&s->subs[(uint32_t)hp & (s->subcap - 1)]);
+                        __builtin_prefetch(&s->subs[(uint32_t)hd & (s->subcap - 1)]);
+                }
+                return;
+        }
+        /* stage 3: the sub-keys themselves and the distinct sets' slots */
+        if (s->sweep.d != NULL)
+                fw_distinct_prefetch(s->sweep.d, hs->dst);
+        if (s->subcap != 0) {
+                const fankey_t *kp = pf_sub(s, hp), *kd = pf_sub(s, hd);
+                if (kp != NULL) {
+                        __builtin_prefetch(kp);
+                        __builtin_prefetch((const char *)kp + 64);
+                }
+                if (kd != NULL) {
+                        __builtin_prefetch(kd);
+                        __builtin_prefetch((const char *)kd + 64);
+                }
+        }
+}
+
+int fw_engine_feed_batch(fw_engine_t *e, const fw_session_t *ss, size_t n, int live, size_t *done) {
+        enum { CHUNK = 64 };
+        shash_t hs[CHUNK + PF_SLOT];
+        int raised = 0;
+        for (size_t base = 0; base < n; base += CHUNK) {
+                size_t m = n - base < CHUNK ? n - base : CHUNK;
+                size_t ahead = n - base < CHUNK + PF_SLOT ? n - base : CHUNK + PF_SLOT;
+                const fw_session_t *c = ss + base;
+                for (size_t i = 0; i < ahead; i++)
+                        session_hashes(&c[i], &hs[i]);
+                for (size_t i = 0; i < m && base == 0 && i < PF_SLOT; i++)
+                        pf_stage(e, &c[i], &hs[i], 0);
+                for (size_t i = 0; i < m; i++) {
+                        if (i + PF_SLOT < ahead)
+                                pf_stage(e, &c[i + PF_SLOT], &hs[i + PF_SLOT], 0);
+                        if (i + PF_SRC < ahead)
+                                pf_stage(e, &c[i + PF_SRC], &hs[i + PF_SRC], 1);
+                        if (i + PF_KEYS < ahead)
+                                pf_stage(e, &c[i + PF_KEYS], &hs[i + PF_KEYS], 2);
+                        if (i + PF_SUBS < ahead)
+                                pf_stage(e, &c[i + PF_SUBS], &hs[i + PF_SUBS], 3);
+                        int r = feed_hashed(e, &c[i], live, &hs[i]);
+                        if (r < 0) {
+                                if (done)
+                                        *done = base + i;
+                                return -1;
+                        }
+                        raised += r;
+                }
+        }
+        if (done)
+                *done = n;
         return raised;
 }

@@ -148,6 +148,13 @@ void fw_engine_free(fw_engine_t *e);
  * consistent; the session may be fed again). */
 int fw_engine_feed(fw_engine_t *e, const fw_session_t *s, int live);
 
+/* Feed n sessions in order, as n calls of fw_engine_feed, prefetching the state of the sessions
+ * ahead (a large state is memory-bound: this overlaps the cache misses). Returns the alerts
+ * raised, or -1 as fw_engine_feed does; *done (may be NULL) gets the number of sessions fully
+ * processed (on -1, session *done is the one that failed and may be fed again). In the callback,
+ * alert->trigger points into ss. */
+int fw_engine_feed_batch(fw_engine_t *e, const fw_session_t *ss, size_t n, int live, size_t *done);
+
 /* Change the state cap (a detector shares detect.max_memory_mb among its partitions); enforced
  * from the next session on. */
 void fw_engine_set_max_bytes(fw_engine_t *e, size_t max_bytes);

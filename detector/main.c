@@ -26,6 +26,10 @@ static const fw_kafka_default_t detector_kafka_defaults[] = {
         {"enable.auto.commit", "false"}, /* commits carry the partition clock: see consumer.h */
         {"auto.offset.reset", "earliest"},
         {"fetch.wait.max.ms", "100"}, /* detection latency */
+        /* librdkafka 2.0.2 counts this across all assigned partitions and refills only on a 1 s
+         * timer below it: the default 100,000 stalls a busy consumer (memory stays bounded by
+         * queued.max.messages.kbytes, 64 MB) */
+        {"queued.min.messages", "1000000"},
         {NULL, NULL},
 };
 

@@ -23,6 +23,7 @@ extern char **environ;
 
 #define PROG           "fanwatch-replay"
 #define PARTITIONS_MAX 4096
+#define REPLAY_BATCH   64 /* sessions fed to an engine at once */
 
 /* A dummy broker list so that the shared loader's librdkafka check passes without Kafka. */
 
@@ -188,6 +189,8 @@ int main(int argc, char **argv) {
         int status = 1;
         size_t n = (size_t)np;
         fw_session_reader_t *rd = NULL;
+        fw_session_t *buf = NULL;
+        size_t *nbuf = NULL;
         fw_engine_t **eng = calloc(n, sizeof(*eng));
         if (!eng) {
                 fprintf(stderr, "%s: out of memory\n", PROG);
@@ -207,22 +210,44 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "%s: cannot read input: %s\n", PROG, err);
                 goto out;
         }
-        fw_session_t s;
-        for (;;) {
-                int r = fw_session_reader_next(rd, &s, err, sizeof(err));
-                if (r == 0)
-                        break;
-                if (r < 0) {
-                        fprintf(stderr, "%s: bad record: %s\n", PROG, err);
-                        continue;
+        /* sessions are fed per engine in batches (fw_engine_feed_batch prefetches ahead) */
+        buf = calloc(n * REPLAY_BATCH, sizeof(*buf));
+        nbuf = calloc(n, sizeof(*nbuf));
+        if (!buf || !nbuf) {
+                fprintf(stderr, "%s: out of memory\n", PROG);
+                goto out;
+        }
+        int eof = 0;
+        while (!eof && !rp.out_error) {
+                size_t full = SIZE_MAX;
+                while (full == SIZE_MAX) {
+                        fw_session_t *s = NULL;
+                        fw_session_t tmp;
+                        int r = fw_session_reader_next(rd, &tmp, err, sizeof(err));
+                        if (r == 0) {
+                                eof = 1;
+                                break;
+                        }
+                        if (r < 0) {
+                                fprintf(stderr, "%s: bad record: %s\n", PROG, err);
+                                continue;
+                        }
+                        size_t p = n > 1 ? (size_t)fw_session_partition(&tmp, (int32_t)n) : 0;
+                        s = &buf[p * REPLAY_BATCH + nbuf[p]++];
+                        *s = tmp;
+                        if (nbuf[p] == REPLAY_BATCH)
+                                full = p;
                 }
-                size_t p = n > 1 ? (size_t)fw_session_partition(&s, (int32_t)n) : 0;
-                if (fw_engine_feed(eng[p], &s, 1) < 0) {
-                        fprintf(stderr, "%s: out of memory at session %s\n", PROG, s.id);
-                        goto out;
+                for (size_t p = 0; p < n; p++) {
+                        if (nbuf[p] == 0 || (!eof && p != full))
+                                continue;
+                        if (fw_engine_feed_batch(eng[p], &buf[p * REPLAY_BATCH], nbuf[p], 1, NULL) <
+                            0) {
+                                fprintf(stderr, "%s: out of memory\n", PROG);
+                                goto out;
+                        }
+                        nbuf[p] = 0;
                 }
-                if (rp.out_error)
-                        break;
         }
         if (fflush(stdout) != 0 || rp.out_error) {
                 fprintf(stderr, "%s: writing the alerts: %s\n", PROG, strerror(errno));
@@ -270,6 +295,8 @@ int main(int argc, char **argv) {
         status = strict && (st.bad > 0 || st.errors > 0) ? 1 : 0;
 
 out:
+        free(buf);
+        free(nbuf);
         fw_session_reader_close(rd);
         for (size_t i = 0; eng && i < n; i++)
                 fw_engine_free(eng[i]);

@@ -368,6 +368,14 @@ class DetectorTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix='fw-detector-')
+        try:
+            cls.prepare()
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def prepare(cls):
         cls.recs = generate()
         cls.first = [r for r in cls.recs if r['fp'] < MID_MS]
         cls.second = [r for r in cls.recs if r['fp'] >= MID_MS]

@@ -548,9 +548,11 @@ static int read_flags(reader_t *r, fw_tcpflags_t *f) {
                 mp_val_t k;
                 if ((rc = read_key(r, &k)))
                         return rc;
+                static const uint8_t flag_len[N_FLAGS] = {3, 7, 3, 3, 3, 3, 3, 8, 8};
                 int idx = -1;
-                for (int j = 0; j < N_FLAGS; j++)
-                        if (strlen(flag_keys[j]) == k.n && memcmp(flag_keys[j], k.data, k.n) == 0)
+                for (int j = 0; j < N_FLAGS && idx < 0; j++)
+                        if (flag_len[j] == k.n && k.data[0] == (uint8_t)flag_keys[j][0] &&
+                            memcmp(flag_keys[j], k.data, k.n) == 0)
                                 idx = j;
                 if (idx < 0) {
                         if ((rc = mp_skip(r, 1)))

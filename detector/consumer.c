@@ -61,7 +61,9 @@ typedef struct ctx {
         fw_detector_health_t *health;
         /* the message being processed, for the alert callback */
         part_t *cur;
-        int64_t cur_offset, cur_clock_before;
+        int64_t cur_clock_before;
+        fw_session_t *sess; /* decoded sessions of the run being fed (BATCH_MAX) */
+        int64_t *offs;      /* their offsets */
         int fatal;
         char fatal_err[512];
         /* metrics */
@@ -144,7 +146,7 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         }
         memcpy(n->key, a->id, 33);
         n->part = p;
-        n->offset = c->cur_offset;
+        n->offset = c->offs[a->trigger - c->sess]; /* the batch's session that raised it */
         n->clock_before = c->cur_clock_before;
         if (produce_node(c, n) < 0) {
                 free(n->payload);
@@ -482,37 +484,65 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 /* ---- the loop ---- */
 
-static void handle(ctx_t *c, rd_kafka_message_t *msg) {
-        part_t *p = part_get(c, msg->partition);
-        if (p == NULL || (p->processed >= 0 && msg->offset < p->processed))
-                return;
-        fw_session_t s;
+static void decode_error(ctx_t *c, const rd_kafka_message_t *msg, const char *err) {
+        fw_counter_add(c->m_decode_errors, 1);
+        if (c->decode_errors_logged++ < 100 || c->decode_errors_logged % 10000 == 0)
+                fw_warn("detector",
+                        "skipping undecodable record partition=%d offset=%lld: %s "
+                        "(fanwatch_detector_decode_errors_total)",
+                        (int)msg->partition, (long long)msg->offset, err);
+}
+
+/* Handle msgs[0..n): consecutive messages of one partition, all live or all replayed. They are
+ * decoded, then fed to the partition's engine as one batch (prefetching ahead). */
+static void handle_run(ctx_t *c, part_t *p, rd_kafka_message_t **msgs, size_t n, int live) {
         char err[256];
-        int live = msg->offset >= p->replay_until;
-        if (fw_session_decode(msg->payload, msg->len, &s, err, sizeof(err)) != 0) {
-                fw_counter_add(c->m_decode_errors, 1);
-                if (c->decode_errors_logged++ < 100 || c->decode_errors_logged % 10000 == 0)
-                        fw_warn("detector",
-                                "skipping undecodable record partition=%d offset=%lld: %s "
-                                "(fanwatch_detector_decode_errors_total)",
-                                (int)msg->partition, (long long)msg->offset, err);
-        } else {
-                c->cur = p;
-                c->cur_offset = msg->offset;
-                c->cur_clock_before = fw_engine_clock(p->eng);
-                if (fw_engine_feed(p->eng, &s, live) < 0) {
-                        c->fatal = 1;
-                        snprintf(c->fatal_err, sizeof(c->fatal_err),
-                                 "partition %d offset %lld: out of memory while detecting",
-                                 (int)msg->partition, (long long)msg->offset);
-                        return; /* not processed: the offset stays before it */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (fw_session_decode(msgs[i]->payload, msgs[i]->len, &c->sess[k], err,
+                                      sizeof(err)) != 0) {
+                        decode_error(c, msgs[i], err); /* skipped: never stops the partition */
+                        continue;
                 }
-                c->cur = NULL;
-                if (!live)
-                        fw_counter_add(c->m_replayed, 1);
+                c->offs[k++] = msgs[i]->offset;
         }
-        p->processed = msg->offset + 1;
+        size_t done = k;
+        c->cur = p;
+        c->cur_clock_before = fw_engine_clock(p->eng);
+        if (k > 0 && fw_engine_feed_batch(p->eng, c->sess, k, live, &done) < 0) {
+                c->fatal = 1;
+                snprintf(c->fatal_err, sizeof(c->fatal_err),
+                         "partition %d offset %lld: out of memory while detecting", (int)p->id,
+                         (long long)c->offs[done]);
+                p->processed = c->offs[done]; /* not processed: the offset stays before it */
+        } else {
+                p->processed = msgs[n - 1]->offset + 1;
+        }
+        c->cur = NULL;
+        if (!live)
+                fw_counter_add(c->m_replayed, done);
         p->clock_processed = fw_engine_clock(p->eng);
+}
+
+/* Split a batch from librdkafka into runs (same partition, same live/replay state). */
+static void handle_batch(ctx_t *c, rd_kafka_message_t **msgs, size_t n) {
+        size_t i = 0;
+        while (i < n && !c->fatal) {
+                rd_kafka_message_t *m = msgs[i];
+                part_t *p = part_get(c, m->partition);
+                if (m->err || p == NULL || (p->processed >= 0 && m->offset < p->processed)) {
+                        i++;
+                        continue;
+                }
+                int live = m->offset >= p->replay_until;
+                size_t j = i + 1;
+                while (j < n && msgs[j]->err == 0 && msgs[j]->partition == m->partition &&
+                       msgs[j]->offset > msgs[j - 1]->offset &&
+                       (msgs[j]->offset >= p->replay_until) == live)
+                        j++;
+                handle_run(c, p, msgs + i, j - i, live);
+                i = j;
+        }
 }
 
 /* Refresh gauges and add the engines' counters (as deltas) to the metrics. */
@@ -622,7 +652,11 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
         int status = -1;
         char e[512];
 
-        if (register_metrics(&c, m) < 0) {
+        c.sess = malloc(BATCH_MAX * sizeof(*c.sess));
+        c.offs = malloc(BATCH_MAX * sizeof(*c.offs));
+        if (c.sess == NULL || c.offs == NULL || register_metrics(&c, m) < 0) {
+                free(c.sess);
+                free(c.offs);
                 snprintf(err, errlen, "cannot register metrics");
                 rd_kafka_conf_destroy(consumer_conf);
                 rd_kafka_conf_destroy(producer_conf);
@@ -638,6 +672,8 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
                 rd_kafka_conf_destroy(producer_conf);
                 rd_kafka_conf_destroy(consumer_conf);
                 free(c.m_rule_alerts);
+                free(c.sess);
+                free(c.offs);
                 return -1;
         }
         rd_kafka_conf_set_opaque(consumer_conf, &c);
@@ -671,12 +707,11 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
                 ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, BATCH_MAX);
                 int64_t now = wall_ms();
                 atomic_store(&health->last_progress_ms, now);
+                if (n > 0)
+                        handle_batch(&c, batch, (size_t)n);
                 for (ssize_t i = 0; i < n; i++) {
                         rd_kafka_message_t *msg = batch[i];
-                        if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                                if (!c.fatal)
-                                        handle(&c, msg);
-                        } else if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                        if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                                 const char *why = rd_kafka_message_errstr(msg);
                                 if (strcmp(why, last_topic_err) != 0)
                                         fw_warn("detector", "consume: %s", why);
@@ -715,5 +750,7 @@ out:
         rd_kafka_flush(c.producer, 1000);
         rd_kafka_destroy(c.producer);
         free(c.m_rule_alerts);
+        free(c.sess);
+        free(c.offs);
         return status;
 }

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,8 +25,11 @@
 #define REVOKE_DRAIN_MS   10000
 #define META_PREFIX       "fw1 clock="
 #define BATCH_MAX         1024 /* messages taken from librdkafka per call */
+#define WORKER_QUEUE      16   /* runs queued per worker before the consumer waits */
 
 typedef struct part part_t;
+typedef struct worker worker_t;
+typedef struct ctx ctx_t;
 
 /* One alert in flight (the payload stays here until Kafka acknowledged it). */
 typedef struct node {
@@ -42,6 +47,8 @@ enum { IN_FLIGHT, DELIVERED, FAILED };
 
 struct part {
         int32_t id;
+        pthread_mutex_t mu; /* held by the worker while it feeds a run; guards the fields below */
+        worker_t *w;        /* the worker thread that owns the partition's engine */
         fw_engine_t *eng;
         int64_t replay_until; /* offsets below are replayed silently */
         int64_t processed;    /* last processed offset + 1, -1 before the first */
@@ -49,9 +56,32 @@ struct part {
         int64_t committed; /* last offset committed (or attempted), -1 none */
         node_t *head, *tail;
         uint64_t rep_sessions, rep_late, rep_evicted; /* already added to the counters */
+        fw_engine_stats_t st; /* the engine's, as last read by the main thread */
 };
 
-typedef struct ctx {
+/* Consecutive messages of one partition, all live or all replayed, for its worker. */
+typedef struct run {
+        part_t *p;
+        rd_kafka_message_t **msgs; /* owned: destroyed by the worker */
+        size_t n;
+        int live;
+} run_t;
+
+/* A worker thread: feeds the runs of the partitions it owns (partition id % threads). */
+struct worker {
+        ctx_t *c;
+        pthread_t th;
+        pthread_mutex_t mu;
+        pthread_cond_t cv;   /* work queued, or quit */
+        pthread_cond_t idle; /* queue empty and not busy */
+        run_t q[WORKER_QUEUE];
+        int qhead, qlen, busy, quit, started;
+        fw_session_t *sess; /* decoded sessions of the run being fed (BATCH_MAX) */
+        int64_t *offs;      /* their offsets */
+        int64_t clock_before;
+};
+
+struct ctx {
         const fw_detector_opts_t *o;
         const fw_detect_cfg_t *dcfg;
         rd_kafka_t *consumer, *producer;
@@ -59,21 +89,19 @@ typedef struct ctx {
         int32_t nparts_cap;
         int nassigned;
         fw_detector_health_t *health;
-        /* the message being processed, for the alert callback */
-        part_t *cur;
-        int64_t cur_clock_before;
-        fw_session_t *sess; /* decoded sessions of the run being fed (BATCH_MAX) */
-        int64_t *offs;      /* their offsets */
-        int fatal;
+        worker_t *workers;
+        int nworkers;
+        _Atomic int fatal;
+        pthread_mutex_t fatal_mu;
         char fatal_err[512];
         /* metrics */
         fw_counter_t *m_sessions, *m_replayed, *m_decode_errors, *m_late, *m_evicted;
         fw_counter_t *m_alerts[FW_DET_NKINDS], **m_rule_alerts;
         fw_counter_t *m_delivery_errors, *m_commits, *m_commit_errors, *m_rebalances;
         fw_gauge_t *g_keys, *g_bytes, *g_promoted, *g_parts, *g_lag, *g_inflight, *g_sources;
-        int64_t inflight;
-        uint64_t decode_errors_logged;
-} ctx_t;
+        _Atomic int64_t inflight;
+        _Atomic uint64_t decode_errors_logged;
+};
 
 static int64_t wall_ms(void) {
         struct timespec ts;
@@ -113,28 +141,38 @@ static void rebalance_caps(ctx_t *c) {
 
 /* ---- alerts out ---- */
 
-static int produce_node(ctx_t *c, node_t *n) {
+/* Queue an alert. The main thread polls the producer (delivery reports run there); a worker
+ * waits for it when the queue is full. */
+static int produce_node(ctx_t *c, node_t *n, int main_thread) {
         for (;;) {
+                int prev = atomic_exchange(&n->state, IN_FLIGHT); /* before: the report may come
+                                                                   * at once */
                 rd_kafka_resp_err_t e = rd_kafka_producev(
                         c->producer, RD_KAFKA_V_TOPIC(c->o->alerts_topic),
                         RD_KAFKA_V_KEY(n->key, 32), RD_KAFKA_V_VALUE(n->payload, n->len),
                         RD_KAFKA_V_OPAQUE(n), RD_KAFKA_V_END);
-                if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
-                        atomic_store(&n->state, IN_FLIGHT);
+                if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
                         return 0;
-                }
+                atomic_store(&n->state, prev);
                 if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                         fw_error("detector", "cannot queue alert %s: %s", n->key,
                                  rd_kafka_err2str(e));
                         return -1;
                 }
-                rd_kafka_poll(c->producer, 100); /* back-pressure: wait for deliveries */
+                if (main_thread) {
+                        rd_kafka_poll(c->producer, 100); /* back-pressure: wait for deliveries */
+                } else {
+                        struct timespec ts = {0, 1000000};
+                        nanosleep(&ts, NULL);
+                }
         }
 }
 
+/* The engine's callback, on the worker thread feeding the partition (p->mu held). */
 static int on_alert(const fw_alert_t *a, void *opaque) {
-        ctx_t *c = opaque;
-        part_t *p = c->cur;
+        part_t *p = opaque;
+        worker_t *w = p->w;
+        ctx_t *c = w->c;
         fw_alert_json_opts_t jo = {c->o->viewer_url, c->o->observer, wall_ms()};
         node_t *n = calloc(1, sizeof(*n));
         if (n == NULL)
@@ -146,9 +184,9 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         }
         memcpy(n->key, a->id, 33);
         n->part = p;
-        n->offset = c->offs[a->trigger - c->sess]; /* the batch's session that raised it */
-        n->clock_before = c->cur_clock_before;
-        if (produce_node(c, n) < 0) {
+        n->offset = w->offs[a->trigger - w->sess]; /* the run's session that raised it */
+        n->clock_before = w->clock_before;
+        if (produce_node(c, n, 0) < 0) {
                 free(n->payload);
                 free(n);
                 return -1;
@@ -201,7 +239,7 @@ static void part_settle(ctx_t *c, part_t *p) {
         }
         for (node_t *n = p->head; n != NULL; n = n->next)
                 if (atomic_load(&n->state) == FAILED)
-                        (void)produce_node(c, n);
+                        (void)produce_node(c, n, 1);
 }
 
 /* The offset safe to commit and the clock recorded with it; 0 if nothing to commit. */
@@ -224,8 +262,14 @@ static void commit_safe(ctx_t *c, int32_t only, int sync) {
                 int64_t off, clock;
                 if (p == NULL || (only >= 0 && i != only))
                         continue;
+                if (pthread_mutex_trylock(&p->mu) != 0)
+                        continue; /* its worker is feeding it: next time */
                 part_settle(c, p);
-                if (!part_safe(p, &off, &clock))
+                int safe = part_safe(p, &off, &clock);
+                if (safe)
+                        p->committed = off;
+                pthread_mutex_unlock(&p->mu);
+                if (!safe)
                         continue;
                 rd_kafka_topic_partition_t *tp =
                         rd_kafka_topic_partition_list_add(l, c->o->sessions_topic, i);
@@ -239,7 +283,6 @@ static void commit_safe(ctx_t *c, int32_t only, int sync) {
                                 tp->metadata_size = (size_t)ml;
                         }
                 }
-                p->committed = off;
         }
         if (l->cnt > 0) {
                 rd_kafka_resp_err_t e = rd_kafka_commit(c->consumer, l, !sync);
@@ -273,6 +316,46 @@ static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
 }
 
+static void set_fatal(ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Stop the loop with a reason (the first one wins); any thread. */
+static void set_fatal(ctx_t *c, const char *fmt, ...) {
+        pthread_mutex_lock(&c->fatal_mu);
+        if (!atomic_load(&c->fatal)) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(c->fatal_err, sizeof(c->fatal_err), fmt, ap);
+                va_end(ap);
+                atomic_store(&c->fatal, 1);
+        }
+        pthread_mutex_unlock(&c->fatal_mu);
+}
+
+/* ---- workers ---- */
+
+/* Wait until every worker has fed everything queued. The main thread keeps serving delivery
+ * reports meanwhile (a worker may be waiting for room in the producer queue). */
+static void workers_drain(ctx_t *c) {
+        for (int i = 0; i < c->nworkers; i++) {
+                worker_t *w = &c->workers[i];
+                pthread_mutex_lock(&w->mu);
+                while (w->qlen > 0 || w->busy) {
+                        struct timespec ts;
+                        clock_gettime(CLOCK_REALTIME, &ts);
+                        ts.tv_nsec += 10 * 1000000L;
+                        if (ts.tv_nsec >= 1000000000L) {
+                                ts.tv_sec++;
+                                ts.tv_nsec -= 1000000000L;
+                        }
+                        pthread_cond_timedwait(&w->idle, &w->mu, &ts);
+                        pthread_mutex_unlock(&w->mu);
+                        rd_kafka_poll(c->producer, 0);
+                        pthread_mutex_lock(&w->mu);
+                }
+                pthread_mutex_unlock(&w->mu);
+        }
+}
+
 /* ---- assignment ---- */
 
 static void part_destroy(ctx_t *c, part_t *p) {
@@ -287,6 +370,7 @@ static void part_destroy(ctx_t *c, part_t *p) {
                 }
         }
         fw_engine_free(p->eng);
+        pthread_mutex_destroy(&p->mu);
         free(p);
 }
 
@@ -375,13 +459,14 @@ static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
                         part_destroy(c, c->parts[tp->partition]);
                 part_t *p = calloc(1, sizeof(*p));
                 if (p == NULL ||
-                    (p->eng = fw_engine_new(c->dcfg, on_alert, c, err, sizeof(err))) == NULL) {
+                    (p->eng = fw_engine_new(c->dcfg, on_alert, p, err, sizeof(err))) == NULL) {
                         free(p);
-                        c->fatal = 1;
-                        snprintf(c->fatal_err, sizeof(c->fatal_err), "partition %d: %s",
-                                 (int)tp->partition, p ? err : "out of memory");
+                        set_fatal(c, "partition %d: %s", (int)tp->partition,
+                                  p ? err : "out of memory");
                         continue;
                 }
+                pthread_mutex_init(&p->mu, NULL);
+                p->w = &c->workers[tp->partition % c->nworkers];
                 p->id = tp->partition;
                 p->replay_until = replay_until ? replay_until[i] : -1;
                 p->processed = -1;
@@ -408,8 +493,10 @@ static void revoke(ctx_t *c, rd_kafka_topic_partition_list_t *parts, int lost) {
                         for (int i = 0; i < parts->cnt; i++) {
                                 part_t *p = part_get(c, parts->elems[i].partition);
                                 if (p) {
+                                        pthread_mutex_lock(&p->mu);
                                         part_settle(c, p);
                                         pending += p->head != NULL;
+                                        pthread_mutex_unlock(&p->mu);
                                 }
                         }
                         if (!pending || wall_ms() > deadline)
@@ -439,6 +526,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         ctx_t *c = opaque;
         int coop = strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
         fw_counter_add(c->m_rebalances, 1);
+        workers_drain(c); /* no run in flight while partitions come and go */
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
                 assign_prepare(c, parts);
                 rd_kafka_error_t *e = NULL;
@@ -486,51 +574,106 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
 
 static void decode_error(ctx_t *c, const rd_kafka_message_t *msg, const char *err) {
         fw_counter_add(c->m_decode_errors, 1);
-        if (c->decode_errors_logged++ < 100 || c->decode_errors_logged % 10000 == 0)
+        uint64_t nerr = atomic_fetch_add(&c->decode_errors_logged, 1) + 1;
+        if (nerr <= 100 || nerr % 10000 == 0)
                 fw_warn("detector",
                         "skipping undecodable record partition=%d offset=%lld: %s "
                         "(fanwatch_detector_decode_errors_total)",
                         (int)msg->partition, (long long)msg->offset, err);
 }
 
-/* Handle msgs[0..n): consecutive messages of one partition, all live or all replayed. They are
- * decoded, then fed to the partition's engine as one batch (prefetching ahead). */
-static void handle_run(ctx_t *c, part_t *p, rd_kafka_message_t **msgs, size_t n, int live) {
+/* Feed one run (worker thread): decode, feed the engine as one batch (prefetching ahead),
+ * record how far the partition is processed; then release the messages. */
+static void run_feed(worker_t *w, run_t *r) {
+        ctx_t *c = w->c;
+        part_t *p = r->p;
         char err[256];
         size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (fw_session_decode(msgs[i]->payload, msgs[i]->len, &c->sess[k], err,
+        pthread_mutex_lock(&p->mu);
+        for (size_t i = 0; i < r->n; i++) {
+                if (fw_session_decode(r->msgs[i]->payload, r->msgs[i]->len, &w->sess[k], err,
                                       sizeof(err)) != 0) {
-                        decode_error(c, msgs[i], err); /* skipped: never stops the partition */
+                        decode_error(c, r->msgs[i], err); /* skipped: never stops the partition */
                         continue;
                 }
-                c->offs[k++] = msgs[i]->offset;
+                w->offs[k++] = r->msgs[i]->offset;
         }
         size_t done = k;
-        c->cur = p;
-        c->cur_clock_before = fw_engine_clock(p->eng);
-        if (k > 0 && fw_engine_feed_batch(p->eng, c->sess, k, live, &done) < 0) {
-                c->fatal = 1;
-                snprintf(c->fatal_err, sizeof(c->fatal_err),
-                         "partition %d offset %lld: out of memory while detecting", (int)p->id,
-                         (long long)c->offs[done]);
-                p->processed = c->offs[done]; /* not processed: the offset stays before it */
+        w->clock_before = fw_engine_clock(p->eng);
+        if (atomic_load(&c->fatal)) {
+                done = 0; /* stopping: leave the offsets where they are */
+        } else if (k > 0 && fw_engine_feed_batch(p->eng, w->sess, k, r->live, &done) < 0) {
+                set_fatal(c, "partition %d offset %lld: out of memory while detecting", (int)p->id,
+                          (long long)w->offs[done]);
+                p->processed = w->offs[done]; /* not processed: the offset stays before it */
         } else {
-                p->processed = msgs[n - 1]->offset + 1;
+                p->processed = r->msgs[r->n - 1]->offset + 1;
         }
-        c->cur = NULL;
-        if (!live)
+        if (!r->live)
                 fw_counter_add(c->m_replayed, done);
         p->clock_processed = fw_engine_clock(p->eng);
+        pthread_mutex_unlock(&p->mu);
+        for (size_t i = 0; i < r->n; i++)
+                rd_kafka_message_destroy(r->msgs[i]);
+        free(r->msgs);
 }
 
-/* Split a batch from librdkafka into runs (same partition, same live/replay state). */
+static void *worker_main(void *arg) {
+        worker_t *w = arg;
+        pthread_mutex_lock(&w->mu);
+        for (;;) {
+                while (w->qlen == 0 && !w->quit)
+                        pthread_cond_wait(&w->cv, &w->mu);
+                if (w->qlen == 0 && w->quit)
+                        break;
+                run_t r = w->q[w->qhead];
+                w->qhead = (w->qhead + 1) % WORKER_QUEUE;
+                w->qlen--;
+                w->busy = 1;
+                pthread_mutex_unlock(&w->mu);
+                run_feed(w, &r);
+                pthread_mutex_lock(&w->mu);
+                w->busy = 0;
+                if (w->qlen == 0)
+                        pthread_cond_broadcast(&w->idle);
+        }
+        pthread_mutex_unlock(&w->mu);
+        return NULL;
+}
+
+/* Queue a run for its partition's worker, waiting (and serving delivery reports) while its
+ * queue is full. Takes ownership of r->msgs. */
+static void run_queue(ctx_t *c, run_t *r) {
+        worker_t *w = r->p->w;
+        pthread_mutex_lock(&w->mu);
+        while (w->qlen == WORKER_QUEUE) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += 10 * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) {
+                        ts.tv_sec++;
+                        ts.tv_nsec -= 1000000000L;
+                }
+                pthread_cond_timedwait(&w->idle, &w->mu, &ts);
+                pthread_mutex_unlock(&w->mu);
+                rd_kafka_poll(c->producer, 0);
+                pthread_mutex_lock(&w->mu);
+        }
+        w->q[(w->qhead + w->qlen) % WORKER_QUEUE] = *r;
+        w->qlen++;
+        pthread_cond_signal(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+}
+
+/* Split a batch from librdkafka into runs (same partition, same live/replay state) for the
+ * workers. Messages not handed over (errors, revoked partitions) are destroyed here. */
 static void handle_batch(ctx_t *c, rd_kafka_message_t **msgs, size_t n) {
         size_t i = 0;
-        while (i < n && !c->fatal) {
+        while (i < n) {
                 rd_kafka_message_t *m = msgs[i];
                 part_t *p = part_get(c, m->partition);
-                if (m->err || p == NULL || (p->processed >= 0 && m->offset < p->processed)) {
+                if (m->err || p == NULL || atomic_load(&c->fatal)) {
+                        rd_kafka_message_destroy(m); /* errors were logged by the loop */
                         i++;
                         continue;
                 }
@@ -540,9 +683,57 @@ static void handle_batch(ctx_t *c, rd_kafka_message_t **msgs, size_t n) {
                        msgs[j]->offset > msgs[j - 1]->offset &&
                        (msgs[j]->offset >= p->replay_until) == live)
                         j++;
-                handle_run(c, p, msgs + i, j - i, live);
+                run_t r = {p, malloc((j - i) * sizeof(*msgs)), j - i, live};
+                if (r.msgs == NULL) {
+                        set_fatal(c, "out of memory");
+                        continue; /* destroyed above on the next pass */
+                }
+                memcpy(r.msgs, msgs + i, (j - i) * sizeof(*msgs));
+                run_queue(c, &r);
                 i = j;
         }
+}
+
+static int workers_start(ctx_t *c, int n) {
+        c->workers = calloc((size_t)n, sizeof(*c->workers));
+        if (c->workers == NULL)
+                return -1;
+        c->nworkers = n;
+        for (int i = 0; i < n; i++) {
+                worker_t *w = &c->workers[i];
+                w->c = c;
+                pthread_mutex_init(&w->mu, NULL);
+                pthread_cond_init(&w->cv, NULL);
+                pthread_cond_init(&w->idle, NULL);
+                w->sess = malloc(BATCH_MAX * sizeof(*w->sess));
+                w->offs = malloc(BATCH_MAX * sizeof(*w->offs));
+                if (w->sess == NULL || w->offs == NULL ||
+                    pthread_create(&w->th, NULL, worker_main, w) != 0)
+                        return -1;
+                w->started = 1;
+        }
+        return 0;
+}
+
+static void workers_stop(ctx_t *c) {
+        for (int i = 0; i < c->nworkers; i++) {
+                worker_t *w = &c->workers[i];
+                if (w->started) {
+                        pthread_mutex_lock(&w->mu);
+                        w->quit = 1;
+                        pthread_cond_signal(&w->cv);
+                        pthread_mutex_unlock(&w->mu);
+                        pthread_join(w->th, NULL);
+                }
+                free(w->sess);
+                free(w->offs);
+                pthread_mutex_destroy(&w->mu);
+                pthread_cond_destroy(&w->cv);
+                pthread_cond_destroy(&w->idle);
+        }
+        free(c->workers);
+        c->workers = NULL;
+        c->nworkers = 0;
 }
 
 /* Refresh gauges and add the engines' counters (as deltas) to the metrics. */
@@ -552,8 +743,11 @@ static void refresh_metrics(ctx_t *c) {
                 part_t *p = c->parts[i];
                 if (p == NULL)
                         continue;
-                fw_engine_stats_t st;
-                fw_engine_stats(p->eng, &st);
+                if (pthread_mutex_trylock(&p->mu) == 0) { /* else: last values */
+                        fw_engine_stats(p->eng, &p->st);
+                        pthread_mutex_unlock(&p->mu);
+                }
+                const fw_engine_stats_t st = p->st;
                 keys += (double)st.keys;
                 sources += (double)st.sources;
                 bytes += (double)st.bytes;
@@ -652,15 +846,13 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
         int status = -1;
         char e[512];
 
-        c.sess = malloc(BATCH_MAX * sizeof(*c.sess));
-        c.offs = malloc(BATCH_MAX * sizeof(*c.offs));
-        if (c.sess == NULL || c.offs == NULL || register_metrics(&c, m) < 0) {
-                free(c.sess);
-                free(c.offs);
+        pthread_mutex_init(&c.fatal_mu, NULL);
+        if (register_metrics(&c, m) < 0) {
                 snprintf(err, errlen, "cannot register metrics");
                 rd_kafka_conf_destroy(consumer_conf);
                 rd_kafka_conf_destroy(producer_conf);
                 free(c.m_rule_alerts);
+                pthread_mutex_destroy(&c.fatal_mu);
                 return -1;
         }
         rd_kafka_conf_set_opaque(producer_conf, &c);
@@ -672,9 +864,13 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
                 rd_kafka_conf_destroy(producer_conf);
                 rd_kafka_conf_destroy(consumer_conf);
                 free(c.m_rule_alerts);
-                free(c.sess);
-                free(c.offs);
+                pthread_mutex_destroy(&c.fatal_mu);
                 return -1;
+        }
+        if (workers_start(&c, o->threads > 0 ? o->threads : 1) < 0) {
+                snprintf(err, errlen, "cannot start %d worker threads", o->threads);
+                rd_kafka_conf_destroy(consumer_conf);
+                goto out;
         }
         rd_kafka_conf_set_opaque(consumer_conf, &c);
         rd_kafka_conf_set_rebalance_cb(consumer_conf, rebalance_cb);
@@ -701,26 +897,25 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
         char last_topic_err[256] = "";
         rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c.consumer);
         rd_kafka_message_t *batch[BATCH_MAX];
-        while (!*stop && !c.fatal) {
+        while (!*stop && !atomic_load(&c.fatal)) {
                 /* serves the rebalance callback too; messages of a revoked partition are
                  * dropped by librdkafka before they are returned */
                 ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, BATCH_MAX);
                 int64_t now = wall_ms();
                 atomic_store(&health->last_progress_ms, now);
-                if (n > 0)
-                        handle_batch(&c, batch, (size_t)n);
-                for (ssize_t i = 0; i < n; i++) {
-                        rd_kafka_message_t *msg = batch[i];
-                        if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                                const char *why = rd_kafka_message_errstr(msg);
-                                if (strcmp(why, last_topic_err) != 0)
-                                        fw_warn("detector", "consume: %s", why);
-                                snprintf(last_topic_err, sizeof(last_topic_err), "%s", why);
+                if (n > 0) {
+                        for (ssize_t i = 0; i < n; i++) {
+                                const rd_kafka_message_t *msg = batch[i];
+                                if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                                        const char *why = rd_kafka_message_errstr(msg);
+                                        if (strcmp(why, last_topic_err) != 0)
+                                                fw_warn("detector", "consume: %s", why);
+                                        snprintf(last_topic_err, sizeof(last_topic_err), "%s", why);
+                                }
                         }
-                        rd_kafka_message_destroy(msg);
-                }
-                if (n > 0)
                         atomic_store(&health->broker_down_since_ms, 0);
+                        handle_batch(&c, batch, (size_t)n); /* takes the messages */
+                }
                 rd_kafka_poll(c.producer, 0);
                 if (now >= next_commit) {
                         commit_safe(&c, -1, 0);
@@ -728,6 +923,7 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
                         next_commit = now + o->commit_interval_ms;
                 }
         }
+        workers_drain(&c);
         rd_kafka_queue_destroy(q);
         if (c.fatal) {
                 snprintf(err, errlen, "%s", c.fatal_err);
@@ -743,6 +939,7 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
 out:
         if (c.consumer)
                 rd_kafka_destroy(c.consumer);
+        workers_stop(&c);
         for (int32_t i = 0; i < c.nparts_cap; i++)
                 if (c.parts[i])
                         part_destroy(&c, c.parts[i]);
@@ -750,7 +947,6 @@ out:
         rd_kafka_flush(c.producer, 1000);
         rd_kafka_destroy(c.producer);
         free(c.m_rule_alerts);
-        free(c.sess);
-        free(c.offs);
+        pthread_mutex_destroy(&c.fatal_mu);
         return status;
 }

@@ -27,6 +27,7 @@ typedef struct fw_detector_opts {
         const char *alerts_topic;
         int start_latest; /* detector.start = latest */
         int64_t commit_interval_ms;
+        int threads;            /* worker threads feeding the engines (partition id % threads) */
         const char *observer;   /* observer.name in alerts */
         const char *viewer_url; /* alert.viewer_url, NULL for none */
 } fw_detector_opts_t;

@@ -47,6 +47,9 @@ const fw_conf_def_t fw_detector_conf_defs[] = {
          "before going live"},
         {"detector.commit_interval", FW_CT_DURATION, "1s", 100, 10 * MS_MIN, NULL, 0,
          "how often processed offsets are committed to Kafka"},
+        {"detector.threads", FW_CT_INT, "2", 1, 64, NULL, 0,
+         "worker threads running the detections; each owns the partitions whose id modulo the "
+         "count is its number"},
         {"detector.name", FW_CT_STRING, "", 0, 0, NULL, 0,
          "observer.name in alerts; empty: the host name"},
 

@@ -1,7 +1,7 @@
 /* bench_detect: the whole detection engine in process, against the same detections done with
  * exact timestamped hash sets (cfg.exact_baseline = 1) in the same run. Issue #4, Acceptance.
  *
- *   bench_detect throughput [SESSIONS]   decode (msgpack wire format) + fw_engine_feed, one core
+ *   bench_detect throughput [SESSIONS]   decode (msgpack wire format) + feed, one core
  *   bench_detect memory [SOURCES]        heavy-tailed fan-out in one window: state bytes and heap
  *   bench_detect cap [SOURCES] [MIB]     sources growing to 10 million under a state cap
  *   bench_detect injection [SOURCES]     injected sweeps / port scans in a benign background
@@ -405,8 +405,8 @@ static int tp_measure(int batch, const char *buf, const size_t *off, uint64_t n)
 }
 
 static int cmd_throughput(uint64_t n) {
-        printf("== throughput: %llu sessions, msgpack decode + fw_engine_feed, default config + "
-               "study rule, one thread\n",
+        printf("== throughput: %llu sessions, msgpack decode + fw_engine_feed_batch (and "
+               "fw_engine_feed), default config + study rule, one thread\n",
                (unsigned long long)n);
         /* Encode the stream (the wire format) into one buffer. */
         size_t cap = (size_t)n * 320, len = 0;

@@ -14,6 +14,7 @@
  * max_bytes the least recently seen of a sample of sources is dropped (Redis-style sampled LRU). */
 #include "engine.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,8 @@ typedef struct fankey {
         uint32_t nsample;
         fw_ip_t *sample_ip;    /* sweeps: sampled destinations (allocated near the threshold) */
         uint16_t *sample_port; /* port scans: sampled ports */
+        uint64_t ub;           /* upper bound of the distinct count: last count + sightings since */
+        uint64_t floor;        /* sketch regime: no recount before ub reaches it */
 } fankey_t;
 
 typedef struct rulestate {
@@ -180,6 +183,8 @@ static void fankey_release(fw_engine_t *e, fankey_t *k) {
         k->sample_ip = NULL;
         k->sample_port = NULL;
         k->nsample = 0;
+        k->ub = 0;
+        k->floor = 0;
 }
 
 /* Add one target sighting; 0 or -1 (out of memory, key unchanged). */
@@ -194,6 +199,7 @@ static int fankey_add(fw_engine_t *e, fankey_t *k, uint64_t elem, int64_t ts) {
         int was_exact = fw_distinct_is_exact(k->d);
         if (fw_distinct_add(k->d, elem, ts) < 0)
                 return -1;
+        k->ub++; /* a sighting adds at most one live element */
         e->bytes += fw_distinct_bytes(k->d) - before;
         if (was_exact && !fw_distinct_is_exact(k->d))
                 e->st.promoted++;
@@ -274,7 +280,28 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
         const fw_fanout_cfg_t *fc = &e->cfg->fanout[kind];
         int64_t w = e->cfg->window_ms;
         int64_t te = t > k->last_ms ? t : k->last_ms;
+        /* fw_distinct_count costs O(table) exact and O(2^p) in the sketch: skip it while an
+         * upper bound of the count cannot reach what would change state: half the lowest
+         * threshold while the sample is not full, the lowest threshold in a new epoch, else
+         * escalation x the count last reported. Decisions in the exact regime are unchanged. */
+        uint64_t thr_min = fc->threshold;
+        if (fc->failed_threshold > 0 && fc->failed_threshold < thr_min)
+                thr_min = fc->failed_threshold;
+        uint64_t need = k->epoch == floor_div(te, w)
+                                ? (uint64_t)ceil(e->cfg->escalation * (double)k->alerted)
+                                : thr_min;
+        if (k->nsample < e->cfg->sample_max && (thr_min + 1) / 2 < need)
+                need = (thr_min + 1) / 2;
+        /* The sketch's estimate may run ahead of the sightings (error 1.04/sqrt(m)): recount
+         * from 1/16 below the target on, at most every need/512 sightings. */
+        int sketch = !fw_distinct_is_exact(k->d);
+        if (sketch)
+                need -= need / 16;
+        if (k->ub < need || k->ub < k->floor)
+                return 0;
         uint64_t count = fw_distinct_count(k->d, te);
+        k->ub = count;
+        k->floor = sketch ? count + 1 + need / 512 : 0;
         uint64_t sessions = (uint64_t)k->sess[0] + k->sess[1];
         uint64_t failed = (uint64_t)k->fail[0] + k->fail[1];
         uint64_t thr = fc->threshold;

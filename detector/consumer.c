@@ -26,6 +26,7 @@
 #define META_PREFIX       "fw1 clock="
 #define BATCH_MAX         1024 /* messages taken from librdkafka per call */
 #define WORKER_QUEUE      16   /* runs queued per worker before the consumer waits */
+#define BATCH_WAIT_MS     20 /* a batch waits at most this long to fill (detection latency) */
 
 typedef struct part part_t;
 typedef struct worker worker_t;
@@ -900,7 +901,7 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
         while (!*stop && !atomic_load(&c.fatal)) {
                 /* serves the rebalance callback too; messages of a revoked partition are
                  * dropped by librdkafka before they are returned */
-                ssize_t n = rd_kafka_consume_batch_queue(q, 100, batch, BATCH_MAX);
+                ssize_t n = rd_kafka_consume_batch_queue(q, BATCH_WAIT_MS, batch, BATCH_MAX);
                 int64_t now = wall_ms();
                 atomic_store(&health->last_progress_ms, now);
                 if (n > 0) {

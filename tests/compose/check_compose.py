@@ -154,7 +154,8 @@ class Inputs:
 
 
 class Checker:
-    def __init__(self, inp, binaries, tmp):
+    def __init__(self, inp, binaries, tmp, thorough=True):
+        self.thorough = thorough  # misspell every variable (the base run only: it is slow)
         self.i = inp
         self.bin = binaries
         self.tmp = tmp
@@ -384,11 +385,12 @@ class Checker:
                          % (name, prog, out))
                 continue
             # each name, misspelt, must be refused: the check really covers every variable
-            for k in sorted(env):
+            for k in sorted(env) if self.thorough else []:
                 bad = dict(env)
                 bad[k + "X"] = bad.pop(k)
                 rc, out = self.run_daemon(self.bin[prog], bad)
-                if rc == 0 or "unknown key" not in out:
+                # a FANWATCH_KAFKA_* name is a librdkafka property, which librdkafka checks
+                if rc == 0 or not ("unknown key" in out or "No such configuration property" in out):
                     self.err("service %s: %s accepted the misspelt %sX (exit %d): the check "
                              "cannot tell a wrong name" % (name, prog, k, rc))
             port = raw.get("FANWATCH_METRICS_PORT")
@@ -781,7 +783,7 @@ def main():
         for label, mutate, expect in MUTATIONS:
             inp = copy.deepcopy(base)
             mutate(inp)
-            errs = Checker(inp, binaries, tmp).run()
+            errs = Checker(inp, binaries, tmp, thorough=False).run()
             if any(expect in e for e in errs):
                 hit = next(e for e in errs if expect in e)
                 print("ok: mistake '%s' is caught: %s" % (label, hit[:160]))

@@ -1533,6 +1533,13 @@ static void print_num(struct sbuf *b, const struct leaf *l, const struct range *
 static void print_leaf(struct sbuf *b, const struct comp *c, const struct leaf *l) {
         int list = l->count > 1;
 
+        /* A line break can only be written inside a list (a "..." string ends at the line), so
+         * a single string holding one stays a one-element list. */
+        if (l->kind == LK_STR && l->count == 1 &&
+            strpbrk((const char *)c->chars.p + VEC_AT(c, strs, const struct stritem, l->first)->off,
+                    "\r\n") != NULL)
+                list = 1;
+
         sb_puts(b, field_name(l->field));
         sb_put(b, " ", 1);
         sb_puts(b, op_text[l->op]);

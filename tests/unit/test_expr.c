@@ -544,6 +544,11 @@ static void test_normalised_text_table(void **state) {
                 {"packets == EXISTS!", "packets == EXISTS!"},
                 {"tcpflags.syn-ack>=1", "tcpflags.syn-ack >= 1"},
                 {"packets == 1 &&\n  bytes < 5", "packets == 1 && bytes < 5"},
+                /* a line break can only be written inside a list, so a value holding one stays
+                 * a one-element list (fuzz/fuzz_expr: it was printed as an unterminated "...") */
+                {"node == [a\nb]", "node == [\"a\nb\"]"},
+                {"node == ]a\r\nb[", "node == ]\"a\r\nb\"["},
+                {"node=[\"\n\xff]", "node == [\"\\\"\n\xff\"]"},
                 {STUDY_RULE, STUDY_RULE},
         };
 

@@ -19,8 +19,7 @@ extern const size_t fw_detector_conf_ndefs;
  * file named by detect.rules (INI, one [section] per rule). 0, or -1 with a message naming the
  * origin: "<file>:<line>: key '<key>': <problem>" (for a bad expression also the column).
  * On error cfg holds nothing to free. */
-int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *err,
-                            size_t errlen);
+int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *err, size_t errlen);
 
 /* Load an expression rules file into cfg->rules (appending). 0 or -1 with "<file>:<line>: ..." */
 int fw_detect_rules_load(fw_detect_cfg_t *cfg, const char *path, char *err, size_t errlen);

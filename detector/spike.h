@@ -41,8 +41,8 @@ typedef struct fw_spike {
 typedef struct fw_spike_verdict {
         int64_t interval_start_ms;
         uint32_t count;
-        double mean, dev; /* the baseline the count was compared with (dev after the floor) */
-        double limit;     /* mean + k * dev */
+        double mean, dev;    /* the baseline the count was compared with (dev after the floor) */
+        double limit;        /* mean + k * dev */
         uint32_t escalation; /* 0 first alert of the interval, then 1, 2, ... */
 } fw_spike_verdict_t;
 

@@ -334,25 +334,30 @@ static void set_fatal(ctx_t *c, const char *fmt, ...) {
 
 /* ---- workers ---- */
 
+/* With w->mu held: wait up to 10 ms for w to progress, serving delivery reports meanwhile (the
+ * worker may itself be waiting for room in the producer queue). */
+static void wait_worker(ctx_t *c, worker_t *w) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 10 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&w->idle, &w->mu, &ts);
+        pthread_mutex_unlock(&w->mu);
+        rd_kafka_poll(c->producer, 0);
+        pthread_mutex_lock(&w->mu);
+}
+
 /* Wait until every worker has fed everything queued. The main thread keeps serving delivery
  * reports meanwhile (a worker may be waiting for room in the producer queue). */
 static void workers_drain(ctx_t *c) {
         for (int i = 0; i < c->nworkers; i++) {
                 worker_t *w = &c->workers[i];
                 pthread_mutex_lock(&w->mu);
-                while (w->qlen > 0 || w->busy) {
-                        struct timespec ts;
-                        clock_gettime(CLOCK_REALTIME, &ts);
-                        ts.tv_nsec += 10 * 1000000L;
-                        if (ts.tv_nsec >= 1000000000L) {
-                                ts.tv_sec++;
-                                ts.tv_nsec -= 1000000000L;
-                        }
-                        pthread_cond_timedwait(&w->idle, &w->mu, &ts);
-                        pthread_mutex_unlock(&w->mu);
-                        rd_kafka_poll(c->producer, 0);
-                        pthread_mutex_lock(&w->mu);
-                }
+                while (w->qlen > 0 || w->busy)
+                        wait_worker(c, w);
                 pthread_mutex_unlock(&w->mu);
         }
 }
@@ -647,19 +652,8 @@ static void *worker_main(void *arg) {
 static void run_queue(ctx_t *c, run_t *r) {
         worker_t *w = r->p->w;
         pthread_mutex_lock(&w->mu);
-        while (w->qlen == WORKER_QUEUE) {
-                struct timespec ts;
-                clock_gettime(CLOCK_REALTIME, &ts);
-                ts.tv_nsec += 10 * 1000000L;
-                if (ts.tv_nsec >= 1000000000L) {
-                        ts.tv_sec++;
-                        ts.tv_nsec -= 1000000000L;
-                }
-                pthread_cond_timedwait(&w->idle, &w->mu, &ts);
-                pthread_mutex_unlock(&w->mu);
-                rd_kafka_poll(c->producer, 0);
-                pthread_mutex_lock(&w->mu);
-        }
+        while (w->qlen == WORKER_QUEUE)
+                wait_worker(c, w);
         w->q[(w->qhead + w->qlen) % WORKER_QUEUE] = *r;
         w->qlen++;
         pthread_cond_signal(&w->cv);

@@ -128,7 +128,12 @@ static size_t expr_build(const fw_alert_t *a, char *buf, size_t buflen) {
                 parts[np++] = dst;
         }
         if (a->has_dport) {
-                snprintf(port, sizeof(port), "port.dst == %u", (unsigned)a->dport);
+                /* Port 0 is the engine's key for sessions without a port (ICMP and the like):
+                 * Arkime stores no port for them, so "port.dst == 0" would select nothing. */
+                if (a->dport == 0)
+                        snprintf(port, sizeof(port), "port.dst != EXISTS!");
+                else
+                        snprintf(port, sizeof(port), "port.dst == %u", (unsigned)a->dport);
                 parts[np++] = port;
         }
         if (buflen > 0)

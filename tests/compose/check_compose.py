@@ -477,8 +477,8 @@ class Checker:
         m = re.search(r"PKGS=\(([^)]*)\)", self.i.ci_run)
         ci = set(m.group(1).split()) if m else set()
         # test-only: cmocka, kcat, the Python test drivers, openssl (test certificates), clang
-        # (the second compiler of scripts/test)
-        test_only = {p for p in ci if p in ("libcmocka-dev", "kcat", "openssl", "clang")
+        # (the second compiler of scripts/test), valgrind (test_valgrind)
+        test_only = {p for p in ci if p in ("libcmocka-dev", "kcat", "openssl", "clang", "valgrind")
                      or p == "python3" or p.startswith("python3-")}
         want = ci - test_only
         have = set(apt_packages(runs))

@@ -260,6 +260,47 @@ def group_members(group):
     return [m.id for g in gs for m in g.members]
 
 
+def progress(checker, topic):
+    """(committed offsets, end offsets) of the sessions topic's partitions for the group."""
+    tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+    try:
+        com = [tp.offset for tp in checker.committed(tps, timeout=10)]
+    except KafkaException:
+        return None, None
+    ends = [checker.get_watermark_offsets(tp, timeout=10)[1] for tp in tps]
+    return com, ends
+
+
+def wait_done(checker, topic, reader, live, logs, timeout=120):
+    """Until every partition's committed offset is its end offset (so every alert of the
+    stream was acknowledged by Kafka), the reader holds the whole alerts topic, and its end
+    offsets did not move over one second. live: detectors that must keep running; logs():
+    their output for the failure message."""
+    state = {'high': None, 'since': 0.0}
+
+    def done():
+        for d in live:
+            if not d.running():
+                raise AssertionError('%s exited with %s\n%s' % (d.name, d.proc.returncode,
+                                                                logs()))
+        com, ends = progress(checker, topic)
+        if com is None or com != ends:
+            state['high'] = None
+            return False
+        reader.drain()
+        high = reader.high()
+        if list(high) != reader.next:
+            return False
+        if high != state['high']:
+            state['high'], state['since'] = high, time.monotonic()
+            return False
+        return time.monotonic() - state['since'] >= 1.0
+    try:
+        wait_for(done, timeout, 'the group to commit the end of %s' % topic, interval=0.2)
+    except AssertionError as e:
+        raise AssertionError('%s: committed/end %s\n%s' % (e, progress(checker, topic), logs()))
+
+
 class Detector:
     """fanwatch-detector as a subprocess with its own configuration file."""
 
@@ -480,44 +521,8 @@ allow_src = %s
     def logs(self):
         return '\n'.join('--- %s ---\n%s' % (d.name, d.output()[-3000:]) for d in self.detectors)
 
-    def progress(self, checker, topic):
-        """(committed offsets, end offsets) of the sessions topic's partitions for the group."""
-        tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
-        try:
-            com = [tp.offset for tp in checker.committed(tps, timeout=10)]
-        except KafkaException:
-            return None, None
-        ends = [checker.get_watermark_offsets(tp, timeout=10)[1] for tp in tps]
-        return com, ends
-
     def wait_done(self, checker, topic, reader, live, timeout=120):
-        """Until every partition's committed offset is its end offset (so every alert of the
-        stream was acknowledged by Kafka), the reader holds the whole alerts topic, and its end
-        offsets did not move over one second."""
-        state = {'high': None, 'since': 0.0}
-
-        def done():
-            for d in live:
-                if not d.running():
-                    raise AssertionError('%s exited with %s\n%s' % (d.name, d.proc.returncode,
-                                                                    self.logs()))
-            com, ends = self.progress(checker, topic)
-            if com is None or com != ends:
-                state['high'] = None
-                return False
-            reader.drain()
-            high = reader.high()
-            if list(high) != reader.next:
-                return False
-            if high != state['high']:
-                state['high'], state['since'] = high, time.monotonic()
-                return False
-            return time.monotonic() - state['since'] >= 1.0
-        try:
-            wait_for(done, timeout, 'the group to commit the end of %s' % topic, interval=0.2)
-        except AssertionError as e:
-            raise AssertionError('%s: committed/end %s\n%s' % (e, self.progress(checker, topic),
-                                                               self.logs()))
+        wait_done(checker, topic, reader, live, self.logs, timeout)
 
     def compare(self, what, reader, sessions, oracle=None):
         """The alert ids on the topic are the oracle's; returns the duplicates."""

@@ -612,6 +612,9 @@ static void test_expression_kinds(void **state) {
         check_expr(&a, "ip.src == 10.1.2.3");
         a = mk(FW_DET_SWEEP_PORT);
         check_expr(&a, "ip.src == 10.1.2.3 && port.dst == 445");
+        /* port 0 is the key of portless sessions (ICMP): Arkime stores no port for them */
+        a.dport = 0;
+        check_expr(&a, "ip.src == 10.1.2.3 && port.dst != EXISTS!");
         a = mk(FW_DET_PORTSCAN);
         check_expr(&a, "ip.src == 10.1.2.3 && ip.dst == 10.9.8.7");
         a = mk(FW_DET_SPIKE);
@@ -1196,6 +1199,424 @@ static void test_schema(void **state) {
         fw_expr_free(r.expr);
 }
 
+/* ----------------------------------------------------------------------------------------- */
+/* escaping: a property test over random addresses, ports, names and field values */
+
+static uint64_t prop_state;
+
+/* splitmix64: deterministic, so a failure names its iteration and reproduces. */
+static uint64_t prop_rnd(void) {
+        uint64_t z = (prop_state += 0x9e3779b97f4a7c15ULL);
+
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+}
+
+static uint32_t prop_below(uint32_t n) {
+        return (uint32_t)(prop_rnd() % n);
+}
+
+/* A random address: IPv4 (0.0.0.0 and 255.255.255.255 included) or IPv6 in every form that
+ * formats differently: ::, ::1, IPv4-mapped (::ffff:a.b.c.d), IPv4-compatible (::a.b.c.d),
+ * link-local without scope, zero runs of any length and place (compressed forms), none. */
+static fw_ip_t prop_ip(void) {
+        fw_ip_t ip;
+
+        memset(&ip, 0, sizeof(ip));
+        switch (prop_below(12)) {
+        case 0:
+        case 1:
+        case 2:
+        case 3:
+                ip.family = 4;
+                for (int i = 0; i < 4; i++)
+                        ip.addr[i] = (uint8_t)prop_rnd();
+                if (prop_below(8) == 0)
+                        memset(ip.addr, prop_below(2) ? 0xff : 0, 4);
+                break;
+        case 4: /* IPv4-mapped */
+                ip.family = 6;
+                ip.addr[10] = ip.addr[11] = 0xff;
+                for (int i = 12; i < 16; i++)
+                        ip.addr[i] = (uint8_t)prop_rnd();
+                break;
+        case 5: /* ::, ::1, ::2, IPv4-compatible */
+                ip.family = 6;
+                switch (prop_below(4)) {
+                case 0:
+                        break;
+                case 1:
+                        ip.addr[15] = 1;
+                        break;
+                case 2:
+                        ip.addr[15] = (uint8_t)prop_rnd();
+                        break;
+                default:
+                        for (int i = 12; i < 16; i++)
+                                ip.addr[i] = (uint8_t)prop_rnd();
+                }
+                break;
+        case 6: /* link-local, no scope */
+                ip.family = 6;
+                ip.addr[0] = 0xfe;
+                ip.addr[1] = 0x80;
+                for (int i = 8; i < 16; i++)
+                        ip.addr[i] = prop_below(3) ? (uint8_t)prop_rnd() : 0;
+                break;
+        default: /* groups zero with probability 1/3: runs of every length */
+                ip.family = 6;
+                for (int g = 0; g < 8; g++) {
+                        if (prop_below(3) == 0)
+                                continue;
+                        ip.addr[2 * g] = prop_below(2) ? (uint8_t)prop_rnd() : 0;
+                        ip.addr[2 * g + 1] = (uint8_t)prop_rnd();
+                }
+        }
+        return ip;
+}
+
+/* Random text of 1 to maxlen - 1 bytes, valid UTF-8, from pieces that need escaping somewhere:
+ * JSON (quotes, backslashes, control characters), URLs (space & # % + = ? /) and Arkime
+ * expressions (quotes, backslashes, commas, brackets, operators, wildcards). ctl: also control
+ * characters and DEL. */
+static void prop_text(char *buf, size_t maxlen, int ctl) {
+        /* clang-format off */
+        static const char *const pieces[] = {
+                "\"", "\\", " ", "&", "#", "%", "+", "=", "?", "/", ",", "[", "]", "(", ")", "!",
+                "*", "'", "<", ">", ";", ":", "|", "~", "$", "@", "{", "}", "^", "`", "%2F",
+                "%%", "%41", "\\\"", "\\\\", "\\,", "&&", "||", "==", "!=", "a", "Z", "0", "9",
+                "-", "_", ".", "sensor", "EXISTS!", "ip.src", "caf\xc3\xa9", "\xc3\xbc",
+                "\xe2\x82\xac", "\xe4\xb8\xad\xe6\x96\x87", "\xf0\x9d\x84\x9e", "\xc2\xa0",
+                "\xe2\x80\xae", "\xef\xbb\xbf", "\xef\xbf\xbd", "\xf4\x8f\xbf\xbf"};
+        static const char *const ctls[] = {"\t", "\n", "\r", "\x01", "\x1f", "\x7f", "\x1b[0m",
+                                           "\x08", "\x0b", "\x0c"};
+        /* clang-format on */
+        size_t n = 0, want = 1 + prop_below(12);
+
+        buf[0] = '\0';
+        for (size_t k = 0; k < want || n == 0; k++) {
+                const char *p = ctl && prop_below(6) == 0
+                                        ? ctls[prop_below(sizeof(ctls) / sizeof(ctls[0]))]
+                                        : pieces[prop_below(sizeof(pieces) / sizeof(pieces[0]))];
+                size_t pl = strlen(p);
+
+                if (n + pl + 1 > maxlen) {
+                        if (n > 0)
+                                break;
+                        continue;
+                }
+                memcpy(buf + n, p, pl + 1);
+                n += pl;
+        }
+}
+
+/* v as a quoted Arkime value: a single value unescapes \" and \\; a quoted list element
+ * drops every backslash, and ',' '[' ']' must be escaped there (the list is split first). */
+static void prop_quote(char *out, size_t outlen, const char *v, int in_list) {
+        size_t o = 0;
+
+        out[o++] = '"';
+        for (const char *p = v; *p != '\0'; p++) {
+                if (*p == '"' || *p == '\\' || (in_list && (*p == ',' || *p == '[' || *p == ']')))
+                        out[o++] = '\\';
+                out[o++] = *p;
+                assert_true(o + 2 < outlen);
+        }
+        out[o++] = '"';
+        out[o] = '\0';
+}
+
+/* Decode %XX (upper or lower case hex; anything else stays) into a malloc'd string. */
+static char *prop_pct_decode(const char *s, size_t n) {
+        char *out = malloc(n + 1);
+        size_t o = 0;
+
+        assert_non_null(out);
+        for (size_t i = 0; i < n; i++) {
+                if (s[i] == '%') {
+                        if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+                                fail_msg("bad escape in '%.*s'", (int)n, s);
+                        out[o++] = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+                        i += 2;
+                } else {
+                        out[o++] = s[i];
+                }
+        }
+        out[o] = '\0';
+        return out;
+}
+
+static int64_t prop_floor_div(int64_t a, int64_t b) {
+        int64_t q = a / b;
+
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* The viewer URL: the configured base (trailing '/' dropped), "/sessions?", then only RFC 3986
+ * unreserved characters, '&', '=' and %XX; parameters expression (exactly when the alert has
+ * one; it decodes to the alert's expression), startTime (window start, floored to seconds),
+ * stopTime (window end, rounded up) and bounding=first, each once, nothing else. */
+static void prop_check_url(const char *url, const char *base, const char *expr,
+                           const fw_alert_t *a) {
+        const char *q;
+        int seen[4] = {0, 0, 0, 0};
+        char want[32];
+
+        if (strncmp(url, base, strlen(base)) != 0 ||
+            strncmp(url + strlen(base), "/sessions?", 10) != 0)
+                fail_msg("URL %s does not start with %s/sessions?", url, base);
+        q = url + strlen(base) + 10;
+        for (const char *p = q; *p != '\0'; p++) {
+                char c = *p;
+
+                if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '.' || c == '_' || c == '~' || c == '&' || c == '=')
+                        continue;
+                if (c == '%' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+                        p += 2;
+                        continue;
+                }
+                fail_msg("byte 0x%02x at %zu is not URL-safe in %s", (unsigned char)c,
+                         (size_t)(p - url), url);
+        }
+        while (*q != '\0') {
+                const char *amp = strchr(q, '&'), *eqs;
+                size_t len = amp != NULL ? (size_t)(amp - q) : strlen(q);
+                char *val;
+                int k = -1;
+
+                eqs = memchr(q, '=', len);
+                if (eqs == NULL)
+                        fail_msg("parameter without '=' in %s", url);
+                val = prop_pct_decode(eqs + 1, len - (size_t)(eqs + 1 - q));
+                if ((size_t)(eqs - q) == 10 && strncmp(q, "expression", 10) == 0) {
+                        k = 0;
+                        if (strcmp(val, expr) != 0)
+                                fail_msg("expression parameter decodes to '%s', the alert has '%s'",
+                                         val, expr);
+                } else if ((size_t)(eqs - q) == 9 && strncmp(q, "startTime", 9) == 0) {
+                        k = 1;
+                        snprintf(want, sizeof(want), "%lld",
+                                 (long long)prop_floor_div(a->window_start_ms, 1000));
+                        assert_string_equal(val, want);
+                } else if ((size_t)(eqs - q) == 8 && strncmp(q, "stopTime", 8) == 0) {
+                        k = 2;
+                        snprintf(want, sizeof(want), "%lld",
+                                 (long long)-prop_floor_div(-a->window_end_ms, 1000));
+                        assert_string_equal(val, want);
+                } else if ((size_t)(eqs - q) == 8 && strncmp(q, "bounding", 8) == 0) {
+                        k = 3;
+                        assert_string_equal(val, "first");
+                } else {
+                        fail_msg("unexpected parameter '%.*s' in %s", (int)(eqs - q), q, url);
+                }
+                free(val);
+                if (seen[k]++)
+                        fail_msg("parameter repeated in %s", url);
+                if (amp == NULL)
+                        break;
+                q = amp + 1;
+        }
+        assert_int_equal(seen[0], expr[0] != '\0');
+        assert_true(seen[1] && seen[2] && seen[3]);
+}
+
+/* The address text from the JSON is ip, byte for byte. */
+static void prop_check_ip(const char *what, const char *text, const fw_ip_t *ip) {
+        fw_ip_t got;
+
+        memset(&got, 0, sizeof(got));
+        if (text == NULL || fw_ip_parse(text, &got) != 0 || !fw_ip_equal(&got, ip)) {
+                char buf[FW_IP_STRLEN];
+
+                fail_msg("%s is '%s', want %s", what, text != NULL ? text : "(none)",
+                         fw_ip_format(ip, buf, sizeof(buf)));
+        }
+}
+
+static void test_escaping_property(void **state) {
+        static const char *const bases[][2] = {
+                {"https://arkime.example:8005", "https://arkime.example:8005"},
+                {"https://arkime.example:8005/", "https://arkime.example:8005"},
+                {"http://[2001:db8::5]:8005/arkime//", "http://[2001:db8::5]:8005/arkime"},
+                {"http://h", "http://h"},
+        };
+        const int iterations = 4000;
+        int by_kind[FW_DET_RULE + 1] = {0}, port0 = 0, matched = 0;
+
+        (void)state;
+        prop_state = 0x6a09e667f3bcc908ULL;
+        for (int it = 0; it < iterations; it++) {
+                fw_det_kind_t kind = (fw_det_kind_t)prop_below(FW_DET_RULE + 1);
+                fw_alert_t a = mk(kind == FW_DET_RULE ? FW_DET_SWEEP : kind);
+                fw_rule_cfg_t r;
+                fw_session_t s, other;
+                fw_alert_json_opts_t o;
+                char rule_name[48], node[FW_NODE_MAX + 1], cid[FW_COMMUNITY_ID_MAX + 1];
+                char sid[FW_SESSION_ID_MAX + 1], observer[48], qv[512], rule_text[1200];
+                char expr[4096 + 256];
+                size_t bi = prop_below(sizeof(bases) / sizeof(bases[0]));
+                const char *jexpr;
+                json_t *j, *hosts;
+                fw_expr_t *e;
+                int n;
+
+                memset(&r, 0, sizeof(r));
+                prop_text(rule_name, sizeof(rule_name), prop_below(4) == 0);
+                prop_text(node, sizeof(node), prop_below(3) == 0);
+                prop_text(cid, sizeof(cid), 0);
+                prop_text(sid, sizeof(sid), prop_below(4) == 0);
+                prop_text(observer, sizeof(observer), prop_below(4) == 0);
+                /* a value of only '*' is not a string in Arkime's syntax (EXISTS! is) */
+                if (strspn(node, "*") == strlen(node))
+                        snprintf(node, sizeof(node), "n*");
+                if (strspn(cid, "*") == strlen(cid))
+                        snprintf(cid, sizeof(cid), "c*");
+
+                /* the key: random addresses and port; rule names are hostile for every kind */
+                a.kind = kind;
+                a.rule = rule_name;
+                a.src = prop_ip();
+                if (kind == FW_DET_PORTSCAN)
+                        a.dst = prop_ip();
+                if (kind == FW_DET_SWEEP_PORT) {
+                        a.dport = prop_below(8) == 0 ? 0 : (uint16_t)prop_rnd();
+                        port0 += a.dport == 0;
+                }
+                a.ntargets = prop_below(4);
+                for (uint32_t i = 0; i < a.ntargets; i++)
+                        a.targets[i] = prop_ip();
+                a.window_start_ms = (int64_t)(prop_rnd() % 5000000000000ULL) - 1000000000000LL;
+                a.window_end_ms = a.window_start_ms + (int64_t)prop_below(7200001);
+                a.epoch_start_ms = a.window_start_ms;
+
+                /* the session that raised it */
+                fw_session_init(&s);
+                snprintf(s.id, sizeof(s.id), "%s", sid);
+                snprintf(s.node, sizeof(s.node), "%s", node);
+                snprintf(s.community_id, sizeof(s.community_id), "%s", cid);
+                s.src_ip = a.src;
+                s.dst_ip = kind == FW_DET_PORTSCAN ? a.dst : prop_ip();
+                s.src_port = (uint16_t)(1 + prop_below(65535));
+                s.dst_port =
+                        kind == FW_DET_SWEEP_PORT ? a.dport : (uint16_t)(1 + prop_below(65535));
+                s.ip_protocol = kind == FW_DET_SWEEP_PORT && a.dport == 0 ? 1 : 6;
+                s.first_packet_ms = a.window_end_ms;
+                s.src_packets = 1;
+                s.dst_packets = 0;
+                a.trigger = &s;
+
+                if (kind == FW_DET_RULE) {
+                        /* a rule on the node or community id, written as Arkime would read it
+                         * (a quoted single value cannot hold a line break: then a list) */
+                        int form = prop_below(3);
+
+                        if (form == 0 && strpbrk(node, "\r\n") == NULL) {
+                                prop_quote(qv, sizeof(qv), node, 0);
+                                snprintf(rule_text, sizeof(rule_text), "node == %s", qv);
+                        } else if (form <= 1) {
+                                prop_quote(qv, sizeof(qv), node, 1);
+                                snprintf(rule_text, sizeof(rule_text),
+                                         "node == [%s, \"other \\, node\"] && packets == 1", qv);
+                        } else {
+                                prop_quote(qv, sizeof(qv), cid, 0);
+                                snprintf(rule_text, sizeof(rule_text),
+                                         "communityId == %s || port.dst == 1-1024", qv);
+                        }
+                        r.name = rule_name;
+                        r.expr = compile_ok(rule_text);
+                        r.threshold = 1;
+                        r.severity = 50;
+                        if (!fw_expr_match(r.expr, &s))
+                                fail_msg("iteration %d: rule '%s' does not match its own session",
+                                         it, rule_text);
+                        a.rule_cfg = &r;
+                }
+                fw_alert_set_id(&a);
+                by_kind[kind]++;
+
+                o.viewer_url = bases[bi][0];
+                o.observer = observer;
+                o.created_ms = prop_below(2) ? -1 : (int64_t)prop_below(2000000000) * 1000;
+                n = fw_alert_expression(&a, expr, sizeof(expr));
+                assert_true(n >= 0);
+
+                /* (i) the JSON parses and carries every value exactly */
+                j = to_json(&a, &o);
+                assert_string_equal(str_at(j, "event.id"), a.id);
+                assert_string_equal(str_at(j, "rule.id"), rule_name);
+                if (kind == FW_DET_RULE)
+                        assert_string_equal(str_at(j, "rule.name"), rule_name);
+                assert_string_equal(str_at(j, "observer.name"), observer);
+                assert_string_equal(str_at(j, "fanwatch.trigger.session_id"), sid);
+                assert_string_equal(str_at(j, "fanwatch.trigger.node"), node);
+                assert_string_equal(str_at(j, "fanwatch.trigger.community_id"), cid);
+                if (kind != FW_DET_SPIKE_TOTAL)
+                        prop_check_ip("source.ip", str_at(j, "source.ip"), &a.src);
+                if (kind == FW_DET_PORTSCAN)
+                        prop_check_ip("destination.ip", str_at(j, "destination.ip"), &a.dst);
+                if (kind == FW_DET_SWEEP_PORT)
+                        assert_int_equal(int_at(j, "destination.port"), a.dport);
+                hosts = at(j, "fanwatch.sample.hosts");
+                assert_int_equal(json_array_size(hosts), a.ntargets);
+                for (uint32_t i = 0; i < a.ntargets; i++)
+                        prop_check_ip("fanwatch.sample.hosts[]",
+                                      json_string_value(json_array_get(hosts, i)), &a.targets[i]);
+                jexpr = n > 0 ? str_at(j, "fanwatch.expression") : "";
+                if (n == 0)
+                        assert_null(at(j, "fanwatch.expression"));
+                assert_string_equal(jexpr, expr);
+
+                /* (ii) the URL is URL-safe and its parameters decode to the alert's values */
+                prop_check_url(str_at(j, "fanwatch.viewer_url"), bases[bi][1], expr, &a);
+
+                /* (iii) the expression is Arkime syntax fanwatch parses, and selects the session
+                 * that raised the alert and not one from another source (or to another host,
+                 * for a port scan) */
+                if (n > 0) {
+                        char err[256];
+
+                        e = fw_expr_compile(expr, err, sizeof(err));
+                        if (e == NULL)
+                                fail_msg("iteration %d: the alert's expression '%s' does not "
+                                         "compile: %s",
+                                         it, expr, err);
+                        if (!fw_expr_match(e, &s))
+                                fail_msg("iteration %d: '%s' does not select its trigger", it,
+                                         expr);
+                        matched++;
+                        other = s;
+                        do
+                                other.src_ip = prop_ip();
+                        while (fw_ip_equal(&other.src_ip, &s.src_ip));
+                        if (fw_expr_match(e, &other))
+                                fail_msg("iteration %d: '%s' selects another source", it, expr);
+                        if (kind == FW_DET_PORTSCAN) {
+                                other = s;
+                                do
+                                        other.dst_ip = prop_ip();
+                                while (fw_ip_equal(&other.dst_ip, &s.dst_ip));
+                                assert_false(fw_expr_match(e, &other));
+                        }
+                        if (kind == FW_DET_SWEEP_PORT) {
+                                other = s;
+                                other.dst_port = (uint16_t)(s.dst_port + 1 + prop_below(65535));
+                                assert_false(fw_expr_match(e, &other));
+                        }
+                        fw_expr_free(e);
+                }
+                json_decref(j);
+                if (r.expr != NULL)
+                        fw_expr_free(r.expr);
+        }
+        printf("escaping: %d alerts (sweep %d, sweep_port %d of which port 0: %d, port_scan %d, "
+               "spike %d, spike_total %d, rule %d); %d expressions selected their trigger\n",
+               iterations, by_kind[FW_DET_SWEEP], by_kind[FW_DET_SWEEP_PORT], port0,
+               by_kind[FW_DET_PORTSCAN], by_kind[FW_DET_SPIKE], by_kind[FW_DET_SPIKE_TOTAL],
+               by_kind[FW_DET_RULE], matched);
+}
+
 /* FW_ALERT_EXAMPLE=1: print one alert per kind, for docs/alerts.md. */
 static void print_examples(void) {
         fw_rule_cfg_t r = mk_rule("smb_probe", "port.dst == [139,445] && packets < 3", "T1021.002");
@@ -1233,6 +1654,7 @@ int main(void) {
                 cmocka_unit_test(test_times),
                 cmocka_unit_test(test_json_bad_utf8),
                 cmocka_unit_test(test_schema),
+                cmocka_unit_test(test_escaping_property),
         };
         int rc;
 

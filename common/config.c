@@ -491,10 +491,39 @@ fail:
         return NULL;
 }
 
+/* "kafka.<prop>_file = path" (env FANWATCH_KAFKA_<PROP>__FILE) for a secret property, one whose
+ * name contains "password" or "secret": kafka.<prop> is set to the file's contents, read like a
+ * table secret's file. No librdkafka property name ends in "_file", so any other such key is a
+ * mistake and refused. */
+static int set_prop_file(fw_conf_t *conf, const char *key, const char *path, const char *where,
+                         const char *origin, char *err, size_t errlen) {
+        size_t blen = strlen(key) - strlen(FILE_SUFFIX);
+        char *base = xmalloc(blen + 1);
+        memcpy(base, key, blen);
+        base[blen] = '\0';
+        int rc = -1;
+        if (!is_secret_prop(base + strlen(KAFKA_PREFIX))) {
+                snprintf(err, errlen,
+                         "%s: key '%s': unknown key (only kafka properties whose name contains "
+                         "'password' or 'secret' have a '%s' form)",
+                         where, key, FILE_SUFFIX);
+        } else {
+                char *secret = read_secret_file(path, where, key, err, errlen);
+                if (secret) {
+                        rc = set_prop(conf, base, secret, where, origin, err, errlen);
+                        wipe_free(secret);
+                }
+        }
+        free(base);
+        return rc;
+}
+
 /* Set key from text. where prefixes error messages ("conf.ini:3", "environment FANWATCH_X");
  * origin is what fw_conf_origin() reports afterwards. */
 static int conf_set(fw_conf_t *conf, const char *key, const char *value, const char *where,
                     const char *origin, char *err, size_t errlen) {
+        if (is_kafka_key(key) && ends_with(key, FILE_SUFFIX))
+                return set_prop_file(conf, key, value, where, origin, err, errlen);
         if (is_kafka_key(key))
                 return set_prop(conf, key, value, where, origin, err, errlen);
 
@@ -1028,8 +1057,9 @@ void fw_conf_write_markdown(const fw_conf_def_t *defs, size_t ndefs, FILE *out) 
                 fputs(" |\n", out);
         }
         fputs("| `kafka.<property>` | string | (librdkafka default) | "
-              "`FANWATCH_KAFKA_<PROPERTY>` | Any librdkafka property, passed through unchanged; "
-              "values of properties whose name contains `password` or `secret` are redacted in "
-              "dumps. |\n",
+              "`FANWATCH_KAFKA_<PROPERTY>` | Any librdkafka property, passed through unchanged. "
+              "A property whose name contains `password` or `secret` is redacted in dumps and "
+              "may also be read from the file named by `kafka.<property>_file` (env "
+              "`FANWATCH_KAFKA_<PROPERTY>__FILE`, mode 0600 or 0400). |\n",
               out);
 }

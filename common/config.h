@@ -10,7 +10,9 @@
  * Env names: FANWATCH_ + key upper-cased with '.' -> '_', '_' -> '__', '-' -> '___'
  * (the apache/kafka image's convention). FANWATCH_CONFIG is not a key (it names the file).
  * Any key of the form kafka.<prop> is accepted and handed to librdkafka unchanged; librdkafka
- * itself validates it when the client is created.
+ * itself validates it when the client is created. A kafka property whose name contains
+ * "password" or "secret" may also be given as kafka.<prop>_file = path (env
+ * FANWATCH_KAFKA_<PROP>__FILE), read like a FW_CF_SECRET key's file.
  * Every error names its origin: "<file>:<line>: key '<key>': <problem>" or
  * "environment FANWATCH_X: key '<key>': <problem>". */
 #ifndef FW_CONFIG_H

@@ -660,6 +660,109 @@ static void test_secret_file(void **state) {
         fw_conf_free(conf);
 }
 
+/* kafka.<prop>_file for a property whose name holds "password" or "secret". */
+static void test_kafka_secret_file(void **state) {
+        (void)state;
+        char err[512], expect[768], secret_path[64], ini_path[64], ini[256];
+        fw_conf_t *conf = new_conf();
+
+        /* From the INI file ([kafka] sasl.password_file); the value lands on sasl.password. */
+        write_temp(secret_path, SECRET "-kafka\n", 0600);
+        snprintf(ini, sizeof(ini), "[kafka]\nsasl.username = fw\nsasl.password_file = %s\n",
+                 secret_path);
+        write_temp(ini_path, ini, 0600);
+        assert_int_equal(fw_conf_load_file(conf, ini_path, err, sizeof(err)), 0);
+        assert_string_equal(fw_conf_str(conf, "kafka.sasl.password"), SECRET "-kafka");
+        assert_null(fw_conf_str(conf, "kafka.sasl.password_file"));
+        snprintf(expect, sizeof(expect), "%s:3", ini_path);
+        assert_string_equal(fw_conf_origin(conf, "kafka.sasl.password"), expect);
+        struct collect c = {.buf = "", .calls = 0, .stop_after = 0};
+        fw_conf_kafka_foreach(conf, collect_prop, &c);
+        assert_string_equal(c.buf, "sasl.username=fw;sasl.password=" SECRET "-kafka;");
+        char *out = dump(conf);
+        assert_null(strstr(out, SECRET));
+        assert_non_null(strstr(out, "kafka.sasl.password = <redacted>  # "));
+        free(out);
+        unlink(ini_path);
+        unlink(secret_path);
+
+        /* From the environment (FANWATCH_KAFKA_SSL_KEY_PASSWORD__FILE is
+         * kafka.ssl.key.password_file), CRLF stripped; a later file replaces the value. */
+        write_temp(secret_path, SECRET "-key\r\n", 0400);
+        char var[128];
+        snprintf(var, sizeof(var), "FANWATCH_KAFKA_SSL_KEY_PASSWORD__FILE=%s", secret_path);
+        char *env[] = {var, NULL};
+        assert_int_equal(fw_conf_load_env(conf, env, err, sizeof(err)), 0);
+        assert_string_equal(fw_conf_str(conf, "kafka.ssl.key.password"), SECRET "-key");
+        assert_string_equal(fw_conf_origin(conf, "kafka.ssl.key.password"), "environment");
+        unlink(secret_path);
+        write_temp(secret_path, SECRET "-new", 0600);
+        set_ok(conf, "kafka.sasl.password_file", secret_path);
+        assert_string_equal(fw_conf_str(conf, "kafka.sasl.password"), SECRET "-new");
+        unlink(secret_path);
+        /* "secret" in any case, as for the redaction */
+        write_temp(secret_path, SECRET "-oauth\n", 0600);
+        set_ok(conf, "kafka.sasl.oauthbearer.client.secret_file", secret_path);
+        assert_string_equal(fw_conf_str(conf, "kafka.sasl.oauthbearer.client.secret"),
+                            SECRET "-oauth");
+        unlink(secret_path);
+
+        /* Group- or world-readable files are refused: the message names the key and the file
+         * (and its mode), never the contents; the value set before is kept. */
+        static const mode_t modes[] = {0644, 0640, 0604, 0620};
+        for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+                write_temp(secret_path, SECRET "-open\n", modes[i]);
+                assert_int_equal(fw_conf_set(conf, "kafka.sasl.password_file", secret_path, "test",
+                                             err, sizeof(err)),
+                                 -1);
+                snprintf(expect, sizeof(expect),
+                         "test: key 'kafka.sasl.password_file': secret file '%s' has mode %04o; "
+                         "it must not be readable or writable by group or others (chmod 600 or "
+                         "400)",
+                         secret_path, (unsigned)modes[i]);
+                assert_string_equal(err, expect);
+                assert_null(strstr(err, SECRET));
+                unlink(secret_path);
+        }
+        assert_string_equal(fw_conf_str(conf, "kafka.sasl.password"), SECRET "-new");
+
+        /* The same through the environment names the variable. */
+        write_temp(secret_path, SECRET "-open\n", 0644);
+        snprintf(var, sizeof(var), "FANWATCH_KAFKA_SASL_PASSWORD__FILE=%s", secret_path);
+        assert_int_equal(fw_conf_load_env(conf, env, err, sizeof(err)), -1);
+        snprintf(expect, sizeof(expect),
+                 "environment FANWATCH_KAFKA_SASL_PASSWORD__FILE: key 'kafka.sasl.password_file': "
+                 "secret file '%s' has mode 0644",
+                 secret_path);
+        assert_true(strncmp(err, expect, strlen(expect)) == 0);
+        assert_null(strstr(err, SECRET));
+        unlink(secret_path);
+
+        /* A missing file, an empty property name. */
+        set_fail(conf, "kafka.sasl.password_file", "/nonexistent/secret",
+                 "test: key 'kafka.sasl.password_file': cannot open '/nonexistent/secret': No "
+                 "such file or directory");
+        set_fail(conf, "kafka._file", "/etc/hostname",
+                 "test: key 'kafka._file': unknown key (only kafka properties whose name contains "
+                 "'password' or 'secret' have a '_file' form)");
+
+        /* Only secret properties have a _file form: the file is not even opened. */
+        set_fail(conf, "kafka.client.id_file", "/etc/hostname",
+                 "test: key 'kafka.client.id_file': unknown key (only kafka properties whose "
+                 "name contains 'password' or 'secret' have a '_file' form)");
+        set_fail(conf, "kafka.ssl.ca.location_file", "/nonexistent/ca.pem",
+                 "test: key 'kafka.ssl.ca.location_file': unknown key (only kafka properties "
+                 "whose name contains 'password' or 'secret' have a '_file' form)");
+        char *bad[] = {"FANWATCH_KAFKA_SASL_USERNAME__FILE=/etc/hostname", NULL};
+        assert_int_equal(fw_conf_load_env(conf, bad, err, sizeof(err)), -1);
+        assert_string_equal(err, "environment FANWATCH_KAFKA_SASL_USERNAME__FILE: key "
+                                 "'kafka.sasl.username_file': unknown key (only kafka properties "
+                                 "whose name contains 'password' or 'secret' have a '_file' form)");
+        assert_null(fw_conf_str(conf, "kafka.client.id"));
+        assert_null(fw_conf_str(conf, "kafka.client.id_file"));
+        fw_conf_free(conf);
+}
+
 static void test_secret_never_shown(void **state) {
         (void)state;
         char err[512], path[64];
@@ -732,6 +835,8 @@ static void test_markdown(void **state) {
                 strstr(buf, "`FANWATCH_ARKIME_PASSWORD` or `FANWATCH_ARKIME_PASSWORD__FILE`"));
         assert_non_null(strstr(buf, "Extra \\| Arkime expression"));
         assert_non_null(strstr(buf, "| `kafka.<property>` |"));
+        assert_non_null(strstr(buf, "`kafka.<property>_file` (env "
+                                    "`FANWATCH_KAFKA_<PROPERTY>__FILE`, mode 0600 or 0400)"));
         free(buf);
 }
 
@@ -757,6 +862,7 @@ int main(void) {
                 cmocka_unit_test(test_env_override_and_mapping),
                 cmocka_unit_test(test_env_errors),
                 cmocka_unit_test(test_secret_file),
+                cmocka_unit_test(test_kafka_secret_file),
                 cmocka_unit_test(test_secret_never_shown),
                 cmocka_unit_test(test_validate_required),
                 cmocka_unit_test(test_markdown),

@@ -6,12 +6,12 @@
  * values never reach an error message or fw_conf_dump(). */
 #include "config.h"
 
+#include "ini_file.h"
 #include "suggest.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -629,205 +629,45 @@ void fw_conf_free(fw_conf_t *conf) {
 /* ---------------------------------------------------------------------------------------------
  * INI files
  *
- * inih reads through our line reader, which
- *   - reads one whole line with getline() and counts lines, so the handler knows the line
- *     number (the Debian build has INI_HANDLER_LINENO 0);
- *   - refuses a line that would not fit inih's buffer (ini_max_line - 1 bytes counting the
- *     newline) instead of letting inih split it silently;
- *   - returns NULL (end of input) once an error is recorded, so loading stops at the first error.
- * inih keeps parsing after a syntax error (a line without '=' or ']') and reports only the first
- * such line when done, so a file is parsed twice: a first pass with a no-op handler finds the
- * first syntax error, and the real pass stops before that line. Errors on earlier lines are
- * therefore reported first and nothing after a bad line is applied.
- *
- * Multiline values: a non-blank line that starts with whitespace continues the previous key
- * (inih calls the handler again with the same name). The pieces are joined with one space, so
- * a long Arkime expression can be written as
+ * Read by common/ini_file.c: line numbers, errors in file order, nothing applied after a bad
+ * line. A [section] prefixes the keys in it ("section.key"). A value continued on indented lines
+ * is set at its first line and again, joined with one space, after each continuation, so a long
+ * Arkime expression can be written as
  *     expression = ip.src == 10.0.0.0/8
  *         && port.dst == 445
- * inih r55 does not strip inline comments (" ;...") on continuation lines; we do, so comments
- * behave the same on every line. The value keeps the origin of the key's first line.
+ * and a bad value is reported at the key's first line; the value keeps that line as its origin.
  * ------------------------------------------------------------------------------------------- */
 
 typedef struct load_ctx {
         fw_conf_t *conf;
         const char *path;
-        FILE *fp;
-        char *line; /* getline buffer */
-        size_t linecap;
-        int lineno;      /* number of the last line read */
-        int stop_line;   /* syntax error found by the first pass, 0 if none */
-        int check_only;  /* first pass: handler does nothing */
-        int failed;      /* an error is in err */
-        int read_errno;  /* getline failed with this */
-        int indented;    /* the last line read starts with whitespace */
-        char *prev_key;  /* key of the previous name = value line, for continuations */
-        char *prev_text; /* its value so far */
-        char *prev_where;
         char *err;
         size_t errlen;
 } load_ctx_t;
 
-/* ini_reader: hand inih the next whole line (see above). */
-static char *read_line(char *str, int num, void *stream) {
-        load_ctx_t *ctx = stream;
-        if (ctx->failed || num < 2)
-                return NULL;
-        errno = 0;
-        ssize_t n = getline(&ctx->line, &ctx->linecap, ctx->fp);
-        if (n < 0) {
-                if (ferror(ctx->fp))
-                        ctx->read_errno = errno ? errno : EIO;
-                return NULL;
-        }
-        ctx->lineno++;
-        if (ctx->stop_line && ctx->lineno == ctx->stop_line) {
-                snprintf(ctx->err, ctx->errlen,
-                         "%s:%d: syntax error (expected 'key = value' or '[section]')", ctx->path,
-                         ctx->lineno);
-                ctx->failed = 1;
-                return NULL;
-        }
-        if (n > num - 1) {
-                snprintf(ctx->err, ctx->errlen, "%s:%d: line longer than %d bytes", ctx->path,
-                         ctx->lineno, num - 1);
-                ctx->failed = 1;
-                return NULL;
-        }
-
-        /* Track what inih will make of the line: indentation marks a continuation, and a
-         * section header ends the previous key. */
-        const char *p = ctx->line;
-        if (ctx->lineno == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-                p += 3; /* UTF-8 byte order mark, skipped by inih too */
-        ctx->indented = *p == ' ' || *p == '\t';
-        if (*p == '[') {
-                free(ctx->prev_key);
-                ctx->prev_key = NULL;
-        }
-
-        memcpy(str, ctx->line, (size_t)n);
-        str[n] = '\0';
-        return str;
-}
-
-/* Cut an inline comment (';' after whitespace) off a continuation line and trim the end. */
-static void strip_inline_comment(char *s) {
-        for (char *p = s; *p; p++) {
-                if (*p == ';' && p > s && isspace((unsigned char)p[-1])) {
-                        *p = '\0';
-                        break;
-                }
-        }
-        size_t n = strlen(s);
-        while (n > 0 && isspace((unsigned char)s[n - 1]))
-                s[--n] = '\0';
-}
-
-/* ini_handler: build the dotted key and set it, or append a continuation line. */
-static int ini_cb(void *user, const char *section, const char *name, const char *value) {
+/* fw_ini_file_ops_t.on_value: set the dotted key to the value so far. */
+static int load_value(void *user, int line, const char *section, const char *name,
+                      const char *value) {
         load_ctx_t *ctx = user;
-        if (ctx->check_only)
-                return 1;
-        if (ctx->failed)
-                return 0;
-
         size_t klen = strlen(section) + strlen(name) + 2;
         char *key = xmalloc(klen);
         if (*section)
                 snprintf(key, klen, "%s.%s", section, name);
         else
                 snprintf(key, klen, "%s", name);
-
-        int rc;
-        if (ctx->indented && ctx->prev_key && strcmp(ctx->prev_key, key) == 0) {
-                char *piece = xstrdup(value);
-                strip_inline_comment(piece);
-                size_t len = strlen(ctx->prev_text) + strlen(piece) + 2;
-                char *joined = xmalloc(len);
-                snprintf(joined, len, "%s%s%s", ctx->prev_text, *ctx->prev_text ? " " : "", piece);
-                wipe_free(piece);
-                wipe_free(ctx->prev_text);
-                ctx->prev_text = joined;
-                free(key);
-                rc = conf_set(ctx->conf, ctx->prev_key, ctx->prev_text, ctx->prev_where,
-                              ctx->prev_where, ctx->err, ctx->errlen);
-        } else {
-                int wlen = snprintf(NULL, 0, "%s:%d", ctx->path, ctx->lineno) + 1;
-                free(ctx->prev_key);
-                wipe_free(ctx->prev_text);
-                free(ctx->prev_where);
-                ctx->prev_key = key;
-                ctx->prev_text = xstrdup(value);
-                ctx->prev_where = xmalloc((size_t)wlen);
-                snprintf(ctx->prev_where, (size_t)wlen, "%s:%d", ctx->path, ctx->lineno);
-                rc = conf_set(ctx->conf, key, value, ctx->prev_where, ctx->prev_where, ctx->err,
-                              ctx->errlen);
-        }
-        if (rc < 0) {
-                ctx->failed = 1;
-                return 0;
-        }
-        return 1;
-}
-
-/* One pass of inih over the open file. Returns inih's result. */
-static int parse_pass(load_ctx_t *ctx, int check_only) {
-        ctx->check_only = check_only;
-        ctx->lineno = 0;
-        ctx->indented = 0;
-        free(ctx->prev_key);
-        ctx->prev_key = NULL;
-        return ini_parse_stream(read_line, ctx, ini_cb, ctx);
+        int wlen = snprintf(NULL, 0, "%s:%d", ctx->path, line) + 1;
+        char *where = xmalloc((size_t)wlen);
+        snprintf(where, (size_t)wlen, "%s:%d", ctx->path, line);
+        int rc = conf_set(ctx->conf, key, value, where, where, ctx->err, ctx->errlen);
+        free(where);
+        free(key);
+        return rc < 0 ? -1 : 0;
 }
 
 int fw_conf_load_file(fw_conf_t *conf, const char *path, char *err, size_t errlen) {
-        load_ctx_t ctx;
-        int rc;
-
-        memset(&ctx, 0, sizeof(ctx));
-        ctx.conf = conf;
-        ctx.path = path;
-        ctx.err = err;
-        ctx.errlen = errlen;
-        ctx.fp = fopen(path, "r");
-        if (!ctx.fp) {
-                snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
-                return -1;
-        }
-
-        /* First pass: where is the first syntax error, if any? It ends early at an over-long
-         * line; the second pass reports that line unless an earlier line has an error. */
-        rc = parse_pass(&ctx, 1);
-        ctx.failed = 0;
-        if (!ctx.read_errno) {
-                ctx.stop_line = rc > 0 ? rc : 0;
-                if (fseek(ctx.fp, 0, SEEK_SET) < 0) {
-                        snprintf(err, errlen, "%s: cannot rewind: %s", path, strerror(errno));
-                        ctx.failed = 1;
-                } else {
-                        clearerr(ctx.fp);
-                        rc = parse_pass(&ctx, 0);
-                }
-        }
-
-        if (!ctx.failed && ctx.read_errno) {
-                snprintf(err, errlen, "%s: cannot read: %s", path, strerror(ctx.read_errno));
-                ctx.failed = 1;
-        }
-        if (!ctx.failed && rc != 0) {
-                /* Not expected after the first pass, but never report success on an error. */
-                snprintf(err, errlen, "%s:%d: syntax error (expected 'key = value' or '[section]')",
-                         path, rc);
-                ctx.failed = 1;
-        }
-
-        fclose(ctx.fp);
-        free(ctx.line);
-        free(ctx.prev_key);
-        wipe_free(ctx.prev_text);
-        free(ctx.prev_where);
-        return ctx.failed ? -1 : 0;
+        static const fw_ini_file_ops_t ops = {.header_word = "section", .on_value = load_value};
+        load_ctx_t ctx = {conf, path, err, errlen};
+        return fw_ini_file_read(path, &ops, &ctx, err, errlen);
 }
 
 /* ---------------------------------------------------------------------------------------------

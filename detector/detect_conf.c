@@ -6,17 +6,13 @@
  * or "default: key '<key>': ..." when a default clashes with a value set elsewhere. Rules file
  * errors name the rules file and line: "<file>:<line>: rule '<name>' key '<key>': <problem>".
  *
- * The rules file is read by inih through a line reader like common/config.c's (the Debian inih
- * has no line numbers in the handler): it counts lines, refuses lines longer than inih's buffer,
- * sees the [section] headers itself (inih reports no empty section and truncates long names),
- * and stops at the first error; a first pass finds the first syntax error so that the real pass
- * reports errors in file order. A key's value may continue on indented lines, joined with one
- * space, and is applied when the next key, section or the end of the file is reached. */
+ * The rules file is read by common/ini_file.c, as the configuration is: errors in file order,
+ * nothing applied after a bad line. A key's value may continue on indented lines, joined with
+ * one space, and is applied when the next key, section or the end of the file is reached. */
 #include "detect_conf.h"
 
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
@@ -26,6 +22,7 @@
 #include <strings.h>
 
 #include "daemon_conf.h"
+#include "ini_file.h"
 #include "suggest.h"
 
 /* ---------------------------------------------------------------------------------------------
@@ -370,16 +367,9 @@ typedef struct seen_name {
 typedef struct rules_ctx {
         fw_detect_cfg_t *cfg;
         const char *path;
-        FILE *fp;
-        char *line; /* getline buffer */
-        size_t linecap;
-        int lineno;
-        int stop_line;  /* first syntax error (first pass), 0 if none */
-        int check_only; /* first pass */
+        int lineno; /* line of the header or key being handled */
         int failed;
         int oom;
-        int read_errno;
-        int indented; /* the last line read starts with whitespace */
 
         /* the rule being read */
         int in_rule;
@@ -387,11 +377,6 @@ typedef struct rules_ctx {
         unsigned rule_seen; /* RK_* given */
         int rule_enabled;
         fw_rule_cfg_t rule;
-
-        /* the key being read (applied when the next key, section or the end arrives) */
-        char *pend_key;
-        char *pend_val;
-        int pend_line;
 
         seen_name_t *seen;
         size_t nseen, cseen;
@@ -402,14 +387,12 @@ typedef struct rules_ctx {
 
 __attribute__((format(printf, 3, 4))) static void rules_fail(rules_ctx_t *ctx, int line,
                                                              const char *fmt, ...) {
-        char msg[768];
         va_list ap;
         if (ctx->failed)
                 return;
         va_start(ap, fmt);
-        vsnprintf(msg, sizeof(msg), fmt, ap);
+        fw_ini_file_verrorf(ctx->err, ctx->errlen, ctx->path, line, fmt, ap);
         va_end(ap);
-        snprintf(ctx->err, ctx->errlen, "%s:%d: %s", ctx->path, line, msg);
         ctx->failed = 1;
 }
 
@@ -426,27 +409,7 @@ __attribute__((format(printf, 3, 4))) static void key_fail(rules_ctx_t *ctx, con
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
-        rules_fail(ctx, ctx->pend_line, "rule '%s' key '%s': %s", ctx->rule.name, key, msg);
-}
-
-static void pend_clear(rules_ctx_t *ctx) {
-        free(ctx->pend_key);
-        free(ctx->pend_val);
-        ctx->pend_key = ctx->pend_val = NULL;
-}
-
-/* Cut an inline comment (';' after whitespace) and trailing whitespace off a continuation line
- * (inih does not on those). */
-static void strip_inline_comment(char *s) {
-        for (char *p = s; *p; p++) {
-                if (*p == ';' && p > s && isspace((unsigned char)p[-1])) {
-                        *p = '\0';
-                        break;
-                }
-        }
-        size_t n = strlen(s);
-        while (n > 0 && isspace((unsigned char)s[n - 1]))
-                s[--n] = '\0';
+        rules_fail(ctx, ctx->lineno, "rule '%s' key '%s': %s", ctx->rule.name, key, msg);
 }
 
 static int parse_uint_range(const char *s, long long lo, long long hi, long long *out) {
@@ -494,13 +457,10 @@ static int parse_bool_word(const char *s, int *out) {
         return -1;
 }
 
-/* Apply the pending key to the rule being read. */
-static void flush_key(rules_ctx_t *ctx) {
-        if (!ctx->pend_key || ctx->failed) {
-                pend_clear(ctx);
-                return;
-        }
-        const char *key = ctx->pend_key, *val = ctx->pend_val;
+/* fw_ini_file_ops_t.on_key: apply a complete key (continuations joined) to the rule being read. */
+static int rules_key(void *user, int line, const char *section, const char *key, const char *val) {
+        rules_ctx_t *ctx = user;
+        ctx->lineno = line;
         unsigned bit = 0;
         for (size_t i = 0; i < NRULE_KEYS; i++)
                 if (strcmp(key, rule_keys[i].name) == 0)
@@ -586,14 +546,13 @@ static void flush_key(rules_ctx_t *ctx) {
                 break;
         }
 done:
-        pend_clear(ctx);
+        return ctx->failed ? -1 : 0;
 }
 
-/* Finish the rule being read: flush its last key, check it, keep it if enabled. */
+/* Finish the rule being read (its last key is applied): check it, keep it if enabled. */
 static void end_rule(rules_ctx_t *ctx) {
         if (!ctx->in_rule)
                 return;
-        flush_key(ctx);
         if (!ctx->failed && !(ctx->rule_seen & RK_EXPRESSION))
                 rules_fail(ctx, ctx->rule_line, "rule '%s': missing key 'expression'",
                            ctx->rule.name);
@@ -697,157 +656,51 @@ static void begin_rule(rules_ctx_t *ctx, const char *s) {
         ctx->in_rule = 1;
 }
 
-/* ini_reader: the next whole line; sections are handled here (see the top of the file). */
-static char *rules_read_line(char *str, int num, void *stream) {
-        rules_ctx_t *ctx = stream;
-        if (ctx->failed || num < 2)
-                return NULL;
-        errno = 0;
-        ssize_t n = getline(&ctx->line, &ctx->linecap, ctx->fp);
-        if (n < 0) {
-                if (ferror(ctx->fp))
-                        ctx->read_errno = errno ? errno : EIO;
-                return NULL;
-        }
-        ctx->lineno++;
-        if (ctx->check_only) {
-                if (n > num - 1)
-                        return NULL; /* the real pass reports it */
-                memcpy(str, ctx->line, (size_t)n + 1);
-                return str;
-        }
-        if (ctx->stop_line && ctx->lineno == ctx->stop_line) {
-                flush_key(ctx);
-                rules_fail(ctx, ctx->lineno,
-                           "syntax error (expected 'key = value' or '[rule name]')");
-                return NULL;
-        }
-        if (n > num - 1) {
-                rules_fail(ctx, ctx->lineno,
-                           "line longer than %d bytes (continue a long expression on indented "
-                           "lines)",
-                           num - 1);
-                return NULL;
-        }
-
-        const char *p = ctx->line;
-        if (ctx->lineno == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-                p += 3;
-        ctx->indented = *p == ' ' || *p == '\t';
-        const char *s = p;
-        while (*s == ' ' || *s == '\t')
-                s++;
-        int blank = *s == '\0' || *s == '\r' || *s == '\n';
-        int comment = *s == ';' || *s == '#';
-        /* An indented line after a key continues it (inih's multiline rule), even if it
-         * starts with '['. */
-        int continuation = ctx->indented && ctx->pend_key && !blank && !comment;
-        if (!blank && !comment && !continuation && *s == '[')
-                begin_rule(ctx, s);
-        if (ctx->failed)
-                return NULL;
-
-        memcpy(str, ctx->line, (size_t)n + 1);
-        return str;
-}
-
-/* ini_handler: collect the key (continuations are joined) */
-static int rules_ini_cb(void *user, const char *section, const char *name, const char *value) {
+/* fw_ini_file_ops_t.on_section: end the previous rule and start this one. */
+static int rules_section(void *user, int line, const char *text) {
         rules_ctx_t *ctx = user;
-        (void)section;
-        if (ctx->check_only)
-                return 1;
-        if (ctx->failed)
-                return 0;
-        if (ctx->indented && ctx->pend_key && strcmp(ctx->pend_key, name) == 0) {
-                char *piece = dup_str(value);
-                if (!piece) {
-                        rules_oom(ctx);
-                        return 0;
-                }
-                strip_inline_comment(piece);
-                size_t len = strlen(ctx->pend_val) + strlen(piece) + 2;
-                char *joined = malloc(len);
-                if (!joined) {
-                        free(piece);
-                        rules_oom(ctx);
-                        return 0;
-                }
-                snprintf(joined, len, "%s%s%s", ctx->pend_val, *ctx->pend_val ? " " : "", piece);
-                free(piece);
-                free(ctx->pend_val);
-                ctx->pend_val = joined;
-                return 1;
-        }
-        flush_key(ctx);
-        if (ctx->failed)
-                return 0;
-        if (!ctx->in_rule) {
-                rules_fail(ctx, ctx->lineno,
-                           "key '%s': outside any rule (start each rule with a [name] line)", name);
-                return 0;
-        }
-        ctx->pend_key = dup_str(name);
-        ctx->pend_val = dup_str(value);
-        ctx->pend_line = ctx->lineno;
-        if (!ctx->pend_key || !ctx->pend_val) {
-                pend_clear(ctx);
-                rules_oom(ctx);
-                return 0;
-        }
-        return 1;
+        ctx->lineno = line;
+        begin_rule(ctx, text);
+        return ctx->failed ? -1 : 0;
 }
 
-static int rules_pass(rules_ctx_t *ctx, int check_only) {
-        ctx->check_only = check_only;
-        ctx->lineno = 0;
-        ctx->indented = 0;
-        return ini_parse_stream(rules_read_line, ctx, rules_ini_cb, ctx);
+/* fw_ini_file_ops_t.on_value: refuse a key outside any rule at once, on its own line (the key is
+ * applied by rules_key once complete). */
+static int rules_value(void *user, int line, const char *section, const char *name,
+                       const char *value) {
+        rules_ctx_t *ctx = user;
+        if (ctx->in_rule)
+                return 0;
+        rules_fail(ctx, line, "key '%s': outside any rule (start each rule with a [name] line)",
+                   name);
+        return -1;
 }
 
 /* Load path into cfg->rules. open_prefix, if set, prefixes a "cannot open" error (the key that
  * named the file). On error cfg->rules is as before. */
 static int rules_load(fw_detect_cfg_t *cfg, const char *path, const char *open_prefix, char *err,
                       size_t errlen) {
+        const fw_ini_file_ops_t ops = {
+                .header_word = "rule name",
+                .long_line_hint = "continue a long expression on indented lines",
+                .open_prefix = open_prefix,
+                .on_section = rules_section,
+                .on_value = rules_value,
+                .on_key = rules_key,
+        };
         rules_ctx_t ctx;
         size_t nrules0 = cfg->nrules;
-        int rc;
 
         memset(&ctx, 0, sizeof(ctx));
         ctx.cfg = cfg;
         ctx.path = path;
         ctx.err = err;
         ctx.errlen = errlen;
-        ctx.fp = fopen(path, "r");
-        if (!ctx.fp) {
-                snprintf(err, errlen, "%s%s: cannot open: %s", open_prefix ? open_prefix : "", path,
-                         strerror(errno));
-                return -1;
-        }
-
-        rc = rules_pass(&ctx, 1);
-        if (!ctx.read_errno) {
-                ctx.stop_line = rc > 0 ? rc : 0;
-                if (fseek(ctx.fp, 0, SEEK_SET) < 0) {
-                        snprintf(err, errlen, "%s: cannot rewind: %s", path, strerror(errno));
-                        ctx.failed = 1;
-                } else {
-                        clearerr(ctx.fp);
-                        rc = rules_pass(&ctx, 0);
-                }
-        }
-        if (!ctx.failed && ctx.read_errno) {
-                snprintf(err, errlen, "%s: cannot read: %s", path, strerror(ctx.read_errno));
+        if (fw_ini_file_read(path, &ops, &ctx, err, errlen) < 0)
                 ctx.failed = 1;
-        }
-        if (!ctx.failed && rc != 0)
-                rules_fail(&ctx, rc, "syntax error (expected 'key = value' or '[rule name]')");
         if (!ctx.failed)
                 end_rule(&ctx);
 
-        fclose(ctx.fp);
-        free(ctx.line);
-        pend_clear(&ctx);
         rule_free(&ctx.rule);
         free(ctx.seen);
         if (ctx.failed) {

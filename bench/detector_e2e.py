@@ -34,6 +34,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import subprocess
@@ -221,16 +222,20 @@ def throughput(args, boot, tmp):
 
     # kcat alone, then the detector, on the same topic (the page cache is warm for both)
     cmd = ['kcat', '-C', '-b', boot, '-t', topic, '-o', 'beginning', '-e', '-q', '-f', '%s']
-    runs = []
+    runs, cpu = [], []
     for _ in range(args.kcat_runs):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.monotonic()
         subprocess.run(cmd, stdout=subprocess.DEVNULL, check=True, timeout=600)
         runs.append(time.monotonic() - t0)
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
     kcat_s = min(runs)
     kcat_rate = args.sessions / kcat_s
     result(bench='detector_e2e', phase='kcat', sessions=args.sessions,
            seconds=round(kcat_s, 2), rate=int(kcat_rate),
-           runs='/'.join('%.2f' % x for x in runs))
+           runs='/'.join('%.2f' % x for x in runs),
+           cpu_us_per_session=round(min(cpu) * 1e6 / args.sessions, 3))
 
     group = 'bench-' + uuid.uuid4().hex[:8]
     d = Detector(args.detector, tmp, 'throughput', boot, topic, alerts, group,
@@ -260,6 +265,7 @@ def throughput(args, boot, tmp):
         sessions_metric = d.metric('fanwatch_detector_sessions_total')
         alerts_n = sum(checker.get_watermark_offsets(TopicPartition(alerts, p), timeout=10)[1]
                        for p in range(3))
+        det_cpu = cpu_seconds(d.proc.pid)
         rc = d.stop()
     finally:
         checker.close()
@@ -282,6 +288,7 @@ def throughput(args, boot, tmp):
            rate=int(det_rate), steady_rate_10_90=steady,
            first_progress_s=round(first, 2) if first else None, rate_after_join=joined_rate,
            alerts=alerts_n, exit=rc,
+           cpu_s=round(det_cpu, 2), cpu_us_per_session=round(det_cpu * 1e6 / args.sessions, 3),
            detector_kafka='"%s"' % ','.join(args.detector_kafka))
     result(bench='detector_e2e', phase='throughput_ratio', detector_rate=int(det_rate),
            kcat_rate=int(kcat_rate), ratio=round(det_rate / kcat_rate, 3),
@@ -292,6 +299,13 @@ def throughput(args, boot, tmp):
 # --------------------------------------------------------------------------------------------
 # (ii) latency
 # --------------------------------------------------------------------------------------------
+
+def cpu_seconds(pid):
+    """User + system CPU time of a running process so far (/proc/<pid>/stat)."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
+
 
 def latency(args, boot, tmp):
     topic = 'bench-lat-' + uuid.uuid4().hex[:8]

@@ -830,6 +830,7 @@ fw_engine_t *fw_engine_new(const fw_detect_cfg_t *cfg, fw_alert_fn fn, void *opa
         fw_spike_init(&e->total);
         e->clock = INT64_MIN;
         e->max_bytes = cfg->max_bytes;
+        e->bytes = sizeof(*e); /* the cap covers the engine itself too */
         e->rng = 0x853c49e6748fea9bULL;
         return e;
 }
@@ -854,7 +855,7 @@ int64_t fw_engine_clock(const fw_engine_t *e) {
 
 void fw_engine_stats(const fw_engine_t *e, fw_engine_stats_t *out) {
         *out = e->st;
-        out->bytes = e->bytes + sizeof(*e);
+        out->bytes = e->bytes;
         out->clock_ms = fw_engine_clock(e);
 }
 

@@ -133,7 +133,7 @@ typedef struct fw_engine_stats {
         uint64_t promoted;       /* keys counted by a sketch now */
         uint64_t evicted;        /* keys evicted since creation (idle or over the cap) */
         uint64_t evicted_active; /* of those, keys still inside the window (cap pressure) */
-        size_t bytes;            /* state bytes now (accounted, not including the engine's cfg) */
+        size_t bytes;            /* state bytes now, the engine included (not its cfg) */
         int64_t clock_ms;        /* newest event time seen (FW_ABSENT before the first session) */
 } fw_engine_stats_t;
 

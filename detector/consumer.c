@@ -25,7 +25,7 @@
 #define REVOKE_DRAIN_MS   10000
 #define META_PREFIX       "fw1 clock="
 #define BATCH_MAX         1024 /* messages taken from librdkafka per call */
-#define WORKER_QUEUE      16   /* runs queued per worker before the consumer waits */
+#define WORKER_QUEUE      64   /* runs queued per worker before the consumer waits */
 #define BATCH_WAIT_MS     20   /* a batch waits at most this long to fill (detection latency) */
 
 typedef struct part part_t;

@@ -113,7 +113,14 @@ static int is_kafka_key(const char *key) {
         return starts_with(key, KAFKA_PREFIX);
 }
 
+/* A kafka property whose value is a secret: a name containing "password" or "secret", or one
+ * of librdkafka's properties that hold a key or credentials inline. */
 static int is_secret_prop(const char *prop) {
+        static const char *const inline_secrets[] = {"ssl.key.pem", "ssl_key",
+                                                     "sasl.oauthbearer.config"};
+        for (size_t i = 0; i < sizeof(inline_secrets) / sizeof(inline_secrets[0]); i++)
+                if (strcasecmp(prop, inline_secrets[i]) == 0)
+                        return 1;
         return contains_ci(prop, "password") || contains_ci(prop, "secret");
 }
 
@@ -898,7 +905,8 @@ void fw_conf_write_markdown(const fw_conf_def_t *defs, size_t ndefs, FILE *out) 
         }
         fputs("| `kafka.<property>` | string | (librdkafka default) | "
               "`FANWATCH_KAFKA_<PROPERTY>` | Any librdkafka property, passed through unchanged. "
-              "A property whose name contains `password` or `secret` is redacted in dumps and "
+              "A property whose name contains `password` or `secret` (and `ssl.key.pem`, "
+              "`sasl.oauthbearer.config`) is redacted in dumps and "
               "may also be read from the file named by `kafka.<property>_file` (env "
               "`FANWATCH_KAFKA_<PROPERTY>__FILE`, mode 0600 or 0400). |\n",
               out);

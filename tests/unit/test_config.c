@@ -772,8 +772,12 @@ static void test_secret_never_shown(void **state) {
         set_ok(conf, "kafka.sasl.password", SECRET "-kafka");
         set_ok(conf, "kafka.sasl.oauthbearer.client.SECRET", SECRET "-oauth");
         set_ok(conf, "kafka.client.id", "visible-client");
+        set_ok(conf, "kafka.ssl.key.pem", SECRET "-pem");
+        set_ok(conf, "kafka.sasl.oauthbearer.config", "principal=x " SECRET "-oauthcfg");
         char *out = dump(conf);
         assert_null(strstr(out, SECRET));
+        assert_non_null(strstr(out, "kafka.ssl.key.pem = <redacted>  # test\n"));
+        assert_non_null(strstr(out, "kafka.sasl.oauthbearer.config = <redacted>  # test\n"));
         assert_non_null(strstr(out, "arkime.password = <redacted>  # test\n"));
         assert_non_null(strstr(out, "kafka.sasl.password = <redacted>  # test\n"));
         assert_non_null(strstr(out, "kafka.sasl.oauthbearer.client.SECRET = <redacted>  # test\n"));

@@ -2,6 +2,7 @@
  * URL that show the evidence. docs/alerts.md documents the fields; docs/alert.schema.json is the
  * JSON Schema the output validates against. */
 #include "alert.h"
+#include "utf8.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -231,34 +232,6 @@ static void fmt_duration(int64_t ms, char *buf, size_t buflen) {
                 snprintf(buf, buflen, "%" PRId64 "ms", ms);
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there are not one (overlong
- * forms, surrogates and code points above U+10FFFF are invalid, as jansson checks). */
-static size_t utf8_seq(const unsigned char *s) {
-        unsigned c = s[0];
-        size_t n;
-        uint32_t cp;
-
-        if (c < 0x80)
-                return 1;
-        if (c >= 0xc2 && c <= 0xdf)
-                n = 2, cp = c & 0x1f;
-        else if (c >= 0xe0 && c <= 0xef)
-                n = 3, cp = c & 0x0f;
-        else if (c >= 0xf0 && c <= 0xf4)
-                n = 4, cp = c & 0x07;
-        else
-                return 0;
-        for (size_t i = 1; i < n; i++) {
-                if ((s[i] & 0xc0) != 0x80)
-                        return 0;
-                cp = cp << 6 | (s[i] & 0x3f);
-        }
-        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-                return 0;
-        return n;
-}
-
 /* A JSON string of s; bytes that are not UTF-8 (session ids and node names come from the wire,
  * rule text from a file) become U+FFFD instead of failing the whole alert. NULL: out of memory. */
 static json_t *jstr(const char *s) {
@@ -273,7 +246,7 @@ static json_t *jstr(const char *s) {
                 return NULL;
         o = clean;
         for (p = (const unsigned char *)s; *p != '\0';) {
-                size_t n = utf8_seq(p);
+                size_t n = fw_utf8_seq(p);
 
                 if (n == 0) {
                         memcpy(o, "\xef\xbf\xbd", 3);

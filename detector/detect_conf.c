@@ -24,6 +24,7 @@
 #include "daemon_conf.h"
 #include "ini_file.h"
 #include "suggest.h"
+#include "utf8.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Key table
@@ -489,6 +490,11 @@ static int rules_key(void *user, int line, const char *section, const char *key,
                 goto done;
         }
         ctx->rule_seen |= bit;
+        size_t bad;
+        if (!fw_utf8_valid(val, &bad)) { /* alerts are JSON: their rule text must be UTF-8 */
+                key_fail(ctx, key, "not valid UTF-8 (byte %zu of the value)", bad + 1);
+                goto done;
+        }
 
         long long n;
         char msg[600];

@@ -596,6 +596,10 @@ static void test_rules_errors(void **state) {
         expect_rules_error("technique.ini", "[a]\nexpression = port == 1\ntechnique = T15\n",
                            ":3: rule 'a' key 'technique': expected a MITRE ATT&CK id", "got 'T15'",
                            NULL);
+        /* alerts are JSON: rule text must be UTF-8 (here a Latin-1 e-acute in a value) */
+        expect_rules_error("latin1.ini", "[a]\nexpression = node == caf\xe9\n",
+                           ":2: rule 'a' key 'expression': not valid UTF-8 (byte 12 of the value)",
+                           NULL);
         expect_rules_error("technique2.ini", "[a]\nexpression = port == 1\ntechnique = T1021.02\n",
                            ":3: rule 'a' key 'technique'", NULL);
         expect_rules_error("technique3.ini", "[a]\nexpression = port == 1\ntechnique = t1046\n",

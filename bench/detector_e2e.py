@@ -47,7 +47,7 @@ import uuid
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import kafka_start, kafka_stop  # noqa: E402
+from benchlib import kafka_start, kafka_stop, proc_cpu_s, wait_for  # noqa: E402
 
 import msgpack
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -60,16 +60,6 @@ BASE_MS = 1716000000000
 def result(**kv):
     print('RESULT ' + ' '.join('%s=%s' % (k, v) for k, v in kv.items()), flush=True)
     print(json.dumps(kv), flush=True)
-
-
-def wait_for(cond, timeout, what, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(interval)
-    raise SystemExit('timed out after %ss waiting for %s' % (timeout, what))
 
 
 def create_topics(boot, specs):
@@ -271,7 +261,7 @@ def throughput(args, boot, tmp):
         sessions_metric = d.metric('fanwatch_detector_sessions_total')
         alerts_n = sum(checker.get_watermark_offsets(TopicPartition(alerts, p), timeout=10)[1]
                        for p in range(3))
-        det_cpu = cpu_seconds(d.proc.pid)
+        det_cpu = proc_cpu_s(d.proc.pid)
         det_bcpu = broker_cpu(args) - b0 if b0 is not None else None
         rc = d.stop()
     finally:
@@ -309,20 +299,13 @@ def throughput(args, boot, tmp):
 # (ii) latency
 # --------------------------------------------------------------------------------------------
 
-def cpu_seconds(pid):
-    """User + system CPU time of a running process so far (/proc/<pid>/stat)."""
-    with open('/proc/%d/stat' % pid) as f:
-        fields = f.read().rsplit(')', 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
-
-
 def broker_cpu(args):
     """The broker's CPU seconds so far, or None when its pid is unknown."""
     if not getattr(args, 'broker_pid_file', None):
         return None
     try:
         with open(args.broker_pid_file) as f:
-            return cpu_seconds(int(f.read()))
+            return proc_cpu_s(int(f.read()))
     except (OSError, ValueError):
         return None
 

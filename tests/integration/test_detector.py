@@ -65,11 +65,40 @@ def http_get(url):
     """(status, body) or (None, '') when nothing listens."""
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status, r.read().decode()
+            return r.status, r.read().decode(errors='replace')
     except urllib.error.HTTPError as e:
-        return e.code, ''
-    except (urllib.error.URLError, ConnectionError):
+        return e.code, e.read().decode(errors='replace')
+    except (urllib.error.URLError, ConnectionError, OSError):
         return None, ''
+
+
+def write_detector_conf(path, sessions, alerts, group, rules, bootstrap_servers=None,
+                        kafka='', detector='', sections=''):
+    """A fanwatch-detector INI file for the tests: metrics on a free port, the group from the
+    earliest offset, commits every 500 ms, a 5-minute window and the rules file; kafka and
+    detector: extra lines for those sections; sections: more sections appended as written."""
+    with open(path, 'w') as f:
+        f.write("""[log]
+level = info
+[metrics]
+port = 0
+[topics]
+sessions = %s
+alerts = %s
+[kafka]
+bootstrap.servers = %s
+group.id = %s
+%s
+[detector]
+start = earliest
+commit_interval = 500ms
+%s
+[detect]
+window = 5m
+rules = %s
+%s""" % (sessions, alerts, bootstrap_servers or bootstrap(), group, kafka, detector, rules,
+         sections))
+    return path
 
 
 def packed(addr):
@@ -446,26 +475,10 @@ class DetectorTest(unittest.TestCase):
 
     @classmethod
     def write_conf(cls, name, sessions, alerts, group, extra=''):
-        path = os.path.join(cls.tmp, name + '.ini')
-        with open(path, 'w') as f:
-            f.write("""[log]
-level = info
-[metrics]
-port = 0
-[topics]
-sessions = %s
-alerts = %s
-[kafka]
-bootstrap.servers = %s
-group.id = %s
-%s
-[detector]
-start = earliest
-commit_interval = 500ms
-[detect]
-window = 5m
-rules = %s
-[sweep]
+        return write_detector_conf(
+            os.path.join(cls.tmp, name + '.ini'), sessions, alerts, group, cls.rules,
+            bootstrap() if name != 'oracle' else '127.0.0.1:9', kafka=extra,
+            sections="""[sweep]
 threshold = 25
 allow_src = %s
 [sweep_port]
@@ -475,9 +488,7 @@ threshold = 15
 allow_src = %s
 [spike]
 allow_src = %s
-""" % (sessions, alerts, bootstrap() if name != 'oracle' else '127.0.0.1:9',
-                group, extra, cls.rules, ALLOW, ALLOW, ALLOW, ALLOW))
-        return path
+""" % (ALLOW, ALLOW, ALLOW, ALLOW))
 
     def setUp(self):
         self.detectors = []

@@ -35,8 +35,6 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 import uuid
 
 from confluent_kafka import Consumer, TopicPartition
@@ -45,7 +43,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import test_producer  # noqa: E402  (the stand-in viewer, the sessions it serves)
 from test_detector import (ALERT_PARTITIONS, BASE_MS, MIN, PARTITIONS, Alerts, Gen,  # noqa: E402
-                           create_topics, produce, write_file)
+                           create_topics, http_get, produce, write_file)
 from test_producer import Viewer, free_port, wait_for  # noqa: E402
 
 KAFKA_LOCAL = os.path.join(HERE, '..', '..', 'scripts', 'kafka-local')
@@ -73,17 +71,6 @@ def env_base():
            if k in keep or k.startswith(('ASAN_', 'UBSAN_', 'LSAN_'))}
     env.setdefault('PATH', '/usr/bin:/bin')
     return env
-
-
-def http_get(url):
-    """(status, body) or (None, '') when nothing listens."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status, r.read().decode(errors='replace')
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors='replace')
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return None, ''
 
 
 def write_secret(path, text, mode=0o600):

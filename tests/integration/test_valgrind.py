@@ -42,7 +42,8 @@ sys.path.insert(0, HERE)
 # helpers only: importing the TestCase classes would make unittest run them here too
 from test_producer import PASSWORD, Producer, Topic, Viewer, bootstrap, wait_for  # noqa: E402
 from test_detector import (ALERT_PARTITIONS, BASE_MS, MIN, PARTITIONS, Alerts,  # noqa: E402
-                           Detector, Gen, create_topics, produce, write_file)
+                           Detector, Gen, create_topics, produce, write_detector_conf,
+                           write_file)
 
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 DATA = os.path.join(ROOT, 'tests', 'data')
@@ -198,35 +199,11 @@ class ValgrindTest(unittest.TestCase):
         rules = os.path.join(self.tmp, 'rules.ini')
         with open(rules, 'w') as f:
             f.write('[smb_probe]\nexpression = port.dst == 445 && packets == 1\nthreshold = 30\n')
-        path = os.path.join(self.tmp, tag + '.ini')
-        with open(path, 'w') as f:
-            f.write("""[log]
-level = info
-[metrics]
-port = 0
-[topics]
-sessions = %s
-alerts = %s
-[kafka]
-bootstrap.servers = %s
-group.id = group-%s
-session.timeout.ms = 6000
-heartbeat.interval.ms = 1000
-[detector]
-start = earliest
-threads = 2
-commit_interval = 500ms
-[alert]
-viewer_url = https://arkime.example:8005
-[detect]
-window = 5m
-rules = %s
-[sweep]
-threshold = 25
-[port_scan]
-threshold = 15
-""" % (sessions, alerts, bootstrap(), tag, rules))
-        return path
+        return write_detector_conf(
+            os.path.join(self.tmp, tag + '.ini'), sessions, alerts, 'group-' + tag, rules,
+            kafka='session.timeout.ms = 6000\nheartbeat.interval.ms = 1000', detector='threads = 2',
+            sections='[alert]\nviewer_url = https://arkime.example:8005\n'
+                     '[sweep]\nthreshold = 25\n[port_scan]\nthreshold = 15\n')
 
     @staticmethod
     def sweep_stream():

@@ -19,8 +19,8 @@ What it verifies (each failure is printed; exit 1 if any):
   - health checks and Prometheus targets use the port the daemons listen on;
   - kafka-init creates the topics the daemons use, auto-creation is off, and the sessions
     topic's retention covers the detector's rewind (2 x detect.window + detect.lateness);
-  - compose/Dockerfile: the build stage installs the build packages .ci/run installs (minus the
-    test-only ones) and builds exactly the fanwatch-* executables of the CMake files (which
+  - compose/Dockerfile: the build stage installs the build packages of scripts/setup
+    (PKGS_BUILD) and nothing scripts/setup does not name and builds exactly the fanwatch-* executables of the CMake files (which
     include every daemon the tests run); the runtime stage copies them, runs as uid 10001, has
     a /healthz HEALTHCHECK, and installs the Debian package of every library the binaries need;
   - the Vector configs, the Prometheus config and the Grafana provisioning parse; the alerts
@@ -128,7 +128,7 @@ class Inputs:
                 if os.path.isfile(p):
                     self.env_files[ef] = parse_env_file(p)
         self.dockerfile = read(os.path.join(CDIR, "Dockerfile"))
-        self.ci_run = read(os.path.join(ROOT, ".ci", "run"))
+        self.setup = read(os.path.join(ROOT, "scripts", "setup"))
         self.cmake = {p: read(os.path.join(ROOT, p)) for p in
                       ("CMakeLists.txt", "producer/CMakeLists.txt", "detector/CMakeLists.txt",
                        "tests/CMakeLists.txt", "scripts/test")}
@@ -473,20 +473,21 @@ class Checker:
         build_name, build = stages[0]
         _, runtime = stages[-1]
         runs = " ".join(a for i, a in build if i == "RUN")
-        # build packages: those of .ci/run, minus the test-only ones
-        m = re.search(r"PKGS=\(([^)]*)\)", self.i.ci_run)
-        ci = set(m.group(1).split()) if m else set()
-        # test-only: cmocka, kcat, the Python test drivers, openssl (test certificates), clang
-        # (the second compiler of scripts/test), valgrind (test_valgrind)
-        test_only = {p for p in ci if p in ("libcmocka-dev", "kcat", "openssl", "clang", "valgrind")
-                     or p == "python3" or p.startswith("python3-")}
-        want = ci - test_only
+        # build packages: scripts/setup's PKGS_BUILD; nothing it does not name
+        lists = {m.group(1): set(re.sub(r"#[^\n]*", "", m.group(2)).split())
+                 for m in re.finditer(r"^(PKGS_\w+)=\(([^)]*)\)", self.i.setup, re.M)}
+        # cmocka builds the test suite, which the image leaves out (FW_TESTS=OFF)
+        want = lists.get("PKGS_BUILD", set()) - {"libcmocka-dev"}
+        named = set().union(*lists.values()) if lists else set()
+        if not want:
+            self.err("scripts/setup has no PKGS_BUILD list")
         have = set(apt_packages(runs))
         if want - have:
-            self.err("Dockerfile build stage lacks .ci/run packages: %s" % sorted(want - have))
-        if have - ci:
-            self.err("Dockerfile build stage installs packages .ci/run does not: %s"
-                     % sorted(have - ci))
+            self.err("Dockerfile build stage lacks scripts/setup build packages: %s"
+                     % sorted(want - have))
+        if have - named:
+            self.err("Dockerfile build stage installs packages scripts/setup does not name: %s"
+                     % sorted(have - named))
         # CMake options and targets
         mt = re.search(r"cmake --build \S+(?:\s+-j\S*)?\s+--target\s+([\w\- ]+)", runs)
         targets = set(mt.group(1).split()) if mt else set()
@@ -767,7 +768,7 @@ MUTATIONS = [
      "uid 10001"),
     ("Dockerfile lacks a build package",
      lambda i: setattr(i, "dockerfile", i.dockerfile.replace(" libxxhash-dev", "", 1)),
-     "lacks .ci/run packages"),
+     "lacks scripts/setup build packages"),
     ("runtime lacks a library",
      lambda i: setattr(i, "dockerfile", i.dockerfile.replace(" libjansson4", "", 1)),
      "lacks libjansson4"),

@@ -129,12 +129,10 @@ static size_t expr_build(const fw_alert_t *a, char *buf, size_t buflen) {
                 parts[np++] = dst;
         }
         if (a->has_dport) {
-                /* Port 0 is the engine's key for sessions without a port (ICMP and the like):
-                 * Arkime stores no port for them, so "port.dst == 0" would select nothing. */
-                if (a->dport == 0)
-                        snprintf(port, sizeof(port), "port.dst != EXISTS!");
-                else
-                        snprintf(port, sizeof(port), "port.dst == %u", (unsigned)a->dport);
+                /* Port 0 is the engine's key for sessions without a port (ICMP and the like),
+                 * and Arkime's capture writes port 0 for them too (capture/db.c), so
+                 * "port.dst == 0" selects them in the real viewer. */
+                snprintf(port, sizeof(port), "port.dst == %u", (unsigned)a->dport);
                 parts[np++] = port;
         }
         if (buflen > 0)

@@ -193,10 +193,12 @@ struct fw_expr {
 /* The value of a numeric single-side field, or FW_ABSENT. */
 static int64_t num_get(const fw_session_t *s, unsigned field) {
         switch (field) {
+        /* Arkime's capture writes a port for every session, 0 where the protocol has none
+         * (ICMP, ...), and the viewer matches it: port.dst == 0 selects ICMP sessions */
         case F_PORT_SRC:
-                return s->src_port != 0 ? s->src_port : FW_ABSENT;
+                return s->src_port;
         case F_PORT_DST:
-                return s->dst_port != 0 ? s->dst_port : FW_ABSENT;
+                return s->dst_port;
         case F_PROTO:
                 return s->ip_protocol;
         case F_PACKETS:
@@ -287,7 +289,7 @@ static int ip_item_test(const struct ipitem *it, const fw_ip_t *ip, uint16_t por
                 if (((a[0] & it->mask[0]) != it->net[0]) | ((a[1] & it->mask[1]) != it->net[1]))
                         return 0;
         }
-        if (it->port >= 0 && (port == 0 || port != (uint16_t)it->port))
+        if (it->port >= 0 && port != (uint16_t)it->port)
                 return 0;
         return 1;
 }
@@ -333,7 +335,7 @@ static int exists_test(unsigned field, const fw_session_t *s) {
         case F_IP:
                 return s->src_ip.family != 0 || s->dst_ip.family != 0;
         case F_PORT:
-                return s->src_port != 0 || s->dst_port != 0;
+                return 1; /* every Arkime session has both ports (0 for portless protocols) */
         case F_NODE:
         case F_COMMUNITY_ID:
         case F_ROOT_ID:

@@ -141,7 +141,8 @@ static int form_add(CURL *h, char **body, size_t *len, const char *name, const c
 
 int fw_arkime_fetch(fw_arkime_client_t *c, const fw_slice_t *sl, const char **body, size_t *len,
                     double *ms, char *err, size_t errlen) {
-        char start[24], stop[24], length[16];
+        char start[24], stop[24], length[16], offset[16];
+        snprintf(offset, sizeof(offset), "%u", sl->offset);
         snprintf(start, sizeof(start), "%lld", (long long)sl->start_s);
         snprintf(stop, sizeof(stop), "%lld", (long long)sl->stop_s);
         snprintf(length, sizeof(length), "%u", sl->length);
@@ -150,7 +151,7 @@ int fw_arkime_fetch(fw_arkime_client_t *c, const fw_slice_t *sl, const char **bo
         int bad = form_add(c->curl, &form, &flen, "bounding", "database") ||
                   form_add(c->curl, &form, &flen, "startTime", start) ||
                   form_add(c->curl, &form, &flen, "stopTime", stop) ||
-                  form_add(c->curl, &form, &flen, "start", "0") ||
+                  form_add(c->curl, &form, &flen, "start", offset) ||
                   form_add(c->curl, &form, &flen, "length", length) ||
                   form_add(c->curl, &form, &flen, "fields", FW_ARKIME_FIELDS) ||
                   form_add(c->curl, &form, &flen, "facets", "0") ||

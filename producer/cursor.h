@@ -12,11 +12,17 @@
  *   refresh); nothing after it is asked for.
  * - overlap: each poll starts that far before the position and drops ids already published
  *   (fw_cursor_first_sight), catching records that became visible late.
- * - slices: a poll walks [position - overlap, horizon] in slices sized to fill about 70% of a
- *   page at the density seen last. A slice whose page comes back full may hold more than a
- *   page: it is narrowed (to the density recordsFiltered reveals, else by half) and fetched
- *   again, nothing published, down to one second, where the page length grows instead. No deep
- *   offsets, no backlog held in memory, a far-behind producer catches up slice by slice. */
+ * - slices: a poll walks [position - overlap, horizon] in slices sized to hold about 70% of
+ *   what the viewer pages without scrolling (start + length <= 10,000, FW_VIEWER_WINDOW). A
+ *   slice is read in pages of page_size with start= offsets; the first page's recordsFiltered
+ *   says how many to expect. Nothing fetched is thrown away while the slice holds at most the
+ *   window: every page is published, and the slice completes when its distinct ids reach that
+ *   count (fewer distinct ids than rows means the viewer's order moved between pages: the slice
+ *   is read again narrower). A slice that holds more than the window is narrowed to the density
+ *   recordsFiltered reveals and probed first (a one-row request, which costs little and returns
+ *   recordsFiltered), so a burst wastes at most one page; a single second that holds more is
+ *   read in one scrolling request of recordsFiltered rows, up to max_page_size. No deep offsets,
+ *   no backlog held in memory, a far-behind producer catches up slice by slice. */
 #ifndef FW_CURSOR_H
 #define FW_CURSOR_H
 
@@ -30,16 +36,22 @@ typedef struct fw_cursor_cfg {
         int64_t overlap_ms;     /* re-read before the position at each poll */
         int64_t max_slice_ms;   /* widest slice */
         uint32_t page_size;     /* length= of a request */
+        uint32_t window;        /* rows a slice may be paged through (0: FW_VIEWER_WINDOW) */
         uint32_t max_page_size; /* length= cap for a one-second slice that is still full */
 } fw_cursor_cfg_t;
 
+/* The viewer pages with from/size up to 10,000 rows; beyond, it scrolls through the prefix. */
+#define FW_VIEWER_WINDOW 10000
+
 typedef struct fw_slice {
         int64_t start_s, stop_s; /* startTime, stopTime (inclusive, seconds) */
+        uint32_t offset;         /* start= (rows of the slice already read) */
         uint32_t length;         /* length= */
 } fw_slice_t;
 
 typedef enum {
-        FW_PAGE_COMPLETE = 0,   /* the page holds the whole slice: publish it */
+        FW_PAGE_COMPLETE = 0,   /* the slice is complete with this page: publish it */
+        FW_PAGE_MORE = 2,       /* publish this page, then fetch the slice's next page */
         FW_PAGE_SPLIT = 1,      /* the page was full: the slice was narrowed, fetch again */
         FW_PAGE_TOO_DENSE = -1, /* one second holds more than max_page_size sessions */
         FW_PAGE_PARTIAL = -2,   /* short page but the viewer reports more: a partial result */
@@ -52,9 +64,15 @@ typedef struct fw_cursor {
         int64_t next_start_s; /* start of the next slice within the current poll */
         int64_t width_s;      /* current slice width */
         uint32_t length;      /* current page length */
-        size_t last_count;    /* sessions in the page last judged complete */
+        size_t last_count;    /* sessions in the slice last judged complete */
         int in_poll;
-        fw_idset_t seen; /* ids published at or after position - overlap */
+        int probe;               /* the next slice starts with a one-row request */
+        int64_t slice_total;     /* recordsFiltered of the slice's first page (-1: unknown) */
+        uint64_t slice_rows;     /* rows of the current slice received so far */
+        uint64_t slice_distinct; /* of which distinct (fw_cursor_slice_row) */
+        uint32_t offset;         /* start= of the next page of the current slice */
+        fw_idset_t slice_ids;    /* ids of the current slice */
+        fw_idset_t seen;         /* ids published at or after position - overlap */
 } fw_cursor_t;
 
 /* Start at position_s (from the state file, or where a backfill begins). */
@@ -65,10 +83,15 @@ void fw_cursor_free(fw_cursor_t *c);
  * reached the horizon (the next call starts a new poll from position - overlap). */
 int fw_cursor_next(fw_cursor_t *c, int64_t now_ms, fw_slice_t *out);
 
-/* Judge a fetched page for slice sl: count sessions, the viewer's recordsFiltered (-1 if
- * absent) and their @timestamps (FW_ABSENT entries are not checked). On FW_PAGE_SPLIT the
- * slice was narrowed (or the length raised) for the next fw_cursor_next. Negative verdicts
- * leave everything unchanged and write the reason into err. */
+/* Note one row of the page being judged, before fw_cursor_check_page: id NULL for a row the
+ * parser rejected (it counts as distinct). 0, or -1 when out of memory. */
+int fw_cursor_slice_row(fw_cursor_t *c, const fw_slice_t *sl, const char *id);
+
+/* Judge a fetched page for slice sl: count rows, the viewer's recordsFiltered (-1 if absent)
+ * and their @timestamps (FW_ABSENT entries are not checked). FW_PAGE_MORE: publish the page,
+ * the next fw_cursor_next continues the slice. FW_PAGE_SPLIT: the slice was narrowed (or the
+ * length raised) for the next fw_cursor_next; this page need not be published. Negative
+ * verdicts write the reason into err; the caller restarts the poll. */
 int fw_cursor_check_page(fw_cursor_t *c, const fw_slice_t *sl, size_t count,
                          int64_t records_filtered, const int64_t *db_times_ms, char *err,
                          size_t errlen);

@@ -133,9 +133,16 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 p->times = t;
                 p->times_cap = n;
         }
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 p->times[i] = p->page.sessions[i].db_time_ms;
+                if (fw_cursor_slice_row(p->cursor, sl, p->page.sessions[i].id) != 0) {
+                        snprintf(err, errlen, "out of memory");
+                        return fail(p, p->err_page);
+                }
+        }
         /* rejected items count towards what the viewer returned */
+        for (size_t i = 0; i < p->page.rejected; i++)
+                (void)fw_cursor_slice_row(p->cursor, sl, NULL);
         size_t returned = n + p->page.rejected;
         int verdict = fw_cursor_check_page(p->cursor, sl, returned, p->page.records_filtered,
                                            p->times, err, errlen);
@@ -143,7 +150,7 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 fw_counter_add(p->splits, 1);
                 return 0;
         }
-        if (verdict != FW_PAGE_COMPLETE)
+        if (verdict != FW_PAGE_COMPLETE && verdict != FW_PAGE_MORE)
                 return fail(p, p->err_page);
         if (p->page.rejected) {
                 fw_counter_add(p->rejected, p->page.rejected);
@@ -181,6 +188,11 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 return -1;
         }
         fw_counter_add(p->published, fw_publisher_delivered(p->pub) - before);
+        if (verdict == FW_PAGE_MORE) {
+                fw_debug("producer", "slice [%lld, %lld] rows %u+%zu: %zu published, %zu re-read",
+                         (long long)sl->start_s, (long long)sl->stop_s, sl->offset, n, sent, dup);
+                return 0;
+        }
         fw_cursor_complete(p->cursor, sl);
         if (p->opts.cursor_file && fw_cursor_save(p->opts.cursor_file, p->opts.viewer_id,
                                                   p->cursor->position_s, err, errlen) != 0)
@@ -196,7 +208,9 @@ int fw_poller_poll(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, 
                    size_t errlen) {
         fw_slice_t sl;
         while (fw_cursor_next(p->cursor, now_ms, &sl)) {
-                if (*stop) {
+                /* a slice being paged is finished first (a page or two), so that a stop
+                 * re-reads no more than the overlap */
+                if (*stop && sl.offset == 0) {
                         fw_cursor_restart(p->cursor);
                         return 1;
                 }

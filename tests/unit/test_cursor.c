@@ -24,6 +24,7 @@ static const fw_cursor_cfg_t cfg = {
         .overlap_ms = 60000,
         .max_slice_ms = 3600000,
         .page_size = 100,
+        .window = 1000,
         .max_page_size = 6400,
 };
 
@@ -79,43 +80,51 @@ static void test_slices_and_horizon(void **state) {
         fw_cursor_free(&c);
 }
 
+static int64_t times_absent[6400];
+
+static void fill_absent(void) {
+        for (int i = 0; i < 6400; i++)
+                times_absent[i] = FW_ABSENT;
+}
+
+/* Without recordsFiltered only a short page proves a slice complete: full pages halve the slice
+ * down to one second, then the length grows 4x up to the cap, then it is an error. */
 static void test_full_page_splits(void **state) {
         (void)state;
         fw_cursor_t c;
         fw_cursor_init(&c, &cfg, 60);
         fw_slice_t sl;
         int64_t now = 10000 * 1000LL;
+        fill_absent();
         assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
-        int64_t times[6400] = {0};
-        for (int i = 0; i < 6400; i++)
-                times[i] = FW_ABSENT;
-        /* full pages halve the slice down to one second */
         int64_t width = sl.stop_s - sl.start_s;
         while (width > 1) {
-                assert_int_equal(
-                        fw_cursor_check_page(&c, &sl, sl.length, -1, times, err, sizeof(err)),
-                        FW_PAGE_SPLIT);
+                assert_int_equal(fw_cursor_check_page(&c, &sl, sl.length, -1, times_absent, err,
+                                                      sizeof(err)),
+                                 FW_PAGE_SPLIT);
                 assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
                 assert_int_equal(sl.start_s, 0);
+                assert_int_equal(sl.offset, 0);
+                assert_int_equal(sl.length, cfg.page_size); /* no probe without a count */
                 assert_int_equal(sl.stop_s - sl.start_s, width / 2);
                 width /= 2;
         }
-        /* then the length grows 4x up to the cap, then it is an error */
         uint32_t len = sl.length;
         while (len < cfg.max_page_size) {
-                assert_int_equal(
-                        fw_cursor_check_page(&c, &sl, sl.length, 10000, times, err, sizeof(err)),
-                        FW_PAGE_SPLIT);
+                assert_int_equal(fw_cursor_check_page(&c, &sl, sl.length, -1, times_absent, err,
+                                                      sizeof(err)),
+                                 FW_PAGE_SPLIT);
                 assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
                 assert_int_equal(sl.length,
                                  len * 4 > cfg.max_page_size ? cfg.max_page_size : len * 4);
                 len = sl.length;
         }
-        assert_int_equal(fw_cursor_check_page(&c, &sl, sl.length, 10000, times, err, sizeof(err)),
-                         FW_PAGE_TOO_DENSE);
+        assert_int_equal(
+                fw_cursor_check_page(&c, &sl, sl.length, -1, times_absent, err, sizeof(err)),
+                FW_PAGE_TOO_DENSE);
         assert_non_null(strstr(err, "max_page_size"));
         /* a complete slice resets the length and widens again, at most 4x */
-        assert_int_equal(fw_cursor_check_page(&c, &sl, 5, 5, times, err, sizeof(err)),
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 5, 5, times_absent, err, sizeof(err)),
                          FW_PAGE_COMPLETE);
         fw_cursor_complete(&c, &sl);
         assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
@@ -124,35 +133,138 @@ static void test_full_page_splits(void **state) {
         fw_cursor_free(&c);
 }
 
-/* recordsFiltered says how dense the slice is: the next slice is sized to fill 70% of a page. */
+/* A slice of at most the window is read in pages with start= offsets: nothing is thrown away,
+ * and it completes when the distinct ids reach recordsFiltered. */
+static void test_paging_within_slice(void **state) {
+        (void)state;
+        fw_cursor_t c;
+        fw_cursor_init(&c, &cfg, 60);
+        fw_slice_t sl;
+        int64_t now = 10000 * 1000LL;
+        fill_absent();
+        char id[32];
+        int next_id = 0;
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        int64_t start = sl.start_s, stop = sl.stop_s;
+        for (int page = 0; page < 4; page++) {
+                assert_int_equal(sl.start_s, start);
+                assert_int_equal(sl.stop_s, stop);
+                assert_int_equal(sl.offset, (uint32_t)page * 100);
+                assert_int_equal(sl.length, 100);
+                size_t n = page < 3 ? 100 : 50;
+                for (size_t i = 0; i < n; i++) {
+                        snprintf(id, sizeof(id), "s%d", next_id++);
+                        assert_int_equal(fw_cursor_slice_row(&c, &sl, id), 0);
+                }
+                int rc = fw_cursor_check_page(&c, &sl, n, 350, times_absent, err, sizeof(err));
+                if (page < 3) {
+                        assert_int_equal(rc, FW_PAGE_MORE);
+                        assert_int_equal(c.position_s, 60); /* not before the slice completes */
+                        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+                } else {
+                        assert_int_equal(rc, FW_PAGE_COMPLETE);
+                }
+        }
+        fw_cursor_complete(&c, &sl);
+        assert_int_equal(c.position_s, stop);
+        /* the next slice is sized from 350 sessions to fill 70% of the window */
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.offset, 0);
+        int64_t w = stop - start;
+        int64_t fit = (int64_t)((double)w * 0.7 * 1000 / 350.0);
+        fit = fit < w * 4 ? fit : w * 4;
+        assert_int_equal(sl.stop_s - sl.start_s, fit < 3600 ? fit : 3600);
+
+        /* repeats across pages (the viewer's order moved): read again narrower, not complete */
+        start = sl.start_s;
+        stop = sl.stop_s;
+        for (int i = 0; i < 100; i++) {
+                snprintf(id, sizeof(id), "r%d", i);
+                fw_cursor_slice_row(&c, &sl, id);
+        }
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 100, 150, times_absent, err, sizeof(err)),
+                         FW_PAGE_MORE);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.offset, 100);
+        for (int i = 50; i < 100; i++) { /* 50 rows seen on the first page again */
+                snprintf(id, sizeof(id), "r%d", i);
+                fw_cursor_slice_row(&c, &sl, id);
+        }
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 50, 150, times_absent, err, sizeof(err)),
+                         FW_PAGE_SPLIT);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.offset, 0);
+        assert_int_equal(sl.start_s, start);
+        assert_int_equal(sl.stop_s - sl.start_s, (stop - start) / 2);
+        /* a count at the window is a lower bound: never complete on it, narrow instead */
+        fw_cursor_restart(&c);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        start = sl.start_s;
+        stop = sl.stop_s;
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 100, 1000, times_absent, err, sizeof(err)),
+                         FW_PAGE_SPLIT);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_true(sl.stop_s - sl.start_s < stop - start);
+        assert_int_equal(sl.length, 1); /* probed */
+        /* a short continuation page below the announced count is a partial result */
+        fw_cursor_slice_row(&c, &sl, "x1");
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 100, 300, times_absent, err, sizeof(err)),
+                         FW_PAGE_MORE);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 20, 300, times_absent, err, sizeof(err)),
+                         FW_PAGE_PARTIAL);
+        assert_non_null(strstr(err, "reports 300"));
+        fw_cursor_free(&c);
+}
+
+/* A slice holding more than the window is narrowed to its density and probed with one row;
+ * a single second holding more is read in one request of all its rows. */
 static void test_density_sizing(void **state) {
         (void)state;
         fw_cursor_t c;
         fw_cursor_init(&c, &cfg, 60);
         fw_slice_t sl;
         int64_t now = 100000 * 1000LL;
-        int64_t times[100];
-        for (int i = 0; i < 100; i++)
-                times[i] = FW_ABSENT;
+        fill_absent();
         assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
         assert_int_equal(sl.stop_s - sl.start_s, 3600);
-        /* 10,000 in an hour, pages of 100: 3600 * 0.7 * 100 / 10000 = 25 s */
-        assert_int_equal(fw_cursor_check_page(&c, &sl, 100, 10000, times, err, sizeof(err)),
+        /* 100,000 in an hour, window 1,000: 3600 * 0.7 * 1000 / 100000 = 25 s, then a probe */
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 100, 100000, times_absent, err, sizeof(err)),
                          FW_PAGE_SPLIT);
         assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
         assert_int_equal(sl.stop_s - sl.start_s, 25);
-        /* 50 found in 25 s: the next slice targets 70: 25 * 0.7 * 100 / 50 = 35 s */
-        assert_int_equal(fw_cursor_check_page(&c, &sl, 50, 50, times, err, sizeof(err)),
+        assert_int_equal(sl.length, 1);
+        /* the probe says 500: page on from row 1 */
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 1, 500, times_absent, err, sizeof(err)),
+                         FW_PAGE_MORE);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.offset, 1);
+        assert_int_equal(sl.length, 100);
+        fw_cursor_restart(&c);
+        /* a probe that finds the slice empty or one row completes it */
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 0, 0, times_absent, err, sizeof(err)),
                          FW_PAGE_COMPLETE);
         fw_cursor_complete(&c, &sl);
+        /* an empty slice grows 4x and is not probed */
         assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
-        assert_int_equal(sl.stop_s - sl.start_s, 35);
-        /* an empty slice grows 4x */
-        assert_int_equal(fw_cursor_check_page(&c, &sl, 0, 0, times, err, sizeof(err)),
+        assert_int_equal(sl.stop_s - sl.start_s, 100);
+        assert_int_equal(sl.length, 100);
+        /* 2,400 in 2 s: narrowed to 1 s (0.58 s by density), probed; 2,000 there: one request */
+        c.width_s = 2;
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 100, 2400, times_absent, err, sizeof(err)),
+                         FW_PAGE_SPLIT);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.stop_s - sl.start_s, 1);
+        assert_int_equal(sl.length, 1);
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 1, 2000, times_absent, err, sizeof(err)),
+                         FW_PAGE_SPLIT);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.offset, 0);
+        assert_int_equal(sl.length, 2000 + 2000 / 16 + 16);
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 2000, 2000, times_absent, err, sizeof(err)),
                          FW_PAGE_COMPLETE);
-        fw_cursor_complete(&c, &sl);
-        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
-        assert_int_equal(sl.stop_s - sl.start_s, 140);
         fw_cursor_free(&c);
 }
 
@@ -217,6 +329,7 @@ static void sim_build(void) {
 
 typedef struct sim_stats {
         long requests, published, duplicates;
+        long rows, discarded, full_discards; /* rows fetched; of which thrown away (SPLIT) */
 } sim_stats_t;
 
 /* Run polls every 5 s from start to end; stop early (simulated crash) after crash_after
@@ -239,23 +352,37 @@ static int64_t sim_run(int64_t position_s, int64_t start_ms, int64_t end_ms, lon
                                 return pos;
                         }
                         st->requests++;
-                        size_t n = 0;
-                        for (int i = 0; i < SIM_N && n < sl.length; i++) {
+                        /* the viewer: the matching sessions in a stable order, rows [offset,
+                         * offset + length), recordsFiltered = all that match */
+                        size_t n = 0, total = 0;
+                        for (int i = 0; i < SIM_N; i++) {
                                 if (sim[i].visible_ms <= now && sim[i].ts_ms >= sl.start_s * 1000 &&
                                     sim[i].ts_ms <= sl.stop_s * 1000) {
-                                        page[n] = i;
-                                        times[n++] = sim[i].ts_ms;
+                                        if (total >= sl.offset && n < sl.length) {
+                                                page[n] = i;
+                                                times[n++] = sim[i].ts_ms;
+                                        }
+                                        total++;
                                 }
                         }
-                        /* the viewer's total for the slice, capped like Elasticsearch */
-                        int rc = fw_cursor_check_page(&c, &sl, n, (int64_t)n, times, err,
-                                                      sizeof(err));
-                        if (rc == FW_PAGE_SPLIT)
+                        st->rows += (long)n;
+                        char id[32];
+                        for (size_t k = 0; k < n; k++) {
+                                snprintf(id, sizeof(id), "s%d", page[k]);
+                                assert_int_equal(fw_cursor_slice_row(&c, &sl, id), 0);
+                        }
+                        /* counted exactly only below the window, like OpenSearch */
+                        int64_t reported = total < cfg.window ? (int64_t)total : cfg.window;
+                        int rc =
+                                fw_cursor_check_page(&c, &sl, n, reported, times, err, sizeof(err));
+                        if (rc == FW_PAGE_SPLIT) {
+                                st->discarded += (long)n;
+                                st->full_discards += n > 1;
                                 continue;
-                        if (rc != FW_PAGE_COMPLETE)
+                        }
+                        if (rc != FW_PAGE_COMPLETE && rc != FW_PAGE_MORE)
                                 fail_msg("page rejected: %s", err);
                         for (size_t k = 0; k < n; k++) {
-                                char id[32];
                                 snprintf(id, sizeof(id), "s%d", page[k]);
                                 if (fw_cursor_first_sight(&c, id, times[k]) == 1) {
                                         if (sim[page[k]].published)
@@ -264,6 +391,8 @@ static int64_t sim_run(int64_t position_s, int64_t start_ms, int64_t end_ms, lon
                                         st->published++;
                                 }
                         }
+                        if (rc == FW_PAGE_MORE)
+                                continue;
                         fw_cursor_complete(&c, &sl);
                 }
         }
@@ -277,7 +406,7 @@ static int64_t sim_run(int64_t position_s, int64_t start_ms, int64_t end_ms, lon
 static void test_simulation_no_loss_no_duplicates(void **state) {
         (void)state;
         sim_build();
-        sim_stats_t st = {0, 0, 0};
+        sim_stats_t st = {0};
         int64_t stopped;
         int64_t end = SIM_T0 + 7200000 + cfg.safety_lag_ms + cfg.overlap_ms + 10000;
         /* start one minute before the first session; live polling every 5 s */
@@ -285,9 +414,14 @@ static void test_simulation_no_loss_no_duplicates(void **state) {
         long lost = 0;
         for (int i = 0; i < SIM_N; i++)
                 lost += sim[i].published == 0;
-        printf("simulation: %d sessions, %ld requests, %ld published, %ld duplicates, %ld lost\n",
-               SIM_N, st.requests, st.published, st.duplicates, lost);
+        printf("simulation: %d sessions, %ld requests, %ld rows fetched, %ld thrown away (%ld "
+               "pages), %ld published, %ld duplicates, %ld lost\n",
+               SIM_N, st.requests, st.rows, st.discarded, st.full_discards, st.published,
+               st.duplicates, lost);
         assert_int_equal(lost, 0);
+        /* the burst of 3,000 in one second costs at most a few thrown-away pages, not a
+         * page per narrowing step: at most 5% of what was fetched */
+        assert_true(st.discarded * 20 <= st.rows);
         assert_int_equal(st.duplicates, 0);
         assert_int_equal(st.published, SIM_N);
         free(sim);
@@ -296,7 +430,7 @@ static void test_simulation_no_loss_no_duplicates(void **state) {
 static void test_simulation_restart(void **state) {
         (void)state;
         sim_build();
-        sim_stats_t st = {0, 0, 0};
+        sim_stats_t st = {0};
         int64_t stopped = 0;
         int64_t end = SIM_T0 + 7200000 + cfg.safety_lag_ms + cfg.overlap_ms + 10000;
         /* crash after some requests; restart from the persisted position, 30 s later */
@@ -358,6 +492,7 @@ int main(void) {
                 cmocka_unit_test(test_store),
                 cmocka_unit_test(test_slices_and_horizon),
                 cmocka_unit_test(test_full_page_splits),
+                cmocka_unit_test(test_paging_within_slice),
                 cmocka_unit_test(test_density_sizing),
                 cmocka_unit_test(test_bad_pages),
                 cmocka_unit_test(test_simulation_no_loss_no_duplicates),

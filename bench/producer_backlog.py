@@ -6,10 +6,10 @@ real Kafka broker, against curl alone downloading the same pages, in one run.
 
 1. starts a broker with scripts/kafka-local (own state dir) and the stand-in viewer with N
    generated sessions over one hour of @timestamp, digest auth, its JSON cache warmed;
-2. runs the producer in backfill mode over that hour (log level debug: every completed slice is
-   logged with its startTime, stopTime and length) and times it until it exits, all sessions
-   confirmed by Kafka;
-3. replays exactly the requests of the completed slices with ONE curl process (--next between
+2. runs the producer in backfill mode over that hour (log level debug: every page it kept is
+   logged with its startTime, stopTime, start and length) and times it until it exits, all
+   sessions confirmed by Kafka;
+3. replays exactly the requests of the kept pages with ONE curl process (--next between
    requests, so curl keeps the connection alive and re-uses the digest nonce), body to /dev/null;
 4. prints one JSON line: sessions, requests, producer_seconds, curl_seconds, ratio.
 The acceptance bound of issue #3 is ratio <= 1.5. Counts are bounded: N sessions, one pass each.
@@ -84,20 +84,20 @@ def main():
         slices, published = [], 0
         with open(log_path) as f:
             for line in f:
-                m = re.search(r'slice \[(\d+), (\d+)\] length (\d+): (\d+) sessions, (\d+) published',
-                              line)
+                m = re.search(r'slice \[(\d+), (\d+)\] start (\d+) length (\d+): (\d+) sessions, '
+                              r'(\d+) published', line)
                 if m:
-                    slices.append(tuple(int(x) for x in m.groups()[:3]))
-                    published += int(m.group(5))
+                    slices.append(tuple(int(x) for x in m.groups()[:4]))
+                    published += int(m.group(6))
         with urllib.request.urlopen(url + '/_standin/stats') as r:
             stats = json.load(r)
         requests = stats.get('pages_served')
 
         # --- curl alone, the same completed pages, one process, keep-alive ---
         cmd = ['curl', '-s', '--fail']
-        for i, (a, b, length) in enumerate(slices):
+        for i, (a, b, start, length) in enumerate(slices):
             body = urllib.parse.urlencode({
-                'bounding': 'database', 'startTime': a, 'stopTime': b, 'start': 0,
+                'bounding': 'database', 'startTime': a, 'stopTime': b, 'start': start,
                 'length': length, 'fields': FIELDS, 'facets': 0, 'flatten': 1})
             if i:
                 cmd.append('--next')

@@ -715,7 +715,9 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                 a.src = s->ip;
                 a.epoch_start_ms = epoch * c->window_ms;
                 a.window_start_ms = a.epoch_start_ms;
-                a.window_end_ms = t;
+                /* the newest counted session, not the trigger: sessions of the epoch that
+                 * arrived earlier may be newer than it (as fankey_eval's te) */
+                a.window_end_ms = st->last_ms;
                 a.first_seen_ms = st->first_ms;
                 a.last_seen_ms = st->last_ms;
                 a.count = st->count;

@@ -1,5 +1,6 @@
 #include "cursor.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -7,6 +8,8 @@
 
 /* Slices are sized to fill this share of the paging window, from the density seen so far. */
 #define FILL 0.7
+/* A slice this wide (s) whose density is unknown is probed before its first page. */
+#define PROBE_WIDTH_S 300
 
 static int64_t floor_div(int64_t a, int64_t b) {
         return a / b - (a % b != 0 && (a < 0) != (b < 0));
@@ -29,6 +32,7 @@ void fw_cursor_init(fw_cursor_t *c, const fw_cursor_cfg_t *cfg, int64_t position
         c->width_s = c->cfg.max_slice_ms / 1000;
         c->length = c->cfg.page_size;
         c->slice_total = -1;
+        c->density = -1;
         fw_idset_init(&c->seen);
         fw_idset_init(&c->slice_ids);
 }
@@ -53,6 +57,14 @@ void fw_cursor_restart(fw_cursor_t *c) {
         slice_reset(c);
 }
 
+/* Sessions slice sl is expected to hold, from the last complete slice's density. */
+static double expected_rows(const fw_cursor_t *c, const fw_slice_t *sl) {
+        int64_t width = sl->stop_s - sl->start_s + 1; /* both ends are inclusive */
+        if (c->density < 0)
+                return width >= PROBE_WIDTH_S ? HUGE_VAL : 0;
+        return c->density * (double)width;
+}
+
 int fw_cursor_next(fw_cursor_t *c, int64_t now_ms, fw_slice_t *out) {
         int64_t horizon_s = floor_div(now_ms - c->cfg.safety_lag_ms, 1000);
         if (!c->in_poll) {
@@ -71,7 +83,10 @@ int fw_cursor_next(fw_cursor_t *c, int64_t now_ms, fw_slice_t *out) {
                 out->stop_s = horizon_s;
         out->offset = c->offset;
         out->length = c->length;
-        if (c->offset == 0 && c->probe)
+        /* probe first what may not fit the window: after a narrowing, a slice expected to take
+         * more than a page, or a wide range of unknown density (a backfill's start) */
+        if (c->offset == 0 && c->length == c->cfg.page_size &&
+            (c->probe || expected_rows(c, out) > (double)c->cfg.page_size))
                 out->length = 1;
         else if (c->offset > 0 && c->offset + out->length > c->cfg.window)
                 out->length = c->cfg.window - c->offset;
@@ -99,11 +114,13 @@ static int narrow(fw_cursor_t *c, const fw_slice_t *sl, int64_t records_filtered
                   size_t errlen) {
         int64_t width = sl->stop_s - sl->start_s;
         slice_reset(c);
+        /* a count at the window is only a lower bound: assume it is 4 times more */
+        int capped = records_filtered >= (int64_t)c->cfg.window;
         if (width > 1) {
                 int64_t w = width / 2;
                 if (records_filtered > 0)
                         w = (int64_t)((double)width * FILL * c->cfg.window /
-                                      (double)records_filtered);
+                                      (double)records_filtered / (capped ? 4 : 1));
                 c->width_s = w < 1 ? 1 : (w >= width ? width / 2 : w);
                 c->length = c->cfg.page_size;
                 c->probe = records_filtered > 0;
@@ -117,9 +134,12 @@ static int narrow(fw_cursor_t *c, const fw_slice_t *sl, int64_t records_filtered
                 return FW_PAGE_TOO_DENSE;
         }
         /* every row of the second in one (scrolling) request, with room for late arrivals */
-        uint64_t l = records_filtered > (int64_t)sl->length
+        uint64_t l = capped ? (uint64_t)records_filtered * 4
+                     : records_filtered > (int64_t)sl->length
                              ? (uint64_t)records_filtered + (uint64_t)records_filtered / 16 + 16
                              : (uint64_t)sl->length * 4;
+        if (capped && l < (uint64_t)sl->length * 4)
+                l = (uint64_t)sl->length * 4;
         if (l <= c->cfg.page_size)
                 l = (uint64_t)c->cfg.page_size * 4;
         c->length = l > c->cfg.max_page_size ? c->cfg.max_page_size : (uint32_t)l;
@@ -196,6 +216,7 @@ void fw_cursor_complete(fw_cursor_t *c, const fw_slice_t *sl) {
         /* size the next slice from this one's density, growing at most 4x at a time */
         int64_t width = sl->stop_s - sl->start_s, max_w = c->cfg.max_slice_ms / 1000;
         int64_t w = width * 4;
+        c->density = c->last_count > 0 ? (double)c->last_count / (double)(width + 1) : -1;
         if (c->last_count > 0) {
                 int64_t fit =
                         (int64_t)((double)width * FILL * c->cfg.window / (double)c->last_count);

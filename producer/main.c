@@ -315,8 +315,16 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                         last_err[0] = '\0';
                         backoff = interval;
                         if (from) {
-                                fw_info("producer", "backfill [%lld, %lld] done", (long long)from_s,
-                                        (long long)to_s);
+                                fw_poller_stats_t ps;
+                                fw_poller_stats(poller, &ps);
+                                fw_info("producer",
+                                        "backfill [%lld, %lld] done: %llu sessions published, "
+                                        "requests=%llu probes=%llu reread=%llu",
+                                        (long long)from_s, (long long)to_s,
+                                        (unsigned long long)ps.published,
+                                        (unsigned long long)ps.requests,
+                                        (unsigned long long)ps.probes,
+                                        (unsigned long long)ps.reread);
                                 break;
                         }
                         nap(interval);

@@ -16,6 +16,7 @@ struct fw_poller {
         size_t times_cap;
         /* metrics */
         fw_counter_t *requests, *pulled, *published, *skipped, *rejected, *polls, *splits;
+        fw_counter_t *probes, *reread;
         fw_counter_t *err_network, *err_auth, *err_http, *err_json, *err_arkime, *err_page,
                 *err_kafka, *err_state;
         fw_gauge_t *lag, *position;
@@ -43,6 +44,10 @@ fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *cli
         p->polls = COUNTER("fanwatch_producer_polls_total", NULL, "Polls that reached the horizon");
         p->splits = COUNTER("fanwatch_producer_slice_splits_total", NULL,
                             "Full pages whose slice was narrowed and fetched again");
+        p->probes = COUNTER("fanwatch_producer_probes_total", NULL,
+                            "One-row requests sizing a slice before its pages are read");
+        p->reread = COUNTER("fanwatch_producer_sessions_reread_total", NULL,
+                            "Sessions fetched in pages whose slice was narrowed and read again");
         p->pulled = COUNTER("fanwatch_producer_sessions_pulled_total", NULL,
                             "Sessions received from the viewer in complete slices");
         p->published = COUNTER("fanwatch_producer_sessions_published_total", NULL,
@@ -67,6 +72,13 @@ fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *cli
                                           "Viewer request latency", latency_bounds,
                                           sizeof(latency_bounds) / sizeof(latency_bounds[0]));
         return p;
+}
+
+void fw_poller_stats(const fw_poller_t *p, fw_poller_stats_t *out) {
+        out->requests = fw_counter_get(p->requests);
+        out->probes = fw_counter_get(p->probes);
+        out->reread = fw_counter_get(p->reread);
+        out->published = fw_counter_get(p->published);
 }
 
 void fw_poller_free(fw_poller_t *p) {
@@ -114,6 +126,8 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
         size_t len;
         double ms = 0;
         fw_counter_add(p->requests, 1);
+        if (sl->length == 1 && sl->offset == 0)
+                fw_counter_add(p->probes, 1);
         int rc = fw_arkime_fetch(p->client, sl, &body, &len, &ms, err, errlen);
         fw_histogram_observe(p->latency, ms / 1000.0);
         if (rc != FW_ARKIME_OK)
@@ -148,6 +162,7 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                                            p->times, err, errlen);
         if (verdict == FW_PAGE_SPLIT) {
                 fw_counter_add(p->splits, 1);
+                fw_counter_add(p->reread, returned);
                 return 0;
         }
         if (verdict != FW_PAGE_COMPLETE && verdict != FW_PAGE_MORE)
@@ -189,8 +204,11 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
         }
         fw_counter_add(p->published, fw_publisher_delivered(p->pub) - before);
         if (verdict == FW_PAGE_MORE) {
-                fw_debug("producer", "slice [%lld, %lld] rows %u+%zu: %zu published, %zu re-read",
-                         (long long)sl->start_s, (long long)sl->stop_s, sl->offset, n, sent, dup);
+                fw_debug("producer",
+                         "slice [%lld, %lld] start %u length %u: %zu sessions, %zu published, "
+                         "%zu re-read; more",
+                         (long long)sl->start_s, (long long)sl->stop_s, sl->offset, sl->length, n,
+                         sent, dup);
                 return 0;
         }
         fw_cursor_complete(p->cursor, sl);
@@ -199,8 +217,10 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 return fail(p, p->err_state);
         fw_gauge_set(p->position, (double)p->cursor->position_s);
         fw_debug("producer",
-                 "slice [%lld, %lld] length %u: %zu sessions, %zu published, %zu re-read",
-                 (long long)sl->start_s, (long long)sl->stop_s, sl->length, n, sent, dup);
+                 "slice [%lld, %lld] start %u length %u: %zu sessions, %zu published, %zu "
+                 "re-read; complete",
+                 (long long)sl->start_s, (long long)sl->stop_s, sl->offset, sl->length, n, sent,
+                 dup);
         return 0;
 }
 

@@ -28,6 +28,15 @@ fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *cli
                            fw_publisher_t *pub, fw_cursor_t *cursor, fw_metrics_t *m);
 void fw_poller_free(fw_poller_t *p);
 
+/* What the poller did so far, for progress lines. */
+typedef struct fw_poller_stats {
+        uint64_t requests;  /* requests to /api/sessions */
+        uint64_t probes;    /* of which one-row probes of a slice's size */
+        uint64_t reread;    /* rows fetched in pages whose slice was narrowed (read again) */
+        uint64_t published; /* sessions Kafka acknowledged */
+} fw_poller_stats_t;
+void fw_poller_stats(const fw_poller_t *p, fw_poller_stats_t *out);
+
 /* One poll at wall-clock now_ms: slices until the horizon. Returns 0 when caught up, 1 when
  * *stop was raised between slices, -1 on a failure (err says which; retry later). */
 int fw_poller_poll(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, char *err,

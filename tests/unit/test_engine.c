@@ -1057,6 +1057,34 @@ static void one_packet(fw_session_t *s, const char *src, const char *dst, int64_
         s->tcpflags = (fw_tcpflags_t){-1, -1, -1, -1, -1, -1, -1, -1, -1};
 }
 
+/* A rule alert's window ends at the newest session it counted, not at the one that crossed the
+ * threshold: Arkime writes unanswered SYNs late, so a crossing session may be older than
+ * sessions counted before it, and the alert's viewer link must still select them all. */
+static void test_rule_window_out_of_order(void **state) {
+        fw_detect_cfg_t c;
+        alog_t l = {0};
+        fw_session_t s;
+
+        (void)state;
+        cfg_quiet(&c);
+        for (int i = 0; i < 3; i++)
+                c.fanout[i].enabled = 0;
+        add_rule(&c, "private_leak", STUDY_RULE, 2);
+        fw_engine_t *e = mk(&c, &l);
+
+        one_packet(&s, "10.0.0.1", "192.168.1.1", T0 + 5000);
+        assert_int_equal(feed(e, &l, &s), 0);
+        one_packet(&s, "10.0.0.1", "192.168.1.2", T0 + 1000); /* older, arrives second */
+        assert_int_equal(feed(e, &l, &s), 1);
+        assert_int_equal(l.v[0].a.count, 2);
+        assert_int_equal(l.v[0].a.first_seen_ms, T0 + 1000);
+        assert_int_equal(l.v[0].a.window_end_ms, T0 + 5000);
+        assert_true(l.v[0].a.window_start_ms <= T0 + 1000);
+        fw_engine_free(e);
+        fw_detect_cfg_release(&c);
+        alog_free(&l);
+}
+
 static void test_rules(void **state) {
         fw_detect_cfg_t c;
         alog_t l = {0};
@@ -1694,6 +1722,7 @@ int main(void) {
                 cmocka_unit_test(test_spike_source),
                 cmocka_unit_test(test_spike_total),
                 cmocka_unit_test(test_rules),
+                cmocka_unit_test(test_rule_window_out_of_order),
                 cmocka_unit_test(test_replay_equivalence),
                 cmocka_unit_test(test_determinism),
                 cmocka_unit_test(test_exact_baseline),

@@ -154,9 +154,14 @@ struct range {
         int64_t lo, hi; /* inclusive; relational operators use lo only */
 };
 
+/* Addresses are compared as OpenSearch's ip field stores them: 16 bytes, IPv4 a.b.c.d as the
+ * IPv4-mapped ::ffff:a.b.c.d. So a v4 CIDR never matches an IPv6 address outside ::ffff:0:0/96,
+ * and an IPv6 CIDR covering ::ffff:0:0/96 (::/0 ... ::/80) matches every IPv4 address, as in the
+ * real viewer: ip.dst == ::/0 selects all sessions, ip.dst == ::ffff:a00:2 is
+ * ip.dst == 10.0.0.2. */
 struct ipitem {
-        uint64_t net[2];  /* address bytes under the mask, as two native words */
-        uint64_t mask[2]; /* prefix mask over the same bytes */
+        uint64_t net[2];  /* 16-byte (mapped) address under the mask, as two native words */
+        uint64_t mask[2]; /* prefix mask over the same bytes (96 + prefix for IPv4) */
         int32_t port;     /* -1: no port part */
         uint8_t family;   /* 4 or 6 when has_ip */
         uint8_t prefix;
@@ -283,9 +288,16 @@ static int ip_item_test(const struct ipitem *it, const fw_ip_t *ip, uint16_t por
         if (it->has_ip) {
                 uint64_t a[2];
 
-                if (ip->family != it->family)
+                if (ip->family == 4) {
+                        uint8_t m[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+                        memcpy(m + 12, ip->addr, 4);
+                        memcpy(a, m, sizeof(a));
+                } else if (ip->family == 6) {
+                        memcpy(a, ip->addr, sizeof(a));
+                } else {
                         return 0;
-                memcpy(a, ip->addr, sizeof(a));
+                }
                 if (((a[0] & it->mask[0]) != it->net[0]) | ((a[1] & it->mask[1]) != it->net[1]))
                         return 0;
         }
@@ -921,6 +933,25 @@ static int parse_small(const char *s, size_t n, unsigned max, unsigned *v) {
         return 0;
 }
 
+/* Store net and mask (it->family's layout, fw_ip_t) in the item as the 16 bytes they are compared
+ * on: IPv4 as ::ffff:a.b.c.d with 96 + prefix mask bits. */
+static void ip_canonical(struct ipitem *it, const uint8_t net[16], const uint8_t mask[16]) {
+        uint8_t n[16], m[16];
+
+        if (it->family == 4) {
+                memset(n, 0, sizeof(n));
+                memset(m, 0xff, 12);
+                n[10] = n[11] = 0xff;
+                memcpy(n + 12, net, 4);
+                memcpy(m + 12, mask, 4);
+        } else {
+                memcpy(n, net, sizeof(n));
+                memcpy(m, mask, sizeof(m));
+        }
+        memcpy(it->net, n, sizeof(n));
+        memcpy(it->mask, m, sizeof(m));
+}
+
 /* Turn "addr[/prefix]" (after Arkime's shorthand expansion) into an item; messages on error. */
 static int ip_finish(struct comp *c, const struct elem *e, const char *addr, size_t addrlen,
                      const char *prefix, size_t prefixlen, unsigned default_prefix,
@@ -957,8 +988,7 @@ static int ip_finish(struct comp *c, const struct elem *e, const char *addr, siz
         it->family = ip.family;
         it->prefix = (uint8_t)pfx;
         it->has_ip = 1;
-        memcpy(it->net, net, sizeof(net));
-        memcpy(it->mask, mask, sizeof(mask));
+        ip_canonical(it, net, mask);
         return 0;
 }
 
@@ -971,6 +1001,24 @@ static int ip_port(struct comp *c, const struct elem *e, const char *s, size_t n
                             (int)(e->len > 60 ? 60 : e->len), c->text + e->off);
         it->port = (int32_t)port;
         return 0;
+}
+
+/* Colon groups of an IPv6 text without "::" ("2001:db8:" counts as 2 groups). */
+static unsigned groups_of(const char *a, size_t n) {
+        unsigned groups = 1;
+
+        if (n > 0 && a[n - 1] == ':')
+                n--;
+        for (size_t i = 0; i < n; i++)
+                groups += a[i] == ':';
+        return groups;
+}
+
+/* The item's address lies in ::ffff:0:0/96 (OpenSearch reads it as IPv4). */
+static int is_v4_mapped(const struct ipitem *it) {
+        static const uint8_t pre[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+        return memcmp(it->net, pre, sizeof(pre)) == 0;
 }
 
 /* One IP value as parseIpPort reads it: "a.b.c.d[/n][:port]" with the shorthand a, a.b, a.b.c
@@ -1005,6 +1053,7 @@ static int ip_item(struct comp *c, const struct elem *e) {
                 const char *dot = memchr(s, '.', n);
                 size_t body = dot != NULL ? (size_t)(dot - s) : n;
                 unsigned groups = 1, default_prefix = 128;
+                int cidr_sent; /* parseIpPort hands OpenSearch "addr/prefix", not an address */
 
                 if (dot != NULL) {
                         port = dot + 1;
@@ -1020,7 +1069,14 @@ static int ip_item(struct comp *c, const struct elem *e) {
                 prefixlen = slash != NULL ? body - alen - 1 : 0;
                 memcpy(addr, s, alen);
                 addr[alen] = '\0';
+                /* "a::b/n" keeps any written prefix; "a:b:c" gets /16*groups or the written one
+                 * unless that is "128" */
+                cidr_sent = slash != NULL;
                 if (strstr(addr, "::") == NULL) {
+                        if (slash != NULL)
+                                cidr_sent = prefixlen != 3 || memcmp(slash + 1, "128", 3) != 0;
+                        else
+                                cidr_sent = groups_of(addr, alen) < 8;
                         if (alen > 0 && addr[alen - 1] == ':')
                                 addr[--alen] = '\0'; /* "2001:db8:" as "2001:db8" */
                         for (size_t i = 0; i < alen; i++)
@@ -1036,6 +1092,13 @@ static int ip_item(struct comp *c, const struct elem *e) {
                         return -1;
                 if (it.family != 6)
                         return fail(c, e->off, "invalid IPv6 address '%.*s'",
+                                    (int)(n > 60 ? 60 : n), s);
+                if (cidr_sent && is_v4_mapped(&it))
+                        /* InetAddresses.parseCidr: "CIDR notation is not allowed with IPv6-mapped
+                         * IPv4 address"; the viewer answers search_phase_execution_exception */
+                        return fail(c, e->off,
+                                    "invalid CIDR '%.*s': OpenSearch refuses a prefix on an "
+                                    "IPv4-mapped IPv6 address (write the IPv4 CIDR)",
                                     (int)(n > 60 ? 60 : n), s);
                 if (port != NULL && portlen > 0 && ip_port(c, e, port, portlen, &it) != 0)
                         return -1;
@@ -1196,6 +1259,7 @@ static long make_leaf(struct comp *c, const struct field_def *f, int op, size_t 
                         it->family = 4;
                         it->has_ip = 1;
                         it->port = -1;
+                        ip_canonical(it, (const uint8_t[16]){0}, (const uint8_t[16]){0});
                         l.special = c->text[v.off + 3] == '4' ? 4 : 6;
                         if (l.special == 6)
                                 l.neg = !l.neg;
@@ -1492,7 +1556,10 @@ static void print_ip(struct sbuf *b, const struct ipitem *it) {
 
                 memset(&ip, 0, sizeof(ip));
                 ip.family = it->family;
-                memcpy(ip.addr, it->net, sizeof(ip.addr));
+                if (it->family == 4)
+                        memcpy(ip.addr, (const uint8_t *)it->net + 12, 4);
+                else
+                        memcpy(ip.addr, it->net, sizeof(ip.addr));
                 fw_ip_format(&ip, buf, sizeof(buf));
                 if (ip.family == 6 && strchr(buf, '.') != NULL) {
                         /* no dotted tail: Arkime reads ".n" after IPv6 as a port */

@@ -30,8 +30,12 @@
  *   - `field != v` is must_not(field == v), so it DOES match a session without the field;
  *   - either-side fields: `ip == v` is (ip.src == v || ip.dst == v); `ip != v` is its negation,
  *     i.e. neither side matches (a missing side counts as not matching).
- * A counter is absent when it is FW_ABSENT (a total when either direction is), a port when it is
- * 0 (Arkime writes no port for ICMP and the like), an address when unset, a string when empty.
+ * A counter is absent when it is FW_ABSENT (a total when either direction is), an address when
+ * unset, a string when empty. Ports are never absent: capture writes port 0 for ICMP and the like,
+ * and `port.dst == 0` selects them. Addresses compare as OpenSearch stores them, IPv4 as
+ * "::ffff:a.b.c.d": `ip.dst == ::/0` selects every session, `::ffff:a00:2` equals 10.0.0.2, and an
+ * IPv6 CIDR on such an address that the viewer refuses ("::ffff:0:0/96") is refused.
+ * tests/arkime/test_expr_differential.py compares 307 expressions with the real viewer.
  *
  * Value details that follow Arkime: '=', '&', '|' are '==', '&&', '||'; numbers may be quoted
  * ("80"); "a-b" is an inclusive range with == and !=; ip.protocol takes Arkime's names (icmp igmp

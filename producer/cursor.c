@@ -59,7 +59,7 @@ void fw_cursor_restart(fw_cursor_t *c) {
 
 /* Sessions slice sl is expected to hold, from the last complete slice's density. */
 static double expected_rows(const fw_cursor_t *c, const fw_slice_t *sl) {
-        int64_t width = sl->stop_s - sl->start_s + 1; /* both ends are inclusive */
+        int64_t width = sl->stop_s > sl->start_s ? sl->stop_s - sl->start_s : 1;
         if (c->density < 0)
                 return width >= PROBE_WIDTH_S ? HUGE_VAL : 0;
         return c->density * (double)width;
@@ -83,13 +83,19 @@ int fw_cursor_next(fw_cursor_t *c, int64_t now_ms, fw_slice_t *out) {
                 out->stop_s = horizon_s;
         out->offset = c->offset;
         out->length = c->length;
-        /* probe first what may not fit the window: after a narrowing, a slice expected to take
-         * more than a page, or a wide range of unknown density (a backfill's start) */
-        if (c->offset == 0 && c->length == c->cfg.page_size &&
-            (c->probe || expected_rows(c, out) > (double)c->cfg.page_size))
-                out->length = 1;
-        else if (c->offset > 0 && c->offset + out->length > c->cfg.window)
+        if (c->offset == 0 && c->length == c->cfg.page_size) {
+                /* Probe first what may not fit the window: after a narrowing, a slice expected
+                 * to take more than a page, or a wide range of unknown density (a backfill's
+                 * start). Otherwise ask for twice what is expected, so that a burst the density
+                 * did not foresee (capture bulk-writes) wastes little if the slice must narrow. */
+                double want = expected_rows(c, out);
+                if (c->probe || want > (double)c->cfg.page_size)
+                        out->length = 1;
+                else if (c->counted && 2 * want + 16 < (double)c->cfg.page_size)
+                        out->length = (uint32_t)(2 * want + 16);
+        } else if (c->offset > 0 && c->offset + out->length > c->cfg.window) {
                 out->length = c->cfg.window - c->offset;
+        }
         return 1;
 }
 
@@ -114,8 +120,10 @@ static int narrow(fw_cursor_t *c, const fw_slice_t *sl, int64_t records_filtered
                   size_t errlen) {
         int64_t width = sl->stop_s - sl->start_s;
         slice_reset(c);
-        /* a count at the window is only a lower bound: assume it is 4 times more */
-        int capped = records_filtered >= (int64_t)c->cfg.window;
+        /* The viewer asks OpenSearch with rest_total_hits_as_int, which counts exactly; a count
+         * of exactly the window looks like a capped one (track_total_hits' default, as some
+         * proxies and versions do): a lower bound, assume 4 times more. */
+        int capped = records_filtered == (int64_t)c->cfg.window;
         if (width > 1) {
                 int64_t w = width / 2;
                 if (records_filtered > 0)
@@ -170,6 +178,7 @@ int fw_cursor_check_page(fw_cursor_t *c, const fw_slice_t *sl, size_t count,
                 c->slice_total = records_filtered;
         }
         int64_t total = c->slice_total;
+        c->counted = total >= 0; /* a short first page is only safe when counts page on */
         /* Elasticsearch/OpenSearch count exactly only below 10,000 (track_total_hits): a total
          * at the window is a lower bound, and no total at all proves nothing */
         int exact = total >= 0 && total < (int64_t)c->cfg.window;
@@ -216,7 +225,8 @@ void fw_cursor_complete(fw_cursor_t *c, const fw_slice_t *sl) {
         /* size the next slice from this one's density, growing at most 4x at a time */
         int64_t width = sl->stop_s - sl->start_s, max_w = c->cfg.max_slice_ms / 1000;
         int64_t w = width * 4;
-        c->density = c->last_count > 0 ? (double)c->last_count / (double)(width + 1) : -1;
+        c->density =
+                c->last_count > 0 ? (double)c->last_count / (double)(width > 0 ? width : 1) : -1;
         if (c->last_count > 0) {
                 int64_t fit =
                         (int64_t)((double)width * FILL * c->cfg.window / (double)c->last_count);

@@ -67,6 +67,7 @@ typedef struct fw_cursor {
         size_t last_count;    /* sessions in the slice last judged complete */
         int in_poll;
         int probe;               /* the next slice starts with a one-row request */
+        int counted;             /* the viewer reported recordsFiltered on the last page */
         double density;          /* sessions per second of the last complete slice, -1: unknown */
         int64_t slice_total;     /* recordsFiltered of the slice's first page (-1: unknown) */
         uint64_t slice_rows;     /* rows of the current slice received so far */

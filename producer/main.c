@@ -51,8 +51,8 @@ static const fw_conf_def_t producer_defs[] = {
          "Arkime expression ANDed to every query, e.g. to pull only internal traffic"},
         {"arkime.cluster", FW_CT_STRING, NULL, 0, 0, NULL, 0, "multiviewer cluster name"},
         {"arkime.order", FW_CT_STRING, NULL, 0, 0, NULL, 0,
-         "order= of each page, e.g. @timestamp:asc; unset keeps the viewer's default "
-         "(firstPacket); the cursor does not depend on it"},
+         "order= of each page; unset keeps the viewer's default (firstPacket), the safe "
+         "choice: OpenSearch scrolls sorted on @timestamp can drop tied sessions"},
         {"arkime.page_size", FW_CT_INT, "5000", 1, 9999, NULL, 0,
          "sessions per request; at 10,000 and above Arkime scrolls through the whole prefix"},
         {"arkime.max_page_size", FW_CT_INT, "1000000", 1, 2000000, NULL, 0,

@@ -17,6 +17,7 @@ struct fw_poller {
         /* metrics */
         fw_counter_t *requests, *pulled, *published, *skipped, *rejected, *polls, *splits;
         fw_counter_t *probes, *reread;
+        uint64_t delivered_mark; /* fw_publisher_delivered() already counted in published */
         fw_counter_t *err_network, *err_auth, *err_http, *err_json, *err_arkime, *err_page,
                 *err_kafka, *err_state;
         fw_gauge_t *lag, *position;
@@ -175,7 +176,6 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
         }
         fw_counter_add(p->pulled, n);
 
-        uint64_t before = fw_publisher_delivered(p->pub);
         size_t sent = 0, dup = 0;
         for (size_t i = 0; i < n; i++) {
                 const fw_session_t *s = &p->page.sessions[i];
@@ -195,6 +195,16 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 sent++;
         }
         fw_counter_add(p->skipped, dup);
+        if (verdict == FW_PAGE_MORE) {
+                /* the next page is fetched while Kafka acknowledges this one: the wait (and the
+                 * position) come with the slice's last page */
+                fw_debug("producer",
+                         "slice [%lld, %lld] start %u length %u: %zu sessions, %zu sent, %zu "
+                         "re-read; more",
+                         (long long)sl->start_s, (long long)sl->stop_s, sl->offset, sl->length, n,
+                         sent, dup);
+                return 0;
+        }
         if (wait_delivered(p, stop, err, errlen) != 0) {
                 /* some of this slice may not be in Kafka: forget what was marked published so
                  * the retry sends the slice again (duplicates are harmless, loss is not) */
@@ -202,15 +212,9 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 fw_cursor_restart(p->cursor);
                 return -1;
         }
-        fw_counter_add(p->published, fw_publisher_delivered(p->pub) - before);
-        if (verdict == FW_PAGE_MORE) {
-                fw_debug("producer",
-                         "slice [%lld, %lld] start %u length %u: %zu sessions, %zu published, "
-                         "%zu re-read; more",
-                         (long long)sl->start_s, (long long)sl->stop_s, sl->offset, sl->length, n,
-                         sent, dup);
-                return 0;
-        }
+        uint64_t delivered = fw_publisher_delivered(p->pub);
+        fw_counter_add(p->published, delivered - p->delivered_mark);
+        p->delivered_mark = delivered;
         fw_cursor_complete(p->cursor, sl);
         if (p->opts.cursor_file && fw_cursor_save(p->opts.cursor_file, p->opts.viewer_id,
                                                   p->cursor->position_s, err, errlen) != 0)

@@ -447,7 +447,7 @@ def _regex(pattern):
     try:
         return re.compile(pattern)
     except re.error:
-        raise ExpressionError('ResponseError: search_phase_execution_exception') from None
+        raise ExpressionError('search_phase_execution_exception') from None
 
 
 def _term_pred(get, term, wildcard):
@@ -500,7 +500,7 @@ def _ip_query(field, op, value):
         return _never  # Arkime builds a range on the non-existent field "ipall"
     bound = ip_key(value)
     if bound is None:
-        raise ExpressionError("failed to create query: '%s' is not an IP string literal." % value)
+        raise ExpressionError('search_phase_execution_exception')  # not an IP string literal
     get = make_getter(db)
     cmp = {'lt': lambda v: v < bound, 'lte': lambda v: v <= bound,
            'gt': lambda v: v > bound, 'gte': lambda v: v >= bound}[op]
@@ -568,7 +568,30 @@ def _ip_single_or_all(field, ip, port):
     kind = _field_info(field)[0]
     if kind != 'ipall':
         return _ip_single(field, ip, port)
-    return _any_of([_ip_single(f, ip, port) for f in _IP_FIELDS])
+    if port != -1:  # only the ip fields with a port field: ip.src, ip.dst
+        return _any_of([_ip_single(f, ip, port) for f in _IP_FIELDS])
+    # getIpInfoList: every ip-typed field (source.ip, destination.ip, dns.ip, srcOuterIp,
+    # http.xffIp, ...); Arkime's mapping makes a field ip-typed when its name is "ip" or ends
+    # in "Ip" (dynamic templates template_ip_alone / template_ip_end)
+    _ip_single('ip.src', ip, -1)  # validation and its errors
+    term = _ip_term('*', ip)
+    return lambda s: any(term(k) for k in _all_ip_keys(s.doc))
+
+
+def _all_ip_keys(doc, out=None):
+    """The ip_key of every value of every ip-typed leaf field of a document."""
+    if out is None:
+        out = []
+    for key, value in doc.items():
+        leaf = key.rsplit('.', 1)[-1]
+        for v in (value if type(value) is list else (value,)):
+            if type(v) is dict:
+                _all_ip_keys(v, out)
+            elif (leaf == 'ip' or leaf.endswith('Ip')) and isinstance(v, str):
+                k = ip_key(v)
+                if k is not None:
+                    out.append(k)
+    return out
 
 
 def _ip_single(exp, ip, port):
@@ -602,11 +625,12 @@ def _ip_term(db, ip):
         else:
             net = ipaddress.ip_network(ip + ('/32' if ':' not in ip else '/128'))
     except ValueError:
-        raise ExpressionError("failed to create query: '%s' is not an IP string literal." % ip) \
-            from None
+        raise ExpressionError('search_phase_execution_exception') from None  # not an IP literal
     lo, hi = int(net.network_address), int(net.broadcast_address)
     if net.version == 4:
         lo, hi = lo | 0xFFFF00000000, hi | 0xFFFF00000000
+    if db == '*':  # a test on one ip_key
+        return lambda k: lo <= k <= hi
     if db == 'source.ip':
         return lambda s: s.sip is not None and lo <= s.sip <= hi
     if db == 'destination.ip':

@@ -134,21 +134,25 @@ class Query:
         self.sort = [('firstPacket', 'asc', False)]   # (field, order, missing_first)
         self.size = 100
         self.start = 0
+        self.force_scroll = False  # searchScroll's test came out NaN (start=abc)
         self.fields = None       # tuple of db fields, or None for the default list
         self.flatten = False
+        self.times = (None, 0)   # (startTime, stopTime) seconds as determineQueryTimes set them
+        self.bounding = None     # for the index selection
+        self.all_indices = False  # date === '-1': every index
 
 
 def _time_value(p, name):
     """One of startTime/stopTime as determineQueryTimes reads it (seconds, maybe NaN)."""
     v = p[name]
     if not isinstance(v, (str, int, float)) or isinstance(v, bool):
-        raise QueryError('Error: %s must be a string or number' % name)
+        raise QueryError('%s must be a string or number' % name)  # err.message
     if isinstance(v, float) and v.is_integer():
         v = int(v)
     if isinstance(v, int) or re.fullmatch(r'-?[0-9]+', str(v)):
         return js_parse_int(v)
     if not isinstance(v, str):  # a fractional JSON number has no .replace
-        raise QueryError('TypeError: reqQuery.%s.replace is not a function' % name)
+        raise QueryError('reqQuery.%s.replace is not a function' % name)
     return _date_parse(v.replace('+', ' ', 1))
 
 
@@ -198,7 +202,7 @@ def time_filters(p, start, stop):
 def _parse_sort(order):
     """addSortToQuery: 'field:asc|desc[,...]'; missing values go _last only for 'asc'."""
     if not isinstance(order, str):
-        raise QueryError('Error: order must be a string')
+        raise QueryError('order must be a string')
     sort = []
     for item in order.split(','):
         parts = item.split(':')
@@ -207,7 +211,7 @@ def _parse_sort(order):
             continue
         direction = parts[1] if len(parts) > 1 else None
         if direction is not None and direction.lower() not in ('asc', 'desc'):
-            raise QueryError('ResponseError: x_content_parse_exception')  # ES rejects the order
+            raise QueryError('x_content_parse_exception')  # ES rejects the order
         desc = direction is not None and direction.lower() == 'desc'
         sort.append((field, 'desc' if desc else 'asc', direction != 'asc'))
     return sort
@@ -223,31 +227,42 @@ def _parse_fields(v):
     return tuple(fields)
 
 
-def _parse_start(raw):
-    """'start' becomes ES 'from' (reqQuery.start || 0); ES rejects what is not a count."""
+def _parse_start(raw, size):
+    """'start' becomes ES 'from' (reqQuery.start || 0). searchScroll adds parseInt(from) to
+    size: NaN (start=abc) takes the scroll path, which then uses +from || 0 = 0. ES rejects a
+    negative from. Returns (from, force_scroll)."""
     if not js_truthy(raw):
-        return 0
-    if isinstance(raw, str) and re.fullmatch(r'\d+', raw.strip()):
-        return int(raw.strip())
-    if isinstance(raw, (int, float)) and not isinstance(raw, bool) and raw >= 0:
-        return int(raw)
-    raise QueryError('ResponseError: illegal_argument_exception')  # [from] is not a count
+        return 0, False
+    if isinstance(raw, (int, float)) and not isinstance(raw, bool):
+        if raw < 0:
+            raise QueryError('illegal_argument_exception')  # [from] cannot be negative
+        return int(raw), False
+    lead = js_parse_int(raw)
+    if _is_nan(lead):
+        num = js_number(raw)
+        return (0 if _is_nan(num) or not num else int(num)), True
+    if isinstance(raw, str) and re.fullmatch(r'\s*\d+\s*', raw):
+        return int(raw.strip()), False
+    raise QueryError('illegal_argument_exception')  # [from] is not a count
 
 
 def build_query(p, now_ms, max_sessions_queried=2000000):
     """BuildQuery.build for the parameters /api/sessions reads; raises QueryError."""
     q = Query()
     start, stop = determine_query_times(p, now_ms)
+    q.times = (start, stop)
     size = js_number(p.get('length'))
     size = size if js_truthy(size) else 100
     q.size = min(max_sessions_queried, size)
     if q.size < 0:
-        raise QueryError('ResponseError: illegal_argument_exception')  # [size] cannot be negative
+        raise QueryError('illegal_argument_exception')  # [size] cannot be negative
     q.size = int(q.size)
-    q.start = _parse_start(p.get('start'))
+    q.start, q.force_scroll = _parse_start(p.get('start'), q.size)
     if p.get('strictly') == 'true':
         p['bounding'] = 'both'
     q.filters = time_filters(p, start, stop)
+    q.bounding = p.get('bounding')
+    q.all_indices = p.get('date') == '-1'
     if js_truthy(p.get('order')):
         q.sort = _parse_sort(p.get('order'))
     if js_truthy(p.get('fields')):
@@ -304,9 +319,38 @@ def _candidates(view, filters, visible_until):
     return base, lo, hi, rest, need_visibility
 
 
-def _passes(s, rest, visible_until, need_visibility):
-    """The remaining range filters and visibility for one session."""
+DAY_S = 86400
+INDEX_LIST_MAX = 3000
+
+
+def selected_days(view, times, bounding):
+    """Db.getIndices with rotateIndex=daily: the index days a search reads, or None for all.
+
+    'last' (and unknown boundings) reads the days overlapping [startTime, stopTime]; first,
+    both, either and database widen that by one index length; when no index matches, the
+    viewer searches every session index (so date=-1 and NaN times read everything)."""
+    if times is None:  # date='-1' (the string): buildQuery reads all indices
+        return None
+    start, stop = times
+    start = 0 if start is None else start   # JavaScript: null compares as 0
+    stop = 0 if stop is None else stop
+    if _is_nan(start) or _is_nan(stop):
+        return None
+    pad = DAY_S if bounding in ('first', 'both', 'either', 'database') else 0
+    days = frozenset(d for d in view.days
+                     if d + DAY_S >= start - pad and d <= stop + pad)
+    # buildQuery: a comma-joined list longer than 3000 characters ("url too long") reads all;
+    # "arkime_sessions3-YYMMDD" is 23 characters
+    if not days or days == view.days or len(days) * 24 - 1 > INDEX_LIST_MAX:
+        return None
+    return days
+
+
+def _passes(s, rest, visible_until, need_visibility, days=None):
+    """The remaining range filters, index selection and visibility for one session."""
     if need_visibility and s.ts is not None and s.ts > visible_until:
+        return False
+    if days is not None and s.day not in days:
         return False
     for field, gte, lte in rest:
         v = s.fp if field == 'firstPacket' else (s.lp if field == 'lastPacket' else s.ts)
@@ -367,17 +411,18 @@ def sort_sessions(sessions, sort):
     return out
 
 
-def execute(view, q, now_ms, refresh_ms=0, exact_total=False):
+def execute(view, q, now_ms, refresh_ms=0, exact_total=True):
     """Run a Query: filter, count, sort and page like ES behind viewer searchScroll."""
     res = Result()
     visible_until = now_ms - refresh_ms
     base, lo, hi, rest, need_vis = _candidates(view, q.filters, visible_until)
-    deep = q.size + q.start > ES_WINDOW
+    deep = q.size + q.start > ES_WINDOW or q.force_scroll
     want = q.start + q.size
     if deep:  # searchScroll gathers batches of 1000 until it holds min(total, from+size)
         want = -(-want // SCROLL_BATCH) * SCROLL_BATCH
     in_order = _sorted_already(q, q.filters, base is not view.sessions)
-    simple = not rest and not need_vis and q.predicate is None
+    days = selected_days(view, None if q.all_indices else q.times, q.bounding)
+    simple = not rest and not need_vis and q.predicate is None and days is None
     if in_order and simple:
         total = hi - lo
         prefix = base[lo:lo + min(total, want)]
@@ -387,7 +432,7 @@ def execute(view, q, now_ms, refresh_ms=0, exact_total=False):
         prefix, total = [], 0
         pred = q.predicate
         for s in base[lo:hi]:
-            if _passes(s, rest, visible_until, need_vis) and (pred is None or pred(s)):
+            if _passes(s, rest, visible_until, need_vis, days) and (pred is None or pred(s)):
                 total += 1
                 if len(prefix) < want:
                     prefix.append(s)
@@ -395,7 +440,7 @@ def execute(view, q, now_ms, refresh_ms=0, exact_total=False):
                     break
     else:
         pred = q.predicate
-        matches = [s for s in base[lo:hi] if _passes(s, rest, visible_until, need_vis)
+        matches = [s for s in base[lo:hi] if _passes(s, rest, visible_until, need_vis, days)
                    and (pred is None or pred(s))]
         total = len(matches)
         prefix = sort_sessions(matches, q.sort)[:want]
@@ -417,28 +462,89 @@ def count_visible(view, now_ms, refresh_ms):
 # ---------------------------------------------------------------------------------------------
 # Rendering
 # ---------------------------------------------------------------------------------------------
+# Fields Arkime un-arrays (viewer/db.js singletonFields; also every name ending in Cnt/-cnt),
+# de-duplicates and sorts (dedupFields), and the date fields ES returns as text that
+# fixSessionFields turns back into ms (dateFields).
+SINGLETON_FIELDS = frozenset((
+    'destination.ip', 'destination.port', 'destination.packets', 'destination.bytes',
+    'dstPayload8', 'server.bytes', 'server.packets', 'destination.geo.country_iso_code',
+    'destination.as.full', 'dstRIR', 'source.ip', 'source.port', 'source.packets',
+    'source.bytes', 'srcPayload8', 'client.bytes', 'client.packets',
+    'source.geo.country_iso_code', 'source.as.full', 'srcRIR', 'firstPacket', 'lastPacket',
+    '@timestamp', 'ipProtocol', 'node', 'srcNode', 'tcpflags.rst', 'tcpflags.syn',
+    'tcpflags.srcZero', 'tcpflags.psh', 'tcpflags.dstZero', 'tcpflags.syn-ack', 'tcpflags.fin',
+    'tcpflags.ack', 'tcpflags.urg', 'network.community_id', 'totDataBytes', 'network.bytes',
+    'network.packets', 'rootId'))
+DEDUP_FIELDS = frozenset(('dns.host', 'dns.mailserverHost', 'dns.opcode', 'dns.status',
+                          'dns.qt', 'dns.qc'))
+# The objects getSessions always creates in nested mode (fixSessionFields with unflatten).
+UNFLATTEN_SKELETON = (('source', ('as', 'geo')), ('destination', ('as', 'geo')),
+                      ('client', ()), ('server', ()))
+
+
+# Mapping types that change what the ES fields API returns: keyword fields capture fills with
+# numbers come back as strings; date fields come back as ISO text (Arkime Date.parse()s only
+# firstPacket, lastPacket, @timestamp, cert.notBefore, cert.notAfter back to ms); packetRange
+# is a date_range.
+KEYWORD_NUMBER_FIELDS = frozenset(('network.vlan.id', 'sctp.protoId'))
+ISO_DATE_FIELDS = frozenset((
+    'event.created', 'event.end', 'event.ingested', 'event.start', 'file.accessed',
+    'file.created', 'file.ctime', 'file.mtime', 'file.x509.not_after', 'file.x509.not_before',
+    'package.installed', 'process.parent.start', 'process.start'))
+RANGE_DATE_FIELDS = frozenset(('packetRange',))
+
+
+def _iso_ms(v):
+    """ES's strict_date_optional_time rendering of an epoch-ms date."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return v
+    d = datetime.datetime.fromtimestamp(v / 1000, datetime.timezone.utc)
+    return d.strftime('%Y-%m-%dT%H:%M:%S.') + '%03dZ' % (int(v) % 1000)
+
+
+def _es_value(path, v):
+    """One leaf value as the fields API returns it for its mapping type."""
+    if path in KEYWORD_NUMBER_FIELDS and not isinstance(v, (str, bool)):
+        return js_string(v)
+    if path in ISO_DATE_FIELDS:
+        return _iso_ms(v)
+    return v
+
+
+def leaf_values(doc, prefix='', out=None):
+    """The ES fields-API view of a _source document: dotted leaf path -> list of values.
+
+    Objects (and arrays of objects) are walked, arrays of values concatenated in order, null
+    and [] give nothing; dotted keys in _source are paths like nested ones."""
+    if out is None:
+        out = {}
+    for key, value in doc.items():
+        path = prefix + key
+        items = value if type(value) is list else (value,)
+        for v in items:
+            if type(v) is dict:
+                if path in RANGE_DATE_FIELDS:
+                    out.setdefault(path, []).append({k: _iso_ms(x) for k, x in v.items()})
+                else:
+                    leaf_values(v, path + '.', out)
+            elif v is not None and type(v) is not list:
+                out.setdefault(path, []).append(_es_value(path, v))
+    return out
+
+
 class Projection:
-    """A compiled ES _source include list: a tree of wanted paths (True = keep it whole)."""
+    """A compiled ES "fields" request: which leaf paths each requested name selects.
+
+    As the fields API, a name selects a leaf field only (an object name such as "source"
+    selects nothing), '*' matches any characters (dots included), values come as arrays."""
 
     _cache = {}
 
     def __init__(self, fields):
         self.fields = tuple(fields)
-        self.wild = any('*' in f for f in self.fields)
-        self.flat = frozenset(self.fields)
-        self.tree = {}
-        for f in sorted(self.fields, key=lambda x: x.count('.')):
-            node = self.tree
-            parts = f.split('.')
-            for part in parts[:-1]:
-                nxt = node.get(part)
-                if nxt is True:
-                    break
-                if nxt is None:
-                    nxt = node[part] = {}
-                node = nxt
-            else:
-                node[parts[-1]] = True
+        self.exact = frozenset(f for f in self.fields if '*' not in f)
+        pats = [re.escape(f).replace(r'\*', '.*') for f in self.fields if '*' in f]
+        self.pattern = re.compile('(?:%s)$' % '|'.join(pats)) if pats else None
 
     @classmethod
     def of(cls, fields):
@@ -450,67 +556,43 @@ class Projection:
             proj = cls._cache[fields] = cls(fields)
         return proj
 
-    def apply(self, doc, flat):
-        """The projected document, nested or (flat=True) with dotted keys, in doc order."""
-        out = {}
-        if self.wild:
-            self._walk_slow(doc, '', out, flat)
-        else:
-            self._walk(doc, self.tree, '', out, flat)
-        return out
-
-    def _walk(self, doc, tree, prefix, out, flat):
-        """Tree-guided copy of the wanted parts of doc into out."""
-        for key, value in doc.items():
-            sub = tree.get(key)
-            if sub is None and '.' in key and (prefix + key) in self.flat:
-                sub = True  # a document stored with dotted keys
-            if sub is None:
-                continue
-            if sub is True:
-                if flat and type(value) is dict:
-                    out.update(flatten(value, prefix + key + '.'))
-                else:
-                    out[prefix + key if flat else key] = value
-            elif type(value) is dict:
-                if flat:
-                    self._walk(value, sub, prefix + key + '.', out, True)
-                else:
-                    inner = {}
-                    self._walk(value, sub, '', inner, False)
-                    if inner:
-                        out[key] = inner
-
-    def _walk_slow(self, doc, prefix, out, flat):
-        """The same with '*' patterns in the field list."""
-        for key, value in doc.items():
-            path = prefix + key
-            if path in self.flat or _wild_match(path, self.fields):
-                if flat and type(value) is dict:
-                    out.update(flatten(value, path + '.'))
-                else:
-                    out[path if flat else key] = value
-            elif type(value) is dict and any(w.startswith(path + '.') or '*' in w
-                                             for w in self.fields):
-                if flat:
-                    self._walk_slow(value, path + '.', out, True)
-                else:
-                    inner = {}
-                    self._walk_slow(value, path + '.', inner, False)
-                    if inner:
-                        out[key] = inner
+    def select(self, doc):
+        """hit.fields for doc: {dotted path: [values]} of the selected leaf fields."""
+        leaves = leaf_values(doc)
+        pat = self.pattern
+        return {path: vals for path, vals in leaves.items()
+                if path in self.exact or (pat is not None and pat.match(path))}
 
 
-def _wild_match(path, wanted):
-    """A '*' pattern in fields matches like an ES _source include pattern."""
-    for w in wanted:
-        if '*' in w and re.fullmatch(re.escape(w).replace(r'\*', '.*'), path):
-            return True
-    return False
+def fix_session_fields(fields, unflatten):
+    """viewer/db.js fixSessionFields: un-array singletons and counts, de-duplicate, nest."""
+    out = {}
+    if unflatten:
+        for name, subs in UNFLATTEN_SKELETON:
+            out[name] = {sub: {} for sub in subs}
+    for path, value in fields.items():
+        if path in SINGLETON_FIELDS or path.endswith('Cnt') or path.endswith('-cnt'):
+            value = value[0]
+        if path in DEDUP_FIELDS:
+            value = sorted(set(value), key=lambda v: (str(type(v)), v))
+        if not unflatten or '.' not in path:
+            out[path] = value
+            continue
+        parts = path.split('.')
+        if any(p in _PROTO_POLLUTION for p in parts):
+            continue
+        cur = out
+        for part in parts[:-1]:
+            nxt = cur.get(part)
+            if type(nxt) is not dict:
+                nxt = cur[part] = {}
+            cur = nxt
+        cur[parts[-1]] = value
+    return out
 
 
 def flatten(doc, prefix=''):
-    """ViewerUtils.flattenFields: nested objects become dotted keys, arrays stay arrays."""
+    """Nested objects become dotted keys, arrays stay arrays."""
     out = {}
     for key, value in doc.items():
         if type(value) is dict:
@@ -535,16 +617,29 @@ def _set_missing(obj, path, flat):
     cur.setdefault(parts[-1], -1)
 
 
+# node name -> hostname of its stats document (viewer.py --node-host); fixFileIds adds it
+NODE_HOSTS = {}
+
+
 def session_json(s, fields, flat):
-    """One data[] item as compact JSON bytes, cached per (fields, flatten) on the session."""
+    """One data[] item as compact JSON bytes, cached per (fields, flatten) on the session.
+
+    getSessions: ES "fields" (values as arrays), fixSessionFields, fixFileIds (nodehost when
+    the node has stats; fileId [] as no pcap file is known here), id, then the -1 counters."""
     key = (fields, flat)
     cache = s.cache
     if cache is not None:
         hit = cache.get(key)
         if hit is not None:
             return hit
-    obj = Projection.of(fields if fields is not None else DEFAULT_FIELDS).apply(s.doc, flat)
-    obj.pop('id', None)
+    selected = Projection.of(fields if fields is not None else DEFAULT_FIELDS).select(s.doc)
+    selected.pop('id', None)
+    obj = fix_session_fields(selected, not flat)
+    node = obj.get('node')
+    if node:  # fixFileIds does nothing without a node
+        if not isinstance(node, list) and node in NODE_HOSTS:
+            obj['nodehost'] = NODE_HOSTS[node]
+        obj['fileId'] = []
     obj['id'] = s.sid
     if fields is None:
         for path in MISSING_AS_MINUS_ONE:
@@ -566,9 +661,37 @@ def warm(view, fields, flat):
     return len(view.sessions)
 
 
-def render_page(items, records_total, records_filtered):
+# ViewerUtils.graphMerge: the user setting timelineDataFilters (default) and its histograms
+TIMELINE_FILTERS = (('network.packets', ('source.packets', 'destination.packets')),
+                    ('network.bytes', ('source.bytes', 'destination.bytes')),
+                    ('totDataBytes', ('client.bytes', 'server.bytes')))
+
+
+def _js_ms_or_null(sec):
+    """startTime * 1000 || null as JSON."""
+    if sec is None or _is_nan(sec) or sec == 0:
+        return None
+    ms = sec * 1000
+    if math.isinf(ms):
+        return None  # JSON.stringify(Infinity) is null
+    return int(ms) if float(ms).is_integer() else ms
+
+
+def graph_json(times):
+    """graphMerge without aggregations (facets not requested): the empty timeline."""
+    graph = {'xmin': _js_ms_or_null(times[0]), 'xmax': _js_ms_or_null(times[1]),
+             'interval': 60, 'sessionsHisto': [], 'sessionsTotal': 0}
+    for name, parts in TIMELINE_FILTERS:
+        for part in parts:
+            graph[part + 'Histo'] = []
+        graph[name + 'Total'] = 0
+    return _ENCODE(graph).encode('utf-8')
+
+
+def render_page(items, records_total, records_filtered, graph=b'{}'):
     """The getSessions response: data, map, graph, recordsTotal, recordsFiltered."""
-    return b''.join((b'{"data":[', b','.join(items), b'],"map":{},"graph":{},"recordsTotal":',
+    return b''.join((b'{"data":[', b','.join(items), b'],"map":{},"graph":', graph,
+                     b',"recordsTotal":',
                      str(records_total).encode(), b',"recordsFiltered":',
                      str(records_filtered).encode(), b'}'))
 

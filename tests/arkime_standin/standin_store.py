@@ -76,11 +76,12 @@ def _as_ms(value):
 class Session:
     """One stored session: its Arkime id (Sid), _source document and cached keys."""
 
-    __slots__ = ('seq', 'sid', 'doc', 'ts', 'fp', 'lp', 'sip', 'dip', 'cache')
+    __slots__ = ('seq', 'sid', 'doc', 'ts', 'fp', 'lp', 'sip', 'dip', 'cache', 'day')
 
     def __init__(self, seq, doc):
         doc = dict(doc)
         sid = doc.pop('id', None)
+        index = doc.pop('_index', None)
         if not isinstance(sid, str) or not sid:
             sid = '3@' + _derive_id(json.dumps(doc, sort_keys=True).encode(), doc)
         self.seq = seq
@@ -94,6 +95,24 @@ class Session:
         self.dip = (ip_key(dst.get('ip')) if isinstance(dst, dict)
                     else ip_key(doc.get('destination.ip')))
         self.cache = None
+        # the day of its sessions3-YYMMDD index (Db.getIndices selects indices by day): from
+        # "_index" when the document carries one, else the day of its first packet, which is
+        # where capture puts almost every session
+        self.day = _index_day(index, self.fp)
+
+
+def _index_day(index, fp_ms):
+    """UTC midnight (epoch s) of the day a session's index covers, or None."""
+    if isinstance(index, str) and len(index) >= 6 and index[-6:].isdigit():
+        yy, mm, dd = int(index[-6:-4]), int(index[-4:-2]), int(index[-2:])
+        year = 1900 + yy if yy >= 60 else 2000 + yy
+        try:
+            return int(datetime.datetime(year, mm, dd, tzinfo=datetime.timezone.utc).timestamp())
+        except ValueError:
+            return None
+    if fp_ms is None:
+        return None
+    return int(fp_ms // 1000 // 86400 * 86400)
 
 
 def _derive_id(material, doc):
@@ -112,6 +131,7 @@ class StoreView:
     def __init__(self, sessions, indexes):
         self.sessions = sessions      # list, insertion (seq) order
         self.indexes = indexes        # field -> (sorted keys, sessions in (key, seq) order)
+        self.days = frozenset(s.day for s in sessions if s.day is not None)  # the indices
 
 
 _INDEX_ATTR = {'@timestamp': 'ts', 'firstPacket': 'fp', 'lastPacket': 'lp'}

@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from standin_auth import Authenticator  # noqa: E402
 from standin_query import (QueryError, build_query, count_visible, execute,  # noqa: E402
-                           js_parse_int, render_error, render_page, session_json, warm)
+                           js_parse_int, render_error, render_page, session_json, warm,
+                           graph_json, NODE_HOSTS)
 from standin_store import (SessionStore, generate, is_loopback_host, load_jsonl,  # noqa: E402
                            parse_docs)
 
@@ -42,7 +43,7 @@ class Config:
 
     def __init__(self, host='127.0.0.1', port=0, allow_remote=False, auth='digest',
                  user='admin', password=None, realm='Moloch', strict_nonce=False,
-                 refresh_ms=0, clock_offset_s=0.0, exact_total=False,
+                 refresh_ms=0, clock_offset_s=0.0, exact_total=True,
                  max_sessions_queried=2000000, max_body=MiB, max_control_body=256 * MiB,
                  keepalive_timeout=5.0, write_timeout=300.0, gzip_level=1,
                  tls_cert=None, tls_key=None, verbose=False):
@@ -408,7 +409,8 @@ class StandinHandler(BaseHTTPRequestHandler):
         if self.take_fault('short_page'):
             items = items[:len(items) // 2]
         srv.stats.page(len(items), res.materialized, res.scrolled)
-        body = render_page(items, count_visible(view, now_ms, srv.config.refresh_ms), res.total)
+        body = render_page(items, count_visible(view, now_ms, srv.config.refresh_ms), res.total,
+                           graph_json(q.times))
         self.send(200, body, truncate=bool(self.take_fault('truncate')))
 
     def take_fault(self, kind):
@@ -432,7 +434,7 @@ class StandinHandler(BaseHTTPRequestHandler):
         fault = self.take_fault('error_json')
         if fault:
             self.send(200, render_error(fault.get(
-                'message', 'ResponseError: search_phase_execution_exception')))
+                'message', 'search_phase_execution_exception')))
             return True
         return False
 
@@ -562,8 +564,11 @@ def parse_args(argv):
                     help='a session is searchable only once now >= @timestamp + this')
     ap.add_argument('--clock-offset', type=float, default=0.0, metavar='SECONDS',
                     help="shift the viewer's clock")
-    ap.add_argument('--exact-total', action='store_true',
-                    help='do not cap recordsFiltered at 10,000')
+    ap.add_argument('--exact-total', dest='exact_total', action='store_true', default=True,
+                    help='recordsFiltered is the exact count (the default, as Arkime: its '
+                         'rest_total_hits_as_int=true makes OpenSearch count every hit)')
+    ap.add_argument('--capped-total', dest='exact_total', action='store_false',
+                    help='cap recordsFiltered at 10,000 (track_total_hits left at its default)')
     ap.add_argument('--max-sessions-queried', type=int, default=2000000)
     ap.add_argument('--auth', choices=('digest', 'basic', 'none'), default='digest')
     ap.add_argument('--user', default='admin')
@@ -582,6 +587,8 @@ def parse_args(argv):
     ap.add_argument('--tls-cert')
     ap.add_argument('--tls-key')
     ap.add_argument('--verbose', action='store_true')
+    ap.add_argument('--node-host', action='append', default=[], metavar='NODE=HOST',
+                    help="the hostname of a capture node's stats: items of NODE get nodehost")
     args = ap.parse_args(argv)
     if args.password is None:
         args.password = os.environ.get('STANDIN_PASSWORD')
@@ -616,6 +623,9 @@ def write_port_file(path, port):
 def main(argv=None):
     """Start the stand-in viewer and serve until SIGTERM / SIGINT."""
     args = parse_args(argv)
+    for item in args.node_host:
+        node, _, host = item.partition('=')
+        NODE_HOSTS[node] = host
     config = Config(host=args.host, port=args.port, allow_remote=args.allow_remote,
                     auth=args.auth, user=args.user, password=args.password, realm=args.realm,
                     strict_nonce=args.strict_nonce, refresh_ms=args.refresh_ms,

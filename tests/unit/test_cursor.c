@@ -125,13 +125,30 @@ static void test_full_page_splits(void **state) {
                 fw_cursor_check_page(&c, &sl, sl.length, -1, times_absent, err, sizeof(err)),
                 FW_PAGE_TOO_DENSE);
         assert_non_null(strstr(err, "max_page_size"));
-        /* a complete slice resets the length and widens again, at most 4x */
+        /* a complete slice resets the length and widens again, at most 4x; with counts, the
+         * first request asks for twice what the density predicts (5/s * 4 s), + 16 */
         assert_int_equal(fw_cursor_check_page(&c, &sl, 5, 5, times_absent, err, sizeof(err)),
                          FW_PAGE_COMPLETE);
         fw_cursor_complete(&c, &sl);
         assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
-        assert_int_equal(sl.length, cfg.page_size);
+        assert_int_equal(sl.length, 2 * 20 + 16);
         assert_int_equal(sl.stop_s - sl.start_s, 4);
+        /* that page full with 300 (< the window): paged on, nothing thrown away */
+        assert_int_equal(fw_cursor_check_page(&c, &sl, 56, 300, times_absent, err, sizeof(err)),
+                         FW_PAGE_MORE);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.offset, 56);
+        assert_int_equal(sl.length, cfg.page_size);
+        /* exact counts above the window (the real viewer counts exactly): at one second, one
+         * request for the count and a margin */
+        fw_cursor_restart(&c);
+        c.width_s = 1;
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(
+                fw_cursor_check_page(&c, &sl, sl.length, 3000, times_absent, err, sizeof(err)),
+                FW_PAGE_SPLIT);
+        assert_int_equal(fw_cursor_next(&c, now, &sl), 1);
+        assert_int_equal(sl.length, 3000 + 3000 / 16 + 16);
         fw_cursor_free(&c);
 }
 

@@ -9,11 +9,13 @@
 #include "ini_file.h"
 #include "suggest.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -26,12 +28,22 @@
 #define FILE_SUFFIX  "_file"
 #define SECRET_MAX   (64 * 1024) /* largest secret file we read */
 #define REDACTED     "<redacted>"
+#define INI_LINE_MAX 198 /* longest line the INI reader takes, without its newline */
 
 /* Current value of one table key. */
+/* Where a slot was last set, to refuse a key given twice in one file (or in the environment):
+ * gen is the load (file or environment) that set it, 0 for none or fw_conf_set(). */
+typedef struct conf_set_mark {
+        unsigned gen;
+        int line;     /* the key's first line in the file (0 in the environment) */
+        int via_file; /* set as "<key>_file" */
+} conf_set_mark_t;
+
 typedef struct conf_val {
         char *text;   /* value as text (NULL: unset, no default) */
         int64_t num;  /* INT, DURATION (ms), BOOL (0/1) */
         char *origin; /* NULL: the default */
+        conf_set_mark_t mark;
 } conf_val_t;
 
 /* One kafka.<prop> passthrough property. */
@@ -39,6 +51,7 @@ typedef struct conf_prop {
         char *prop; /* without the "kafka." prefix */
         char *value;
         char *origin;
+        conf_set_mark_t mark;
 } conf_prop_t;
 
 struct fw_conf {
@@ -47,6 +60,8 @@ struct fw_conf {
         conf_val_t *vals; /* ndefs entries */
         conf_prop_t *props;
         size_t nprops, cprops;
+        unsigned gen, ngen; /* the load in progress (0: none), loads so far */
+        int line;           /* line of the key being set by the file load */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -306,6 +321,36 @@ static int has_bounds(const fw_conf_def_t *d) {
         return !(d->min == 0 && d->max == 0);
 }
 
+/* An http:// or https:// URL with a host and no blanks or control bytes. 0 or -1. */
+static int parse_url(const char *s) {
+        const char *rest = NULL;
+        if (strncasecmp(s, "http://", 7) == 0)
+                rest = s + 7;
+        else if (strncasecmp(s, "https://", 8) == 0)
+                rest = s + 8;
+        if (!rest || *rest == '\0' || *rest == '/' || *rest == ':' || *rest == '?' || *rest == '#')
+                return -1;
+        for (const char *p = s; *p; p++)
+                if ((unsigned char)*p <= ' ' || *p == 0x7f)
+                        return -1;
+        return 0;
+}
+
+/* An IPv4 or IPv6 literal, IPv6 optionally in brackets (what common/httpd.c listens on). */
+static int parse_address(const char *s) {
+        unsigned char buf[sizeof(struct in6_addr)];
+        char v6[INET6_ADDRSTRLEN + 1];
+        size_t len = strlen(s);
+        if (inet_pton(AF_INET, s, buf) == 1)
+                return 0;
+        if (len >= 2 && s[0] == '[' && s[len - 1] == ']' && len - 2 < sizeof(v6)) {
+                memcpy(v6, s + 1, len - 2);
+                v6[len - 2] = '\0';
+                s = v6;
+        }
+        return inet_pton(AF_INET6, s, buf) == 1 ? 0 : -1;
+}
+
 /* Parse value as def's type into *num. On failure write the problem (without the key or origin)
  * into prob and return -1. The value is quoted in the problem only if show is set. */
 static int parse_value(const fw_conf_def_t *d, const char *value, int show, int64_t *num,
@@ -317,6 +362,28 @@ static int parse_value(const fw_conf_def_t *d, const char *value, int show, int6
         *num = 0;
         switch (d->type) {
         case FW_CT_STRING:
+                if ((d->flags & FW_CF_NONEMPTY) && !*value) {
+                        snprintf(prob, plen, "must not be empty");
+                        return -1;
+                }
+                return 0;
+        case FW_CT_URL:
+                if (*value && parse_url(value) < 0) {
+                        snprintf(prob, plen,
+                                 "expected an http:// or https:// URL such as "
+                                 "https://arkime.example:8005%s",
+                                 got);
+                        return -1;
+                }
+                return 0;
+        case FW_CT_ADDRESS:
+                if (parse_address(value) < 0) {
+                        snprintf(prob, plen,
+                                 "expected an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 or "
+                                 "::%s",
+                                 got);
+                        return -1;
+                }
                 return 0;
         case FW_CT_INT:
                 rc = parse_int(value, num);
@@ -373,9 +440,69 @@ static int parse_value(const fw_conf_def_t *d, const char *value, int show, int6
  * Setting values
  * ------------------------------------------------------------------------------------------- */
 
+/* Refuse a second setting of one slot within one load (conf->gen): a key given twice in a file,
+ * or a secret given both as <key> and <key>_file (in the file, or in the environment). key is
+ * the slot's key ("arkime.password"), via_file the form being set now, m and prior where the
+ * slot was set. The same key again on the same line is a continuation line, not a duplicate. */
+static int dup_check(const fw_conf_t *conf, const conf_set_mark_t *m, const char *prior,
+                     const char *key, int via_file, const char *where, char *err, size_t errlen) {
+        if (conf->gen == 0 || m->gen != conf->gen)
+                return 0;
+        if (conf->line > 0 && m->line == conf->line && m->via_file == via_file)
+                return 0;
+        const char *now_sfx = via_file ? FILE_SUFFIX : "",
+                   *before_sfx = m->via_file ? FILE_SUFFIX : "";
+        if (m->via_file == via_file && conf->line > 0) {
+                snprintf(err, errlen,
+                         "%s: key '%s%s': duplicate key, already set at %s (give each key once)",
+                         where, key, now_sfx, prior);
+        } else if (m->via_file == via_file) {
+                snprintf(err, errlen, "%s: key '%s%s': set twice in the environment", where, key,
+                         now_sfx);
+        } else if (conf->line > 0) {
+                snprintf(err, errlen,
+                         "%s: key '%s%s': '%s%s' is already set at %s: give a secret or its "
+                         "'%s' form, not both",
+                         where, key, now_sfx, key, before_sfx, prior, FILE_SUFFIX);
+        } else {
+                char other[300], env[320];
+                snprintf(other, sizeof(other), "%s%s", key, before_sfx);
+                env_name(other, env, sizeof(env));
+                snprintf(err, errlen,
+                         "%s: key '%s%s': %s is set too: give a secret or its '%s' form, not both",
+                         where, key, now_sfx, env, FILE_SUFFIX);
+        }
+        return -1;
+}
+
+static conf_set_mark_t mark_now(const fw_conf_t *conf, int via_file) {
+        conf_set_mark_t m = {conf->gen, conf->line, via_file};
+        return m;
+}
+
+/* dup_check() for kafka.<prop>. */
+static int prop_dup_check(const fw_conf_t *conf, const char *prop, int via_file, const char *where,
+                          char *err, size_t errlen) {
+        long i = find_prop(conf, prop);
+        if (i < 0)
+                return 0;
+        char key[300];
+        snprintf(key, sizeof(key), "%s%s", KAFKA_PREFIX, prop);
+        return dup_check(conf, &conf->props[i].mark, conf->props[i].origin, key, via_file, where,
+                         err, errlen);
+}
+
+/* dup_check() for table entry i. */
+static int def_dup_check(const fw_conf_t *conf, size_t i, int via_file, const char *where,
+                         char *err, size_t errlen) {
+        const conf_val_t *v = &conf->vals[i];
+        return dup_check(conf, &v->mark, v->origin ? v->origin : "default", conf->defs[i].key,
+                         via_file, where, err, errlen);
+}
+
 /* Store a kafka.<prop> value: replaced in place if already set, else appended. */
 static int set_prop(fw_conf_t *conf, const char *key, const char *value, const char *where,
-                    const char *origin, char *err, size_t errlen) {
+                    const char *origin, int via_file, char *err, size_t errlen) {
         const char *prop = key + strlen(KAFKA_PREFIX);
         if (*prop == '\0') {
                 snprintf(err, errlen, "%s: key '%s': missing kafka property name", where, key);
@@ -401,12 +528,13 @@ static int set_prop(fw_conf_t *conf, const char *key, const char *value, const c
         }
         p->value = xstrdup(value);
         p->origin = xstrdup(origin);
+        p->mark = mark_now(conf, via_file);
         return 0;
 }
 
 /* Parse and store a value for table entry i; errors call it name (the key as written). */
 static int set_def(fw_conf_t *conf, size_t i, const char *name, const char *value,
-                   const char *where, const char *origin, char *err, size_t errlen) {
+                   const char *where, const char *origin, int via_file, char *err, size_t errlen) {
         const fw_conf_def_t *d = &conf->defs[i];
         int secret = (d->flags & FW_CF_SECRET) != 0;
         char prob[512];
@@ -422,6 +550,7 @@ static int set_def(fw_conf_t *conf, size_t i, const char *name, const char *valu
         v->text = xstrdup(value);
         v->num = num;
         v->origin = xstrdup(origin);
+        v->mark = mark_now(conf, via_file);
         return 0;
 }
 
@@ -514,10 +643,10 @@ static int set_prop_file(fw_conf_t *conf, const char *key, const char *path, con
                          "%s: key '%s': unknown key (only kafka properties whose name contains "
                          "'password' or 'secret' have a '%s' form)",
                          where, key, FILE_SUFFIX);
-        } else {
+        } else if (prop_dup_check(conf, base + strlen(KAFKA_PREFIX), 1, where, err, errlen) == 0) {
                 char *secret = read_secret_file(path, where, key, err, errlen);
                 if (secret) {
-                        rc = set_prop(conf, base, secret, where, origin, err, errlen);
+                        rc = set_prop(conf, base, secret, where, origin, 1, err, errlen);
                         wipe_free(secret);
                 }
         }
@@ -531,12 +660,18 @@ static int conf_set(fw_conf_t *conf, const char *key, const char *value, const c
                     const char *origin, char *err, size_t errlen) {
         if (is_kafka_key(key) && ends_with(key, FILE_SUFFIX))
                 return set_prop_file(conf, key, value, where, origin, err, errlen);
-        if (is_kafka_key(key))
-                return set_prop(conf, key, value, where, origin, err, errlen);
+        if (is_kafka_key(key)) {
+                if (prop_dup_check(conf, key + strlen(KAFKA_PREFIX), 0, where, err, errlen) < 0)
+                        return -1;
+                return set_prop(conf, key, value, where, origin, 0, err, errlen);
+        }
 
         long i = find_def(conf->defs, conf->ndefs, key);
-        if (i >= 0)
-                return set_def(conf, (size_t)i, key, value, where, origin, err, errlen);
+        if (i >= 0) {
+                if (def_dup_check(conf, (size_t)i, 0, where, err, errlen) < 0)
+                        return -1;
+                return set_def(conf, (size_t)i, key, value, where, origin, 0, err, errlen);
+        }
 
         /* "<secret key>_file = path": the value is the file's contents. */
         if (ends_with(key, FILE_SUFFIX)) {
@@ -547,10 +682,13 @@ static int conf_set(fw_conf_t *conf, const char *key, const char *value, const c
                 i = find_def(conf->defs, conf->ndefs, base);
                 free(base);
                 if (i >= 0 && (conf->defs[i].flags & FW_CF_SECRET)) {
+                        if (def_dup_check(conf, (size_t)i, 1, where, err, errlen) < 0)
+                                return -1;
                         char *secret = read_secret_file(value, where, key, err, errlen);
                         if (!secret)
                                 return -1;
-                        int rc = set_def(conf, (size_t)i, key, secret, where, origin, err, errlen);
+                        int rc = set_def(conf, (size_t)i, key, secret, where, origin, 1, err,
+                                         errlen);
                         wipe_free(secret);
                         return rc;
                 }
@@ -599,6 +737,8 @@ fw_conf_t *fw_conf_new(const fw_conf_def_t *defs, size_t ndefs) {
         conf->vals = xmalloc(ndefs * sizeof(conf->vals[0]));
         conf->props = NULL;
         conf->nprops = conf->cprops = 0;
+        conf->gen = conf->ngen = 0;
+        conf->line = 0;
         for (size_t i = 0; i < ndefs; i++) {
                 conf_val_t *v = &conf->vals[i];
                 char prob[512];
@@ -606,6 +746,7 @@ fw_conf_t *fw_conf_new(const fw_conf_def_t *defs, size_t ndefs) {
                 v->text = NULL;
                 v->num = 0;
                 v->origin = NULL;
+                v->mark = (conf_set_mark_t){0, 0, 0};
                 if (!defs[i].def)
                         continue;
                 int show = !(defs[i].flags & FW_CF_SECRET);
@@ -662,6 +803,7 @@ static int load_value(void *user, int line, const char *section, const char *nam
                 snprintf(key, klen, "%s.%s", section, name);
         else
                 snprintf(key, klen, "%s", name);
+        ctx->conf->line = line;
         int wlen = snprintf(NULL, 0, "%s:%d", ctx->path, line) + 1;
         char *where = xmalloc((size_t)wlen);
         snprintf(where, (size_t)wlen, "%s:%d", ctx->path, line);
@@ -674,7 +816,11 @@ static int load_value(void *user, int line, const char *section, const char *nam
 int fw_conf_load_file(fw_conf_t *conf, const char *path, char *err, size_t errlen) {
         static const fw_ini_file_ops_t ops = {.header_word = "section", .on_value = load_value};
         load_ctx_t ctx = {conf, path, err, errlen};
-        return fw_ini_file_read(path, &ops, &ctx, err, errlen);
+        conf->gen = ++conf->ngen;
+        int rc = fw_ini_file_read(path, &ops, &ctx, err, errlen);
+        conf->gen = 0;
+        conf->line = 0;
+        return rc;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -683,6 +829,8 @@ int fw_conf_load_file(fw_conf_t *conf, const char *path, char *err, size_t errle
 
 int fw_conf_load_env(fw_conf_t *conf, char *const *envp, char *err, size_t errlen) {
         size_t plen = strlen(ENV_PREFIX);
+        conf->gen = ++conf->ngen;
+        conf->line = 0;
         for (; envp && *envp; envp++) {
                 const char *var = *envp;
                 const char *eq = strchr(var, '=');
@@ -698,9 +846,12 @@ int fw_conf_load_env(fw_conf_t *conf, char *const *envp, char *err, size_t errle
                 int rc = conf_set(conf, key, eq + 1, where, "environment", err, errlen);
                 free(where);
                 free(key);
-                if (rc < 0)
+                if (rc < 0) {
+                        conf->gen = 0;
                         return -1;
+                }
         }
+        conf->gen = 0;
         return 0;
 }
 
@@ -747,6 +898,8 @@ static const conf_val_t *get_val(const fw_conf_t *conf, const char *fn, const ch
         if (i < 0)
                 die(fn, key, "key is not in the table");
         int type = (int)conf->defs[i].type;
+        if (type == FW_CT_URL || type == FW_CT_ADDRESS)
+                type = FW_CT_STRING; /* text checked on the way in */
         if (type != t && type != t2)
                 die(fn, key, "wrong type for this getter");
         return &conf->vals[i];
@@ -800,23 +953,114 @@ int fw_conf_kafka_foreach(const fw_conf_t *conf,
  * Output
  * ------------------------------------------------------------------------------------------- */
 
-/* Unset keys are written as a comment so the dump stays readable. */
+/* Write a comment line, cut to what the INI reader takes, control bytes shown as '?'. */
+__attribute__((format(printf, 2, 3))) static void dump_comment(FILE *out, const char *fmt, ...) {
+        char line[INI_LINE_MAX + 1];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(line, sizeof(line), fmt, ap);
+        va_end(ap);
+        for (char *p = line; *p; p++)
+                if ((unsigned char)*p < ' ' || *p == 0x7f)
+                        *p = '?';
+        fprintf(out, "%s\n", line);
+}
+
+/* Can value be written after "key = " so that the INI reader gives it back? No newline or other
+ * control byte but tab, no leading or trailing blank (inih strips them), no " ;" and no leading
+ * ';' (a comment). */
+static int ini_writable(const char *v) {
+        size_t n = strlen(v);
+        if (n > 0 && (isspace((unsigned char)v[0]) || isspace((unsigned char)v[n - 1])))
+                return 0;
+        if (v[0] == ';') /* inih: "key = ;x" is a comment after the blank before it */
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)v[i];
+                if ((c < ' ' && c != '\t') || c == 0x7f)
+                        return 0;
+                if (c == ';' && i > 0 && isspace((unsigned char)v[i - 1]))
+                        return 0;
+        }
+        return 1;
+}
+
+/* Write "key = value" over continuation lines of at most INI_LINE_MAX bytes, split at single
+ * spaces (the reader joins the pieces with one space); a piece must not start like a comment.
+ * Returns -1, writing nothing, when the value cannot be split so. */
+static int dump_split(FILE *out, const char *key, const char *v) {
+        const char *indent = "    ";
+        size_t n = strlen(v), cuts[256], ncuts = 0, pos = 0;
+        size_t room = INI_LINE_MAX - strlen(key) - 3;
+        if (strlen(key) + 3 >= INI_LINE_MAX)
+                return -1;
+        while (n - pos > room) {
+                size_t best = 0;
+                for (size_t i = pos + 1; i < n && i - pos <= room; i++)
+                        if (v[i] == ' ' && v[i - 1] != ' ' && v[i + 1] != ' ' && v[i + 1] != ';' &&
+                            v[i + 1] != '#' && v[i + 1] != '\0')
+                                best = i;
+                if (best == 0 || ncuts == sizeof(cuts) / sizeof(cuts[0]))
+                        return -1;
+                cuts[ncuts++] = best;
+                pos = best + 1;
+                room = INI_LINE_MAX - strlen(indent);
+        }
+        pos = 0;
+        for (size_t c = 0; c <= ncuts; c++) {
+                size_t end = c < ncuts ? cuts[c] : n;
+                fprintf(out, "%s%s%.*s\n", c == 0 ? key : indent, c == 0 ? " = " : "",
+                        (int)(end - pos), v + pos);
+                pos = end + 1;
+        }
+        return 0;
+}
+
+/* One "key = value  ; origin" entry (see fw_conf_dump). */
+static void dump_entry(FILE *out, const char *key, const char *value, const char *origin,
+                       int secret) {
+        if (secret) {
+                dump_comment(out, "# %s = %s  ; %s (a secret is never printed: give it again)", key,
+                             REDACTED, origin);
+                return;
+        }
+        if (!ini_writable(value)) {
+                dump_comment(out,
+                             "# %s: the value from %s cannot be written in an INI file (a "
+                             "newline, leading or trailing blanks or ' ;'); set it in the "
+                             "environment",
+                             key, origin);
+                return;
+        }
+        if (strlen(key) + strlen(value) + strlen(origin) + 7 <= INI_LINE_MAX &&
+            !strpbrk(origin, "\r\n")) {
+                fprintf(out, "%s = %s  ; %s\n", key, value, origin);
+                return;
+        }
+        dump_comment(out, "; %s: %s", key, origin);
+        if (dump_split(out, key, value) < 0)
+                dump_comment(out,
+                             "# %s: the value from %s is too long for one INI line and has no "
+                             "space to split it at; set it in the environment",
+                             key, origin);
+}
+
 void fw_conf_dump(const fw_conf_t *conf, FILE *out) {
         for (size_t i = 0; i < conf->ndefs; i++) {
                 const fw_conf_def_t *d = &conf->defs[i];
                 const conf_val_t *v = &conf->vals[i];
-                const char *origin = v->origin ? v->origin : "default";
                 if (!v->text) {
                         fprintf(out, "# %s is not set\n", d->key);
                         continue;
                 }
-                fprintf(out, "%s = %s  # %s\n", d->key,
-                        (d->flags & FW_CF_SECRET) ? REDACTED : v->text, origin);
+                dump_entry(out, d->key, v->text, v->origin ? v->origin : "default",
+                           (d->flags & FW_CF_SECRET) != 0);
         }
         for (size_t i = 0; i < conf->nprops; i++) {
                 const conf_prop_t *p = &conf->props[i];
-                fprintf(out, "%s%s = %s  # %s\n", KAFKA_PREFIX, p->prop,
-                        is_secret_prop(p->prop) ? REDACTED : p->value, p->origin);
+                char key[512];
+                snprintf(key, sizeof(key), "%s%s", KAFKA_PREFIX, p->prop);
+                dump_entry(out, key, p->value, p->origin, is_secret_prop(p->prop));
         }
 }
 
@@ -842,6 +1086,12 @@ static void md_type(FILE *out, const fw_conf_def_t *d) {
                 break;
         case FW_CT_BOOL:
                 fputs("boolean", out);
+                break;
+        case FW_CT_URL:
+                fputs("http(s) URL", out);
+                break;
+        case FW_CT_ADDRESS:
+                fputs("IP address", out);
                 break;
         case FW_CT_DURATION:
                 fputs("duration", out);

@@ -29,11 +29,14 @@ typedef enum {
         FW_CT_DURATION, /* "250ms", "30s", "5m", "2h", "1d"; a bare number is seconds; stored as ms
                          */
         FW_CT_ENUM,     /* one of the '|'-separated words in choices */
+        FW_CT_URL,      /* an http:// or https:// URL with a host, no spaces; "" = unset */
+        FW_CT_ADDRESS,  /* an IPv4 or IPv6 address literal (IPv6 optionally in brackets) */
 } fw_conf_type_t;
 
 /* Flags for fw_conf_def_t.flags. */
 #define FW_CF_REQUIRED 0x1 /* must be set by file or environment */
 #define FW_CF_SECRET   0x2 /* never printed; also settable as <key>_file = path (mode 0600/0400) */
+#define FW_CF_NONEMPTY 0x4 /* a STRING that must not be empty (a topic, a file name) */
 
 /* One entry of a daemon's key table. */
 typedef struct fw_conf_def {
@@ -52,12 +55,14 @@ typedef struct fw_conf fw_conf_t;
 fw_conf_t *fw_conf_new(const fw_conf_def_t *defs, size_t ndefs);
 void fw_conf_free(fw_conf_t *conf);
 
-/* Load an INI file. Unknown keys, bad values, syntax errors and lines over the parser's limit
- * are errors naming file, line and key; loading stops at the first error. 0 or -1. */
+/* Load an INI file. Unknown keys, bad values, syntax errors, lines over the parser's limit, a
+ * key given twice and a secret given both as <key> and <key>_file are errors naming file,
+ * line(s) and key; loading stops at the first error. 0 or -1. */
 int fw_conf_load_file(fw_conf_t *conf, const char *path, char *err, size_t errlen);
 
 /* Apply FANWATCH_* variables from envp (NULL-terminated "NAME=value" array, e.g. environ).
- * An unknown FANWATCH_ variable is an error. 0 or -1. */
+ * An unknown FANWATCH_ variable, and a secret set both as FANWATCH_<KEY> and
+ * FANWATCH_<KEY>__FILE, are errors. 0 or -1. */
 int fw_conf_load_env(fw_conf_t *conf, char *const *envp, char *err, size_t errlen);
 
 /* Set one key from text; origin is used in error messages. 0 or -1. */
@@ -82,8 +87,14 @@ const char *fw_conf_origin(const fw_conf_t *conf, const char *key);
 int fw_conf_kafka_foreach(const fw_conf_t *conf,
                           int (*fn)(const char *prop, const char *value, void *ud), void *ud);
 
-/* Write every key as "key = value  # origin" with secrets (FW_CF_SECRET keys and kafka properties
- * whose name contains "password" or "secret") replaced by "<redacted>". */
+/* Write every key as "key = value  ; origin", an INI file that fw_conf_load_file() reads back
+ * to the same values. Secrets (FW_CF_SECRET keys and kafka properties whose name contains
+ * "password" or "secret") are written as the comment "# key = <redacted>  ; origin", so they
+ * must be given again (environment or _file) when the output is loaded. A value longer than
+ * one line of the parser is split over indented continuation lines (at single spaces), with its
+ * origin on a comment line before it; a value that no INI line can hold (a newline, leading or
+ * trailing blanks, " ;", a run of more than a line without a space) becomes a comment saying so.
+ * Unset keys are written as "# key is not set". */
 void fw_conf_dump(const fw_conf_t *conf, FILE *out);
 
 /* Write the key table as a Markdown table (for docs/configuration.md). */

@@ -11,7 +11,7 @@
          0,           "debug|info|warn|error",                                                     \
          0,           "minimum level of log lines written to stderr"},                             \
                 {"metrics.address",                                                                \
-                 FW_CT_STRING,                                                                     \
+                 FW_CT_ADDRESS,                                                                    \
                  "127.0.0.1",                                                                      \
                  0,                                                                                \
                  0,                                                                                \
@@ -27,7 +27,7 @@
                  0,                                                                                \
                  "port of the /metrics and /healthz endpoint; 0 picks a free port"},               \
         {                                                                                          \
-                "topics.sessions", FW_CT_STRING, "arkime-sessions", 0, 0, NULL, 0,                 \
+                "topics.sessions", FW_CT_STRING, "arkime-sessions", 0, 0, NULL, FW_CF_NONEMPTY,    \
                         "Kafka topic of session records (msgpack, key = source IP)"                \
         }
 

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 
@@ -37,12 +38,31 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
         fw_log(l, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
+/* Does the broker list name at least one broker (not just blanks and commas)? */
+static int has_broker(const char *s) {
+        for (; s && *s; s++)
+                if (*s != ',' && *s != ' ' && *s != '\t')
+                        return 1;
+        return 0;
+}
+
 rd_kafka_conf_t *fw_kafka_conf_new(const fw_conf_t *conf, const fw_kafka_default_t *defaults,
                                    char *err, size_t errlen) {
-        if (!fw_conf_str(conf, "kafka.bootstrap.servers")) {
+        const char *servers = fw_conf_str(conf, "kafka.bootstrap.servers");
+        if (!servers) {
                 snprintf(err, errlen,
                          "key 'kafka.bootstrap.servers' is required (set it in the [kafka] section "
                          "or as FANWATCH_KAFKA_BOOTSTRAP_SERVERS)");
+                return NULL;
+        }
+        if (!has_broker(servers)) {
+                const char *origin = fw_conf_origin(conf, "kafka.bootstrap.servers");
+                snprintf(err, errlen,
+                         "%s%s: key 'kafka.bootstrap.servers': names no broker (expected "
+                         "host:port[,host:port...], e.g. kafka1:9092)",
+                         origin,
+                         strcmp(origin, "environment") == 0 ? " FANWATCH_KAFKA_BOOTSTRAP_SERVERS"
+                                                            : "");
                 return NULL;
         }
         rd_kafka_conf_t *rk = rd_kafka_conf_new();
@@ -63,4 +83,49 @@ rd_kafka_conf_t *fw_kafka_conf_new(const fw_conf_t *conf, const fw_kafka_default
         }
         rd_kafka_conf_set_log_cb(rk, log_cb);
         return rk;
+}
+
+static void quiet_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+        (void)rk;
+        (void)level;
+        (void)fac;
+        (void)buf;
+}
+
+int fw_kafka_conf_check(const fw_conf_t *conf, const fw_kafka_default_t *defaults,
+                        rd_kafka_type_t type, const char *group_id, const char *what, char *err,
+                        size_t errlen) {
+        rd_kafka_conf_t *rk = fw_kafka_conf_new(conf, defaults, err, errlen);
+        if (!rk)
+                return -1;
+        char e[512];
+        const char *m = fw_conf_str(conf, "kafka.sasl.oauthbearer.method");
+        if (m && strcasecmp(m, "oidc") == 0) {
+                /* creating the client would fetch a token from the OIDC endpoint */
+                rd_kafka_conf_destroy(rk);
+                return 0;
+        }
+        if ((group_id &&
+             rd_kafka_conf_set(rk, "group.id", group_id, e, sizeof(e)) != RD_KAFKA_CONF_OK) ||
+            /* no broker: the client is created, checked and destroyed without a connection */
+            rd_kafka_conf_set(rk, "bootstrap.servers", "", e, sizeof(e)) != RD_KAFKA_CONF_OK ||
+            /* and without running kinit */
+            rd_kafka_conf_set(rk, "sasl.kerberos.min.time.before.relogin", "0", e, sizeof(e)) !=
+                    RD_KAFKA_CONF_OK) {
+                rd_kafka_conf_destroy(rk);
+                snprintf(err, errlen, "%s: %s", what, e);
+                return -1;
+        }
+        rd_kafka_conf_set_log_cb(rk, quiet_log_cb);
+        rd_kafka_t *h = rd_kafka_new(type, rk, e, sizeof(e));
+        if (!h) {
+                rd_kafka_conf_destroy(rk);
+                snprintf(err, errlen,
+                         "librdkafka refuses the configuration of the %s (its defaults and the "
+                         "kafka.* keys): %s",
+                         what, e);
+                return -1;
+        }
+        rd_kafka_destroy(h);
+        return 0;
 }

@@ -21,4 +21,14 @@ typedef struct fw_kafka_default {
 rd_kafka_conf_t *fw_kafka_conf_new(const fw_conf_t *conf, const fw_kafka_default_t *defaults,
                                    char *err, size_t errlen);
 
+/* --check-config (and start-up): build the configuration of one client the daemon will create
+ * (defaults, then the user's kafka.* keys, then group_id if not NULL) and create that client with
+ * no broker, so that librdkafka's checks of the whole configuration run (e.g. "`acks` must be
+ * set to `all` when `enable.idempotence` is true", unreadable ssl.* files) without touching the
+ * network; what names the client in errors ("alerts producer"). Skipped for OIDC (creating the
+ * client would fetch a token). 0 or -1 with err. */
+int fw_kafka_conf_check(const fw_conf_t *conf, const fw_kafka_default_t *defaults,
+                        rd_kafka_type_t type, const char *group_id, const char *what, char *err,
+                        size_t errlen);
+
 #endif

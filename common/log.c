@@ -76,3 +76,110 @@ void fw_log(fw_log_level_t level, const char *comp, const char *fmt, ...) {
                 level_names[level], comp ? comp : "-", esc);
         fflush(out);
 }
+
+/* ---- times and durations for messages ---- */
+
+static int64_t floor_div(int64_t a, int64_t b) {
+        int64_t q = a / b;
+        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Proleptic Gregorian calendar from days since 1970 (H. Hinnant's civil_from_days), so no
+ * dependence on gmtime's range or the time zone. */
+static void civil(int64_t days, int64_t *y, int *m, int *d) {
+        int64_t z = days + 719468;
+        int64_t era = floor_div(z, 146097);
+        int64_t doe = z - era * 146097;
+        int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+        int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        int64_t mp = (5 * doy + 2) / 153;
+        *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+        *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+        *y = yoe + era * 400 + (*m <= 2);
+}
+
+char *fw_log_time_ms(int64_t epoch_ms, char *buf, size_t buflen) {
+        if (buflen == 0)
+                return buf;
+        if (epoch_ms < -(INT64_C(1) << 53) || epoch_ms > (INT64_C(1) << 53)) {
+                snprintf(buf, buflen, "%lld ms", (long long)epoch_ms); /* not a plausible time */
+                return buf;
+        }
+        int64_t days = floor_div(epoch_ms, 86400000);
+        int64_t rem = epoch_ms - days * 86400000;
+        int64_t y;
+        int m, d;
+        civil(days, &y, &m, &d);
+        int n = snprintf(buf, buflen, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)y, m, d,
+                         (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60));
+        if (n > 0 && (size_t)n < buflen)
+                snprintf(buf + n, buflen - (size_t)n, rem % 1000 ? ".%03dZ" : "Z",
+                         (int)(rem % 1000));
+        return buf;
+}
+
+char *fw_log_time(int64_t epoch_s, char *buf, size_t buflen) {
+        if (epoch_s < -(INT64_C(1) << 43) || epoch_s > (INT64_C(1) << 43)) {
+                if (buflen > 0)
+                        snprintf(buf, buflen, "%lld s", (long long)epoch_s);
+                return buf;
+        }
+        return fw_log_time_ms(epoch_s * 1000, buf, buflen);
+}
+
+char *fw_log_duration(int64_t ms, char *buf, size_t buflen) {
+        if (buflen == 0)
+                return buf;
+        const char *sign = "";
+        uint64_t a = (uint64_t)ms;
+        if (ms < 0) {
+                sign = "-";
+                a = 0 - a;
+        }
+        if (a < 1000) {
+                snprintf(buf, buflen, "%s%llu ms", sign, (unsigned long long)a);
+        } else if (a < 9950) { /* one decimal below 10 s: "1.5 s", "2 s" */
+                uint64_t t = (a + 50) / 100;
+                if (t % 10)
+                        snprintf(buf, buflen, "%s%llu.%llu s", sign, (unsigned long long)(t / 10),
+                                 (unsigned long long)(t % 10));
+                else
+                        snprintf(buf, buflen, "%s%llu s", sign, (unsigned long long)(t / 10));
+        } else if (a < 59500) {
+                snprintf(buf, buflen, "%s%llu s", sign, (unsigned long long)((a + 500) / 1000));
+        } else if (a < 3600000 - 500) { /* minutes and seconds */
+                uint64_t s = (a + 500) / 1000;
+                if (s % 60)
+                        snprintf(buf, buflen, "%s%llu min %llu s", sign,
+                                 (unsigned long long)(s / 60), (unsigned long long)(s % 60));
+                else
+                        snprintf(buf, buflen, "%s%llu min", sign, (unsigned long long)(s / 60));
+        } else if (a < 86400000 - 30000) { /* hours and minutes */
+                uint64_t mi = (a + 30000) / 60000;
+                if (mi % 60)
+                        snprintf(buf, buflen, "%s%llu h %llu min", sign,
+                                 (unsigned long long)(mi / 60), (unsigned long long)(mi % 60));
+                else
+                        snprintf(buf, buflen, "%s%llu h", sign, (unsigned long long)(mi / 60));
+        } else { /* days and hours */
+                uint64_t h = (a + 1800000) / 3600000;
+                if (h % 24)
+                        snprintf(buf, buflen, "%s%llu d %llu h", sign, (unsigned long long)(h / 24),
+                                 (unsigned long long)(h % 24));
+                else
+                        snprintf(buf, buflen, "%s%llu d", sign, (unsigned long long)(h / 24));
+        }
+        return buf;
+}
+
+int fw_progress_due(fw_progress_t *pr, int64_t now_ms, uint64_t count, int64_t interval_ms,
+                    double *rate) {
+        int64_t dt = now_ms - pr->last_ms;
+        if (dt < interval_ms || dt <= 0 || count == pr->last_count)
+                return 0;
+        if (rate)
+                *rate = (double)(count - pr->last_count) * 1000.0 / (double)dt;
+        pr->last_ms = now_ms;
+        pr->last_count = count;
+        return 1;
+}

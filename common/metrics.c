@@ -1,5 +1,6 @@
 #include "metrics.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -7,20 +8,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
 
 #define MAX_BUCKETS 32
 
-typedef enum { TYPE_COUNTER, TYPE_GAUGE, TYPE_HISTOGRAM } metric_type_t;
+/* TYPE_AGE is a gauge holding a time (epoch ms) and rendered as the seconds since then. */
+typedef enum { TYPE_COUNTER, TYPE_GAUGE, TYPE_HISTOGRAM, TYPE_AGE } metric_type_t;
 
-static const char *const type_names[] = {"counter", "gauge", "histogram"};
+static const char *const type_names[] = {"counter", "gauge", "histogram", "gauge"};
 
 struct fw_counter {
         _Atomic uint64_t value;
 };
 
-/* The bits of a double; updated with a compare-and-swap loop. */
+/* The bits of a double; updated with a compare-and-swap loop. hidden: not rendered (an age
+ * gauge before its first time, or after fw_gauge_hide). */
 struct fw_gauge {
         _Atomic uint64_t bits;
+        _Atomic int hidden;
 };
 
 /* buckets[i] counts observations in (bounds[i-1], bounds[i]]; buckets[n] is the +Inf bucket.
@@ -60,6 +67,8 @@ struct fw_metrics {
         pthread_mutex_t lock;
         struct family *families;
         struct family **families_tail;
+        int standard; /* render fanwatch_build_info and process_* after the families */
+        int64_t created_ms;
 };
 
 /* ---- small helpers ---- */
@@ -266,7 +275,13 @@ static void buf_put_series_start(struct buf *b, const char *name, const char *su
 
 /* ---- registry ---- */
 
-fw_metrics_t *fw_metrics_new(void) {
+static int64_t wall_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+fw_metrics_t *fw_metrics_new_empty(void) {
         fw_metrics_t *m = calloc(1, sizeof(*m));
         if (!m)
                 return NULL;
@@ -275,6 +290,14 @@ fw_metrics_t *fw_metrics_new(void) {
                 return NULL;
         }
         m->families_tail = &m->families;
+        m->created_ms = wall_ms();
+        return m;
+}
+
+fw_metrics_t *fw_metrics_new(void) {
+        fw_metrics_t *m = fw_metrics_new_empty();
+        if (m)
+                m->standard = 1;
         return m;
 }
 
@@ -315,6 +338,14 @@ static struct family *add_family(fw_metrics_t *m, const char *name, const char *
                 return NULL;
         f->name = dup_string(name);
         f->help = help && *help ? dup_string(help) : NULL;
+        if (f->help) {
+                /* one style for every daemon's HELP: sentence case, no trailing period */
+                size_t n = strlen(f->help);
+                while (n > 0 && (f->help[n - 1] == '.' || f->help[n - 1] == ' '))
+                        f->help[--n] = '\0';
+                if (f->help[0] >= 'a' && f->help[0] <= 'z')
+                        f->help[0] = (char)(f->help[0] - 'a' + 'A');
+        }
         if (!f->name || (help && *help && !f->help)) {
                 free(f->name);
                 free(f->help);
@@ -334,7 +365,9 @@ static void init_series(struct series *s, metric_type_t type, const double *boun
                 atomic_init(&s->u.counter.value, 0);
                 break;
         case TYPE_GAUGE:
+        case TYPE_AGE:
                 atomic_init(&s->u.gauge.bits, double_to_bits(0.0));
+                atomic_init(&s->u.gauge.hidden, type == TYPE_AGE);
                 break;
         case TYPE_HISTOGRAM:
                 s->u.histogram.n = n;
@@ -422,6 +455,38 @@ fw_histogram_t *fw_metrics_histogram(fw_metrics_t *m, const char *name, const ch
         return s ? &s->u.histogram : NULL;
 }
 
+fw_gauge_t *fw_metrics_age_gauge(fw_metrics_t *m, const char *name, const char *labels,
+                                 const char *help) {
+        struct series *s = get_series(m, TYPE_AGE, name, labels, help, NULL, 0);
+        return s ? &s->u.gauge : NULL;
+}
+
+#define EVENT_TIME_LAG "fanwatch_detector_event_time_lag_seconds"
+
+void fw_metrics_event_time(fw_metrics_t *m, int32_t partition, int64_t newest_ms) {
+        char labels[32];
+        if (!m || partition < 0)
+                return;
+        snprintf(labels, sizeof(labels), "partition=\"%d\"", (int)partition);
+        if (newest_ms < 0) {
+                /* hide an existing series, create none */
+                pthread_mutex_lock(&m->lock);
+                struct family *f = find_family(m, EVENT_TIME_LAG);
+                for (struct series *s = f && f->type == TYPE_AGE ? f->series : NULL; s;
+                     s = s->next) {
+                        if (same_labels(s->labels, labels))
+                                atomic_store(&s->u.gauge.hidden, 1);
+                }
+                pthread_mutex_unlock(&m->lock);
+                return;
+        }
+        fw_gauge_set_time_ms(
+                fw_metrics_age_gauge(m, EVENT_TIME_LAG, labels,
+                                     "Now minus the newest event time (firstPacket) seen on the "
+                                     "partition; grows while the partition is idle or stuck"),
+                newest_ms);
+}
+
 /* ---- updates (lock-free; a NULL series is ignored so a failed registration is harmless) ---- */
 
 void fw_counter_add(fw_counter_t *c, uint64_t v) {
@@ -436,8 +501,23 @@ uint64_t fw_counter_get(const fw_counter_t *c) {
 }
 
 void fw_gauge_set(fw_gauge_t *g, double v) {
-        if (g)
+        if (g) {
                 atomic_store_explicit(&g->bits, double_to_bits(v), memory_order_relaxed);
+                atomic_store_explicit(&g->hidden, 0, memory_order_relaxed);
+        }
+}
+
+void fw_gauge_set_ms(fw_gauge_t *g, int64_t ms) {
+        fw_gauge_set(g, (double)ms / 1000.0);
+}
+
+void fw_gauge_set_time_ms(fw_gauge_t *g, int64_t epoch_ms) {
+        fw_gauge_set(g, (double)epoch_ms);
+}
+
+void fw_gauge_hide(fw_gauge_t *g) {
+        if (g)
+                atomic_store_explicit(&g->hidden, 1, memory_order_relaxed);
 }
 
 void fw_gauge_add(fw_gauge_t *g, double v) {
@@ -485,7 +565,7 @@ static void render_histogram(struct buf *b, const char *name, const char *labels
         buf_printf(b, "%llu\n", (unsigned long long)cumulative);
 }
 
-static void render_family(struct buf *b, const struct family *f) {
+static void render_family(struct buf *b, const struct family *f, int64_t now_ms) {
         if (f->help) {
                 buf_printf(b, "# HELP %s ", f->name);
                 buf_put_help(b, f->help);
@@ -501,11 +581,19 @@ static void render_family(struct buf *b, const struct family *f) {
                                                                             memory_order_relaxed));
                         break;
                 case TYPE_GAUGE:
+                case TYPE_AGE: {
+                        if (atomic_load_explicit(&s->u.gauge.hidden, memory_order_relaxed))
+                                break;
+                        double v = bits_to_double(
+                                atomic_load_explicit(&s->u.gauge.bits, memory_order_relaxed));
+                        /* whole milliseconds, then one division: no float noise */
+                        if (f->type == TYPE_AGE)
+                                v = (double)(now_ms - (int64_t)v) / 1000.0;
                         buf_put_series_start(b, f->name, "", s->labels);
-                        buf_put_double(b, bits_to_double(atomic_load_explicit(
-                                                  &s->u.gauge.bits, memory_order_relaxed)));
+                        buf_put_double(b, v);
                         buf_puts(b, "\n");
                         break;
+                }
                 case TYPE_HISTOGRAM:
                         render_histogram(b, f->name, s->labels, &s->u.histogram);
                         break;
@@ -513,7 +601,117 @@ static void render_family(struct buf *b, const struct family *f) {
         }
 }
 
+/* ---- the standard families: build information and the process (Prometheus client
+ * libraries' process collector, read from /proc/self as they do on Linux) ---- */
+
+static void render_one(struct buf *b, const char *name, const char *type, const char *help,
+                       const char *labels, double v) {
+        buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+        buf_put_series_start(b, name, "", labels);
+        buf_put_double(b, v);
+        buf_puts(b, "\n");
+}
+
+/* utime + stime (clock ticks) and starttime (ticks after boot) of /proc/self/stat. */
+static int proc_stat(double *cpu_s, double *start_s) {
+        char line[1024];
+        FILE *f = fopen("/proc/self/stat", "r");
+        if (!f)
+                return -1;
+        size_t n = fread(line, 1, sizeof(line) - 1, f);
+        fclose(f);
+        line[n] = '\0';
+        char *p = strrchr(line, ')'); /* the command name may hold spaces and parentheses */
+        if (!p)
+                return -1;
+        /* after ")": field 3 (state) onwards; utime is field 14, stime 15, starttime 22 */
+        unsigned long long v[20] = {0};
+        int field = 3;
+        char *save = NULL;
+        for (char *tok = strtok_r(p + 1, " ", &save); tok && field <= 22;
+             tok = strtok_r(NULL, " ", &save), field++) {
+                if (field >= 14)
+                        v[field - 14] = strtoull(tok, NULL, 10);
+        }
+        long hz = sysconf(_SC_CLK_TCK);
+        if (field <= 22 || hz <= 0)
+                return -1;
+        *cpu_s = (double)(v[0] + v[1]) / (double)hz;
+        /* boot time (btime of /proc/stat) plus the start in ticks after boot */
+        f = fopen("/proc/stat", "r");
+        if (!f)
+                return -1;
+        long long btime = -1;
+        while (fgets(line, sizeof(line), f)) {
+                if (strncmp(line, "btime ", 6) == 0) {
+                        btime = strtoll(line + 6, NULL, 10);
+                        break;
+                }
+        }
+        fclose(f);
+        if (btime < 0)
+                return -1;
+        *start_s = (double)btime + (double)v[8] / (double)hz;
+        return 0;
+}
+
+static void render_standard(struct buf *b, const fw_metrics_t *m) {
+        char labels[160];
+#ifdef FW_COMMIT
+        snprintf(labels, sizeof(labels), "version=\"%s\",commit=\"%s\"", FW_VERSION, FW_COMMIT);
+#else
+        snprintf(labels, sizeof(labels), "version=\"%s\"", FW_VERSION);
+#endif
+        render_one(b, "fanwatch_build_info", "gauge",
+                   "The daemon's fanwatch version (and commit when the build knew it); always 1",
+                   labels, 1);
+
+        double cpu, start;
+        if (proc_stat(&cpu, &start) == 0) {
+                render_one(b, "process_cpu_seconds_total", "counter",
+                           "Total user and system CPU time spent in seconds", NULL, cpu);
+                render_one(b, "process_start_time_seconds", "gauge",
+                           "Start time of the process since unix epoch in seconds", NULL, start);
+        } else {
+                render_one(b, "process_start_time_seconds", "gauge",
+                           "Start time of the process since unix epoch in seconds", NULL,
+                           (double)m->created_ms / 1000.0);
+        }
+        FILE *f = fopen("/proc/self/statm", "r");
+        unsigned long long vsz, rss;
+        long page = sysconf(_SC_PAGESIZE);
+        if (f) {
+                if (fscanf(f, "%llu %llu", &vsz, &rss) == 2 && page > 0) {
+                        render_one(b, "process_virtual_memory_bytes", "gauge",
+                                   "Virtual memory size in bytes", NULL,
+                                   (double)vsz * (double)page);
+                        render_one(b, "process_resident_memory_bytes", "gauge",
+                                   "Resident memory size in bytes", NULL,
+                                   (double)rss * (double)page);
+                }
+                fclose(f);
+        }
+        DIR *d = opendir("/proc/self/fd");
+        if (d) {
+                long fds = 0;
+                for (struct dirent *e = readdir(d); e; e = readdir(d))
+                        if (e->d_name[0] != '.')
+                                fds++;
+                closedir(d);
+                render_one(b, "process_open_fds", "gauge", "Number of open file descriptors", NULL,
+                           (double)(fds > 0 ? fds - 1 : 0)); /* not the directory's own */
+        }
+        struct rlimit rl;
+        if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+                render_one(b, "process_max_fds", "gauge", "Maximum number of open file descriptors",
+                           NULL, (double)rl.rlim_cur);
+}
+
 char *fw_metrics_render(fw_metrics_t *m, size_t *len) {
+        return fw_metrics_render_at(m, wall_ms(), len);
+}
+
+char *fw_metrics_render_at(fw_metrics_t *m, int64_t now_ms, size_t *len) {
         struct buf b = {0};
         if (buf_reserve(&b, 0) != 0)
                 return NULL;
@@ -521,7 +719,9 @@ char *fw_metrics_render(fw_metrics_t *m, size_t *len) {
         if (m) {
                 pthread_mutex_lock(&m->lock);
                 for (const struct family *f = m->families; f; f = f->next)
-                        render_family(&b, f);
+                        render_family(&b, f, now_ms);
+                if (m->standard)
+                        render_standard(&b, m);
                 pthread_mutex_unlock(&m->lock);
         }
         if (b.failed) {

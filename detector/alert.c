@@ -2,6 +2,7 @@
  * URL that show the evidence. docs/alerts.md documents the fields; docs/alert.schema.json is the
  * JSON Schema the output validates against. */
 #include "alert.h"
+#include "log.h"
 #include "utf8.h"
 
 #include <inttypes.h>
@@ -216,18 +217,6 @@ static void iso_time(int64_t ms, char *buf, size_t buflen) {
         snprintf(buf, buflen, "%04" PRId64 "-%02d-%02dT%02d:%02d:%02d.%03dZ", y, (int)m, (int)d,
                  (int)(rem / 3600000), (int)(rem / 60000 % 60), (int)(rem / 1000 % 60),
                  (int)(rem % 1000));
-}
-
-/* A duration as the configuration writes it: "5m", "90s", "1h", "1500ms". */
-static void fmt_duration(int64_t ms, char *buf, size_t buflen) {
-        if (ms > 0 && ms % 3600000 == 0)
-                snprintf(buf, buflen, "%" PRId64 "h", ms / 3600000);
-        else if (ms > 0 && ms % 60000 == 0)
-                snprintf(buf, buflen, "%" PRId64 "m", ms / 60000);
-        else if (ms > 0 && ms % 1000 == 0)
-                snprintf(buf, buflen, "%" PRId64 "s", ms / 1000);
-        else
-                snprintf(buf, buflen, "%" PRId64 "ms", ms);
 }
 
 /* A JSON string of s; bytes that are not UTF-8 (session ids and node names come from the wire,
@@ -646,15 +635,24 @@ static const char *transport_name(uint8_t proto) {
         }
 }
 
-/* One human line, e.g. "10.1.2.3 contacted 31 hosts on port 445 in 5m (threshold 25)". */
+/* "s" unless exactly one (an estimated count is plural: "~1 hosts" is never written). */
+static const char *plural(const fw_alert_t *a) {
+        return a->count == 1 && a->exact ? "" : "s";
+}
+
+/* One human line, e.g. "10.1.2.3 contacted 31 hosts on port 445 in 5 min (threshold 25)".
+ * Counts agree with their noun ("1 session"), durations are in human units ("21 s", not
+ * "21154ms": a rule's window ends at its newest session, so it is rarely a round number). */
 static void message(const fw_alert_t *a, char *buf, size_t buflen) {
-        char src[FW_IP_STRLEN], dst[FW_IP_STRLEN], dur[32], count[32], esc[32] = "", base[64];
+        char src[FW_IP_STRLEN], dst[FW_IP_STRLEN], dur[FW_LOG_TIME_MAX], count[32], esc[32] = "",
+                                                                                    base[64];
+        const char *s = plural(a);
 
         fw_ip_format(&a->src, src, sizeof(src));
         fw_ip_format(&a->dst, dst, sizeof(dst));
         if (!a->has_src || src[0] == '\0')
                 snprintf(src, sizeof(src), "a source");
-        fmt_duration(a->window_end_ms - a->window_start_ms, dur, sizeof(dur));
+        fw_log_duration(a->window_end_ms - a->window_start_ms, dur, sizeof(dur));
         snprintf(count, sizeof(count), "%s%" PRIu64, a->exact ? "" : "~", a->count);
         if (isfinite(a->baseline_mean) && isfinite(a->baseline_dev))
                 snprintf(base, sizeof(base), "%.1f +/- %.1f", a->baseline_mean, a->baseline_dev);
@@ -664,35 +662,113 @@ static void message(const fw_alert_t *a, char *buf, size_t buflen) {
                 snprintf(esc, sizeof(esc), ", escalation %" PRIu32, a->escalation);
         switch (a->kind) {
         case FW_DET_SWEEP:
-                snprintf(buf, buflen, "%s contacted %s hosts in %s (threshold %" PRIu64 "%s)", src,
-                         count, dur, a->threshold, esc);
+                snprintf(buf, buflen, "%s contacted %s host%s in %s (threshold %" PRIu64 "%s)", src,
+                         count, s, dur, a->threshold, esc);
                 break;
         case FW_DET_SWEEP_PORT:
                 snprintf(buf, buflen,
-                         "%s contacted %s hosts on port %u in %s (threshold %" PRIu64 "%s)", src,
-                         count, (unsigned)a->dport, dur, a->threshold, esc);
+                         "%s contacted %s host%s on port %u in %s (threshold %" PRIu64 "%s)", src,
+                         count, s, (unsigned)a->dport, dur, a->threshold, esc);
                 break;
         case FW_DET_PORTSCAN:
-                snprintf(buf, buflen, "%s probed %s ports on %s in %s (threshold %" PRIu64 "%s)",
-                         src, count, dst, dur, a->threshold, esc);
+                snprintf(buf, buflen, "%s probed %s port%s on %s in %s (threshold %" PRIu64 "%s)",
+                         src, count, s, dst, dur, a->threshold, esc);
                 break;
         case FW_DET_SPIKE:
                 snprintf(buf, buflen,
-                         "%s opened %s sessions in %s (baseline %s, threshold %" PRIu64 "%s)", src,
-                         count, dur, base, a->threshold, esc);
+                         "%s opened %s session%s in %s (baseline %s, threshold %" PRIu64 "%s)", src,
+                         count, s, dur, base, a->threshold, esc);
                 break;
         case FW_DET_SPIKE_TOTAL:
                 snprintf(buf, buflen,
-                         "%s sessions from all sources in %s (baseline %s, threshold %" PRIu64
+                         "%s session%s from all sources in %s (baseline %s, threshold %" PRIu64
                          "%s)",
-                         count, dur, base, a->threshold, esc);
+                         count, s, dur, base, a->threshold, esc);
                 break;
-        default:
+        default: {
+                /* a rule counts from the epoch start: the span that says something is from
+                 * its first matching session to its last, and none for a single session */
+                char span[FW_LOG_TIME_MAX + 4] = "";
+
+                if (a->count > 1 && a->first_seen_ms >= 0 && a->last_seen_ms >= a->first_seen_ms) {
+                        memcpy(span, " in ", 5);
+                        fw_log_duration(a->last_seen_ms - a->first_seen_ms, span + 4,
+                                        sizeof(span) - 4);
+                }
                 snprintf(buf, buflen,
-                         "%s had %s sessions matching rule %s in %s (threshold %" PRIu64 "%s)", src,
-                         count, rule_id_of(a), dur, a->threshold, esc);
+                         "%s had %s session%s matching rule %s%s (threshold %" PRIu64 "%s)", src,
+                         count, s, rule_id_of(a), span, a->threshold, esc);
                 break;
         }
+        }
+}
+
+/* rule.name of an expression rule: the rule's 'name' from the rules file or, without one, what
+ * it selects ("Sessions matching <expression>", cut on a UTF-8 boundary) rather than repeating
+ * rule.id. */
+static json_t *rule_name(const fw_alert_t *a) {
+        enum { MAXLEN = 120 };
+        const char *text;
+        char buf[MAXLEN + 32];
+        size_t n;
+
+        if (a->kind != FW_DET_RULE)
+                return json_string(kind_title(a->kind));
+        if (a->rule_cfg == NULL || a->rule_cfg->expr == NULL)
+                return json_string(kind_title(a->kind));
+        if (a->rule_cfg->title != NULL && a->rule_cfg->title[0] != '\0')
+                return jstr(a->rule_cfg->title);
+        text = fw_expr_text(a->rule_cfg->expr);
+        n = strlen(text);
+        if (n > MAXLEN) {
+                n = MAXLEN;
+                while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+                        n--; /* not inside a UTF-8 sequence */
+        }
+        snprintf(buf, sizeof(buf), "Sessions matching %.*s%s", (int)n, text,
+                 n < strlen(text) ? "\xe2\x80\xa6" : "");
+        return jstr(buf);
+}
+
+/* rule.reference: where to read about the detection. The scans: their ATT&CK technique
+ * (T1046). An expression rule: its 'reference' from the rules file, else its technique's page.
+ * "" (omitted) for the spikes, which carry no technique on purpose (docs/alerts.md), and for
+ * rules with neither. */
+static void rule_reference(const fw_alert_t *a, char *buf, size_t buflen) {
+        const char *tech = NULL;
+
+        buf[0] = '\0';
+        switch (a->kind) {
+        case FW_DET_SWEEP:
+        case FW_DET_SWEEP_PORT:
+        case FW_DET_PORTSCAN:
+                tech = "T1046";
+                break;
+        case FW_DET_RULE:
+                if (a->rule_cfg == NULL)
+                        break;
+                if (a->rule_cfg->reference != NULL && a->rule_cfg->reference[0] != '\0') {
+                        snprintf(buf, buflen, "%s", a->rule_cfg->reference);
+                        return;
+                }
+                tech = a->rule_cfg->technique;
+                break;
+        default:
+                break;
+        }
+        if (tech != NULL && technique_wellformed(tech))
+                technique_ref(tech, buf, buflen);
+}
+
+/* destination.ip: the scanned host of a port scan, or the one destination of a rule alert that
+ * counted a single session (its sampled target is then the destination, not one of several). */
+static const fw_ip_t *destination_ip(const fw_alert_t *a) {
+        if (a->has_dst && a->dst.family != 0)
+                return &a->dst;
+        if (a->kind == FW_DET_RULE && a->ntargets == 1 && a->count == 1 && a->exact &&
+            a->targets[0].family != 0)
+                return &a->targets[0];
+        return NULL;
 }
 
 static json_t *jtime(int64_t ms) {
@@ -732,8 +808,10 @@ static json_t *build(const fw_alert_t *a, const fw_alert_json_opts_t *o, const c
         json_t *root = json_object(), *ev, *rule, *obs, *fw, *win, *sample, *hosts, *ports,
                *related;
         json_t *threat = NULL;
-        char msg[512];
+        char msg[512], ref[1100];
         const char *rule_id = rule_id_of(a);
+        const fw_ip_t *dip = destination_ip(a);
+        char *url = NULL;
         int err = 0;
         uint32_t nt = a->ntargets < FW_ALERT_SAMPLE_MAX ? a->ntargets : FW_ALERT_SAMPLE_MAX;
         uint32_t npo = a->nports < FW_ALERT_SAMPLE_MAX ? a->nports : FW_ALERT_SAMPLE_MAX;
@@ -759,14 +837,31 @@ static json_t *build(const fw_alert_t *a, const fw_alert_json_opts_t *o, const c
                 err |= set(ev, "id", json_string(a->id));
                 if (o != NULL && o->created_ms >= 0)
                         err |= set(ev, "created", jtime(o->created_ms));
+                /* the pivot to the evidence, where ECS tools look for it (Elastic Security's
+                 * alert flyout, Kibana's URL field formatter); also fanwatch.viewer_url */
+                if (o != NULL && o->viewer_url != NULL && o->viewer_url[0] != '\0') {
+                        url = viewer_url(o->viewer_url, expr, a);
+                        if (url == NULL)
+                                err = -1;
+                        else {
+                                err |= set(ev, "url", jstr(url));
+                                err |= set(ev, "reference", jstr(url));
+                        }
+                }
         }
 
         rule = child(root, "rule", json_object(), &err);
         if (rule != NULL) {
                 err |= set(rule, "id", jstr(rule_id));
-                err |= set(rule, "name",
-                           jstr(a->kind == FW_DET_RULE ? rule_id : kind_title(a->kind)));
-                err |= set(rule, "description", json_string(kind_description(a->kind)));
+                err |= set(rule, "name", rule_name(a));
+                if (a->kind == FW_DET_RULE && a->rule_cfg != NULL &&
+                    a->rule_cfg->description != NULL && a->rule_cfg->description[0] != '\0')
+                        err |= set(rule, "description", jstr(a->rule_cfg->description));
+                else
+                        err |= set(rule, "description", json_string(kind_description(a->kind)));
+                rule_reference(a, ref, sizeof(ref));
+                if (ref[0] != '\0')
+                        err |= set(rule, "reference", jstr(ref));
                 err |= set(rule, "ruleset", json_string("fanwatch"));
                 err |= set(rule, "category", json_string(kind_category(a->kind)));
         }
@@ -777,11 +872,11 @@ static json_t *build(const fw_alert_t *a, const fw_alert_json_opts_t *o, const c
                 if (src != NULL)
                         err |= set(src, "ip", jip(&a->src));
         }
-        if ((a->has_dst && a->dst.family != 0) || a->has_dport) {
+        if (dip != NULL || a->has_dport) {
                 json_t *d = child(root, "destination", json_object(), &err);
 
-                if (d != NULL && a->has_dst && a->dst.family != 0)
-                        err |= set(d, "ip", jip(&a->dst));
+                if (d != NULL && dip != NULL)
+                        err |= set(d, "ip", jip(dip));
                 if (d != NULL && a->has_dport)
                         err |= set(d, "port", json_integer(a->dport));
         }
@@ -864,12 +959,8 @@ static json_t *build(const fw_alert_t *a, const fw_alert_json_opts_t *o, const c
         }
         if (expr[0] != '\0')
                 err |= set(fw, "expression", jstr(expr));
-        if (o != NULL && o->viewer_url != NULL && o->viewer_url[0] != '\0') {
-                char *url = viewer_url(o->viewer_url, expr, a);
-
-                err |= set(fw, "viewer_url", url != NULL ? jstr(url) : NULL);
-                free(url);
-        }
+        if (url != NULL)
+                err |= set(fw, "viewer_url", jstr(url));
         if (a->kind == FW_DET_SPIKE || a->kind == FW_DET_SPIKE_TOTAL) {
                 json_t *b = child(fw, "baseline", json_object(), &err);
 
@@ -892,6 +983,7 @@ static json_t *build(const fw_alert_t *a, const fw_alert_json_opts_t *o, const c
                 }
         }
 done:
+        free(url);
         if (err) {
                 json_decref(root);
                 return NULL;

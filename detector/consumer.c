@@ -23,6 +23,7 @@
 
 #define BROKER_TIMEOUT_MS 10000
 #define REVOKE_DRAIN_MS   10000
+#define STOP_BUDGET_MS    1500 /* from the stop to the group left (SIGTERM: exit within 2 s) */
 #define META_PREFIX       "fw1 clock="
 #define BATCH_MAX         1024 /* messages taken from librdkafka per call */
 #define WORKER_QUEUE      64   /* runs queued per worker before the consumer waits */
@@ -102,6 +103,10 @@ struct ctx {
         fw_gauge_t *g_keys, *g_bytes, *g_promoted, *g_parts, *g_lag, *g_inflight, *g_sources;
         _Atomic int64_t inflight;
         _Atomic uint64_t decode_errors_logged;
+        fw_metrics_t *metrics; /* fanwatch_detector_event_time_lag_seconds (issue 15) */
+        int64_t stop_deadline; /* wall ms by which a stop must be done, 0 while running */
+        pthread_mutex_t kafka_mu;
+        char kafka_cause[512]; /* the Kafka trouble last logged, "" when none */
 };
 
 static int64_t wall_ms(void) {
@@ -318,6 +323,7 @@ static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 }
 
 static void set_fatal(ctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void kafka_ok(ctx_t *c);
 
 /* Stop the loop with a reason (the first one wins); any thread. */
 static void set_fatal(ctx_t *c, const char *fmt, ...) {
@@ -393,6 +399,33 @@ static int ensure_cap(ctx_t *c, int32_t id) {
         c->parts = n;
         c->nparts_cap = ncap;
         return 0;
+}
+
+/* Where a partition starts, in words (librdkafka's -2 and -1 mean nothing to an operator). */
+static void describe_start(char *buf, size_t len, int64_t start, int64_t replay_until,
+                           int committed, int start_latest) {
+        if (start == RD_KAFKA_OFFSET_BEGINNING)
+                snprintf(buf, len,
+                         "nothing committed yet: reading from the beginning of the partition, "
+                         "live (detector.start = earliest)");
+        else if (start == RD_KAFKA_OFFSET_END)
+                snprintf(buf, len,
+                         "nothing committed yet: reading from the end of the partition, live, "
+                         "no window rebuilt (detector.start = latest; the end offset was not "
+                         "available)");
+        else if (replay_until > start)
+                snprintf(buf, len,
+                         "%s at offset %lld; rebuilding the window from offset %lld (%lld "
+                         "sessions replayed without alerting), live from offset %lld",
+                         committed ? "committed" : "nothing committed yet, the partition ends",
+                         (long long)replay_until, (long long)start,
+                         (long long)(replay_until - start), (long long)replay_until);
+        else
+                snprintf(buf, len, "%s: live from offset %lld (nothing to replay)",
+                         committed      ? "resuming at the committed offset"
+                         : start_latest ? "nothing committed yet, detector.start = latest"
+                                        : "starting",
+                         (long long)start);
 }
 
 /* Create the partitions' state and choose where each starts (sets tp->offset). */
@@ -480,8 +513,17 @@ static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
                 p->clock_processed = FW_ABSENT;
                 c->parts[tp->partition] = p;
                 c->nassigned++;
-                fw_info("detector", "assigned partition %d: start %lld, replay silently up to %lld",
-                        (int)tp->partition, (long long)tp->offset, (long long)p->replay_until);
+                char how[256];
+                describe_start(how, sizeof(how), tp->offset, p->replay_until,
+                               !e && com->elems[i].err == 0 && com->elems[i].offset >= 0,
+                               c->o->start_latest);
+                fw_info("detector", "assigned partition %d: %s", (int)tp->partition, how);
+        }
+        if (parts->cnt > 0) {
+                atomic_store(&c->health->assigned, 1);
+                atomic_store(&c->health->topic_missing, 0);
+                atomic_store(&c->health->broker_down_since_ms, 0);
+                kafka_ok(c);
         }
         free(replay_until);
         rd_kafka_topic_partition_list_destroy(ts);
@@ -494,6 +536,8 @@ static void revoke(ctx_t *c, rd_kafka_topic_partition_list_t *parts, int lost) {
         if (!lost) {
                 /* wait (bounded) for these partitions' alerts, then commit what is safe */
                 int64_t deadline = wall_ms() + REVOKE_DRAIN_MS;
+                if (c->stop_deadline && c->stop_deadline < deadline)
+                        deadline = c->stop_deadline;
                 for (;;) {
                         int pending = 0;
                         for (int i = 0; i < parts->cnt; i++) {
@@ -566,6 +610,9 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         }
 }
 
+/* librdkafka's client errors (broker unreachable, TLS, authentication...): librdkafka retries
+ * with its backoff; each cause is logged once, and again when it changes (its own FAIL lines
+ * are at debug, see log_cb). */
 static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
         (void)rk;
         ctx_t *c = opaque;
@@ -573,7 +620,42 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
                 int64_t zero = 0;
                 atomic_compare_exchange_strong(&c->health->broker_down_since_ms, &zero, wall_ms());
         }
-        fw_warn("detector", "kafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+        char cause[512];
+        snprintf(cause, sizeof(cause), "%s", reason);
+        char *paren = strstr(cause, " (after "); /* "(after 0ms in state CONNECT, 3 identical
+                                                  * error(s) suppressed)" changes every time */
+        if (paren)
+                *paren = '\0';
+        pthread_mutex_lock(&c->kafka_mu);
+        int all_down = err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN;
+        int news = strcmp(cause, c->kafka_cause) != 0 && !(all_down && c->kafka_cause[0]);
+        if (news)
+                snprintf(c->kafka_cause, sizeof(c->kafka_cause), "%s", cause);
+        pthread_mutex_unlock(&c->kafka_mu);
+        if (err == RD_KAFKA_RESP_ERR__FATAL)
+                fw_error("detector", "kafka: fatal: %s", cause);
+        else if (news)
+                fw_warn("detector", "kafka: %s (retrying)", cause);
+}
+
+/* Kafka answers again: the next trouble is logged even if its cause is the same. */
+static void kafka_ok(ctx_t *c) {
+        pthread_mutex_lock(&c->kafka_mu);
+        int was = c->kafka_cause[0] != '\0';
+        c->kafka_cause[0] = '\0';
+        pthread_mutex_unlock(&c->kafka_mu);
+        if (was)
+                fw_info("detector", "kafka: reachable again");
+}
+
+/* librdkafka's log lines, as common/kafka_conf.c writes them, except FAIL (a connection
+ * failed): error_cb reports the same cause once, librdkafka would repeat it every 30 s. */
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+        fw_log_level_t l = level <= 3 ? FW_LOG_ERROR : level == 4 ? FW_LOG_WARN : FW_LOG_INFO;
+        if (strcmp(fac, "FAIL") == 0 ||
+            (strcmp(fac, "CONFWARN") == 0 && strstr(buf, " property and will be ignored by this")))
+                l = FW_LOG_DEBUG;
+        fw_log(l, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
 }
 
 /* ---- the loop ---- */
@@ -736,13 +818,16 @@ static void refresh_metrics(ctx_t *c) {
         double keys = 0, bytes = 0, promoted = 0, lag = 0, sources = 0;
         for (int32_t i = 0; i < c->nparts_cap; i++) {
                 part_t *p = c->parts[i];
-                if (p == NULL)
+                if (p == NULL) {
+                        fw_metrics_event_time(c->metrics, i, FW_ABSENT); /* not ours (now) */
                         continue;
+                }
                 if (pthread_mutex_trylock(&p->mu) == 0) { /* else: last values */
                         fw_engine_stats(p->eng, &p->st);
                         pthread_mutex_unlock(&p->mu);
                 }
                 const fw_engine_stats_t st = p->st;
+                fw_metrics_event_time(c->metrics, i, st.clock_ms);
                 keys += (double)st.keys;
                 sources += (double)st.sources;
                 bytes += (double)st.bytes;
@@ -768,6 +853,7 @@ static void refresh_metrics(ctx_t *c) {
 }
 
 static int register_metrics(ctx_t *c, fw_metrics_t *m) {
+        c->metrics = m;
         c->m_sessions = fw_metrics_counter(m, "fanwatch_detector_sessions_total", NULL,
                                            "sessions analysed (live and replayed)");
         c->m_replayed = fw_metrics_counter(m, "fanwatch_detector_replayed_sessions_total", NULL,
@@ -842,6 +928,7 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
         char e[512];
 
         pthread_mutex_init(&c.fatal_mu, NULL);
+        pthread_mutex_init(&c.kafka_mu, NULL);
         if (register_metrics(&c, m) < 0) {
                 snprintf(err, errlen, "cannot register metrics");
                 rd_kafka_conf_destroy(consumer_conf);
@@ -853,6 +940,7 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
         rd_kafka_conf_set_opaque(producer_conf, &c);
         rd_kafka_conf_set_dr_msg_cb(producer_conf, dr_cb);
         rd_kafka_conf_set_error_cb(producer_conf, error_cb);
+        rd_kafka_conf_set_log_cb(producer_conf, log_cb);
         c.producer = rd_kafka_new(RD_KAFKA_PRODUCER, producer_conf, e, sizeof(e));
         if (c.producer == NULL) {
                 snprintf(err, errlen, "alerts producer: %s", e);
@@ -871,6 +959,7 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
         rd_kafka_conf_set_rebalance_cb(consumer_conf, rebalance_cb);
         rd_kafka_conf_set_offset_commit_cb(consumer_conf, offset_commit_cb);
         rd_kafka_conf_set_error_cb(consumer_conf, error_cb);
+        rd_kafka_conf_set_log_cb(consumer_conf, log_cb);
         c.consumer = rd_kafka_new(RD_KAFKA_CONSUMER, consumer_conf, e, sizeof(e));
         if (c.consumer == NULL) {
                 snprintf(err, errlen, "sessions consumer: %s", e);
@@ -899,16 +988,35 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
                 int64_t now = wall_ms();
                 atomic_store(&health->last_progress_ms, now);
                 if (n > 0) {
+                        int got = 0;
                         for (ssize_t i = 0; i < n; i++) {
                                 const rd_kafka_message_t *msg = batch[i];
                                 if (msg->err && msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
                                         const char *why = rd_kafka_message_errstr(msg);
-                                        if (strcmp(why, last_topic_err) != 0)
+                                        int missing =
+                                                msg->err ==
+                                                        RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                                                msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+                                        if (missing && !atomic_load(&health->topic_missing))
+                                                fw_error("detector",
+                                                         "topic %s does not exist: create it "
+                                                         "(the producer does with "
+                                                         "producer.create_topic_partitions) or "
+                                                         "fix topics.sessions; waiting for it, "
+                                                         "/healthz is 503 (%s)",
+                                                         o->sessions_topic, why);
+                                        else if (!missing && strcmp(why, last_topic_err) != 0)
                                                 fw_warn("detector", "consume: %s", why);
+                                        if (missing)
+                                                atomic_store(&health->topic_missing, 1);
                                         snprintf(last_topic_err, sizeof(last_topic_err), "%s", why);
+                                        continue;
                                 }
+                                atomic_store(&health->broker_down_since_ms, 0);
+                                got = 1;
                         }
-                        atomic_store(&health->broker_down_since_ms, 0);
+                        if (got)
+                                kafka_ok(&c);
                         handle_batch(&c, batch, (size_t)n); /* takes the messages */
                 }
                 rd_kafka_poll(c.producer, 0);
@@ -918,14 +1026,17 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
                         next_commit = now + o->commit_interval_ms;
                 }
         }
+        c.stop_deadline = wall_ms() + STOP_BUDGET_MS;
         workers_drain(&c);
         rd_kafka_queue_destroy(q);
         if (c.fatal) {
                 snprintf(err, errlen, "%s", c.fatal_err);
                 fw_error("detector", "stopping: %s", c.fatal_err);
         }
-        /* clean stop: deliver alerts, commit, leave the group */
-        rd_kafka_flush(c.producer, REVOKE_DRAIN_MS);
+        /* clean stop: deliver alerts (within the budget: what Kafka has not acknowledged by
+         * then keeps its offset uncommitted and is raised again), commit, leave the group */
+        int64_t left = c.stop_deadline - wall_ms() - 500; /* 500 ms for commit and leave */
+        rd_kafka_flush(c.producer, left > 0 ? (int)left : 0);
         commit_safe(&c, -1, 1);
         refresh_metrics(&c);
         fw_info("detector", "leaving the group");
@@ -939,9 +1050,13 @@ out:
                 if (c.parts[i])
                         part_destroy(&c, c.parts[i]);
         free(c.parts);
-        rd_kafka_flush(c.producer, 1000);
+        if (rd_kafka_flush(c.producer, c.stop_deadline ? 100 : 1000) != 0) {
+                rd_kafka_purge(c.producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                rd_kafka_poll(c.producer, 0); /* the purged alerts' reports free them */
+        }
         rd_kafka_destroy(c.producer);
         free(c.m_rule_alerts);
         pthread_mutex_destroy(&c.fatal_mu);
+        pthread_mutex_destroy(&c.kafka_mu);
         return status;
 }

@@ -15,6 +15,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,11 +37,16 @@ typedef struct fw_detector_opts {
 typedef struct fw_detector_health {
         _Atomic int64_t last_progress_ms;     /* wall time the loop last ran */
         _Atomic int64_t broker_down_since_ms; /* 0 while brokers are reachable */
+        atomic_int assigned;                  /* the group assigned partitions (at least once) */
+        atomic_int topic_missing;             /* the broker says the sessions topic is unknown */
+        const char *topic;                    /* the sessions topic (set by fw_detector_run) */
 } fw_detector_health_t;
 
 /* Run until *stop: takes ownership of consumer_conf and producer_conf (also on failure).
- * On stop: alerts flushed, safe offsets committed, group left. Returns 0, or -1 with err on a
- * fatal error (e.g. the sessions topic does not exist). */
+ * On stop (within 2 s of *stop being raised): alerts flushed, safe offsets committed, group
+ * left; alerts Kafka has not acknowledged within the budget keep their offsets uncommitted.
+ * Kafka unreachable or the topic missing is not fatal: the loop keeps waiting (health says so).
+ * Returns 0, or -1 with err on a fatal error (e.g. the sessions topic does not exist). */
 int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
                     rd_kafka_conf_t *consumer_conf, rd_kafka_conf_t *producer_conf, fw_metrics_t *m,
                     fw_detector_health_t *health, volatile sig_atomic_t *stop, char *err,

@@ -36,7 +36,7 @@
 
 const fw_conf_def_t fw_detector_conf_defs[] = {
         FW_CONF_COMMON_DEFS,
-        {"topics.alerts", FW_CT_STRING, "fanwatch-alerts", 0, 0, NULL, 0,
+        {"topics.alerts", FW_CT_STRING, "fanwatch-alerts", 0, 0, NULL, FW_CF_NONEMPTY,
          "Kafka topic the alerts are published to (JSON, key = alert id)"},
 
         /* the daemon */
@@ -75,7 +75,7 @@ const fw_conf_def_t fw_detector_conf_defs[] = {
         {"alert.escalation", FW_CT_STRING, "2", 0, 0, NULL, 0,
          "raise an alert again in the same window when its count reaches this factor times the "
          "count last reported (a number > 1)"},
-        {"alert.viewer_url", FW_CT_STRING, "", 0, 0, NULL, 0,
+        {"alert.viewer_url", FW_CT_URL, "", 0, 0, NULL, 0,
          "Arkime viewer base URL for the session links in alerts, e.g. https://arkime:8005; "
          "empty: no links"},
 
@@ -227,6 +227,9 @@ void fw_detect_cfg_defaults(fw_detect_cfg_t *cfg) {
 static void rule_free(fw_rule_cfg_t *r) {
         free(r->name);
         free(r->technique);
+        free(r->title);
+        free(r->description);
+        free(r->reference);
         fw_expr_free(r->expr);
         fw_cidr_list_free(&r->allow_src);
         memset(r, 0, sizeof(*r));
@@ -348,14 +351,24 @@ enum {
         RK_TECHNIQUE = 1 << 3,
         RK_ALLOW_SRC = 1 << 4,
         RK_ENABLED = 1 << 5,
+        RK_NAME = 1 << 6,
+        RK_DESCRIPTION = 1 << 7,
+        RK_REFERENCE = 1 << 8,
 };
 
 static const struct {
         const char *name;
         unsigned bit;
 } rule_keys[] = {
-        {"expression", RK_EXPRESSION}, {"threshold", RK_THRESHOLD}, {"severity", RK_SEVERITY},
-        {"technique", RK_TECHNIQUE},   {"allow_src", RK_ALLOW_SRC}, {"enabled", RK_ENABLED},
+        {"expression", RK_EXPRESSION},
+        {"threshold", RK_THRESHOLD},
+        {"severity", RK_SEVERITY},
+        {"technique", RK_TECHNIQUE},
+        {"allow_src", RK_ALLOW_SRC},
+        {"enabled", RK_ENABLED},
+        {"name", RK_NAME},
+        {"description", RK_DESCRIPTION},
+        {"reference", RK_REFERENCE},
 };
 #define NRULE_KEYS (sizeof(rule_keys) / sizeof(rule_keys[0]))
 
@@ -482,7 +495,8 @@ static int rules_key(void *user, int line, const char *section, const char *key,
                 else
                         key_fail(ctx, key,
                                  "unknown key (expected expression, threshold, severity, "
-                                 "technique, allow_src or enabled)");
+                                 "technique, allow_src, enabled, name, description or "
+                                 "reference)");
                 goto done;
         }
         if (ctx->rule_seen & bit) {
@@ -544,6 +558,37 @@ static int rules_key(void *user, int line, const char *section, const char *key,
                                  "bad CIDR '%s' (expected addresses or prefixes such as "
                                  "10.0.0.0/8, separated by commas or spaces)",
                                  msg);
+                break;
+        case RK_NAME:
+        case RK_DESCRIPTION: {
+                /* the alert's rule.name / rule.description: one line of text for a human */
+                char **dst = bit == RK_NAME ? &ctx->rule.title : &ctx->rule.description;
+                size_t max = bit == RK_NAME ? 200 : 1000;
+                if (!*val)
+                        break; /* none */
+                if (strlen(val) > max) {
+                        key_fail(ctx, key, "at most %zu bytes, got %zu", max, strlen(val));
+                        break;
+                }
+                *dst = dup_str(val);
+                if (!*dst)
+                        rules_oom(ctx);
+                break;
+        }
+        case RK_REFERENCE:
+                if (!*val)
+                        break; /* none */
+                if ((strncmp(val, "https://", 8) != 0 && strncmp(val, "http://", 7) != 0) ||
+                    strlen(val) > 1000 || strpbrk(val, " \t\"<>") != NULL) {
+                        key_fail(ctx, key,
+                                 "expected an http:// or https:// URL without spaces (the "
+                                 "alert's rule.reference), got '%s'",
+                                 val);
+                        break;
+                }
+                ctx->rule.reference = dup_str(val);
+                if (!ctx->rule.reference)
+                        rules_oom(ctx);
                 break;
         case RK_ENABLED:
                 if (parse_bool_word(val, &ctx->rule_enabled) < 0)

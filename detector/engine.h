@@ -67,6 +67,9 @@ typedef struct fw_rule_cfg {
         int severity;
         char *technique; /* MITRE ATT&CK id for the alert, e.g. "T1590"; NULL for none */
         fw_cidr_list_t allow_src;
+        char *title;       /* rules file 'name': the alert's rule.name; NULL for none */
+        char *description; /* rules file 'description': rule.description; NULL for none */
+        char *reference;   /* rules file 'reference': rule.reference (a URL); NULL for none */
 } fw_rule_cfg_t;
 
 typedef struct fw_detect_cfg {

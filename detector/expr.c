@@ -96,6 +96,162 @@ static const struct field_def field_defs[] = {
 
 #define NFIELD_DEFS (sizeof(field_defs) / sizeof(field_defs[0]))
 
+/* What a rule may use, for error messages: every name of field_defs, grouped. */
+#define FIELDS_SEEN                                                                                \
+        "ip, port, packets, bytes, databytes (each also .src and .dst), ip.protocol, "             \
+        "tcpflags.syn, .syn-ack, .ack, .psh, .fin, .rst, .urg, node, communityId, rootId"
+
+/* Common fields of Arkime's field list (db/db.pl and the arkime_field_define calls of
+ * capture/, Arkime 6.7) that the producer does not carry: a rule naming one is told so rather
+ * than "unknown field". Not the whole list (400 names, most of them protocol parsers'). */
+static const char *const arkime_only_fields[] = {
+        "asn",
+        "asn.dst",
+        "asn.src",
+        "asset",
+        "cert.alt",
+        "cert.cnt",
+        "cert.hash",
+        "cert.issuer.cn",
+        "cert.notafter",
+        "cert.notbefore",
+        "cert.serial",
+        "cert.subject.cn",
+        "cert.validfor",
+        "city.dst",
+        "city.src",
+        "country",
+        "country.dst",
+        "country.src",
+        "dbTimestamp",
+        "dhcp.host",
+        "dhcp.mac",
+        "dhcp.requestIp",
+        "dhcp.type",
+        "dns.answer.cname",
+        "dns.answer.ip",
+        "dns.answer.mx",
+        "dns.answer.name",
+        "dns.answer.ns",
+        "dns.answer.ttl",
+        "dns.answer.txt",
+        "dns.answer.type",
+        "dns.opcode",
+        "dns.query.host",
+        "dns.query.type",
+        "dns.status",
+        "email.content-type",
+        "email.dst",
+        "email.fn",
+        "email.md5",
+        "email.message-id",
+        "email.sha256",
+        "email.smtp-hello",
+        "email.src",
+        "email.subject",
+        "ethertype",
+        "file",
+        "host",
+        "host.dns",
+        "host.email",
+        "host.http",
+        "host.quic",
+        "host.smb",
+        "host.socks",
+        "http.authtype",
+        "http.md5",
+        "http.method",
+        "http.sha256",
+        "http.statuscode",
+        "http.uri",
+        "http.uri.path",
+        "http.user",
+        "http.user-agent",
+        "http.version",
+        "huntId",
+        "huntName",
+        "icmp.code",
+        "icmp.type",
+        "id",
+        "initRTT",
+        "ip.dns",
+        "ip.email",
+        "ip.socks",
+        "ip.xff",
+        "krb5.cname",
+        "krb5.error",
+        "krb5.realm",
+        "krb5.sname",
+        "ldap.authtype",
+        "ldap.bindname",
+        "mac",
+        "mac.dst",
+        "mac.src",
+        "ntlm.domain",
+        "ntlm.host",
+        "ntlm.targetName",
+        "oui.dst",
+        "oui.src",
+        "protocols",
+        "quic.user-agent",
+        "quic.version",
+        "rir",
+        "rir.dst",
+        "rir.src",
+        "session.length",
+        "session.segments",
+        "smb.dialect",
+        "smb.domain",
+        "smb.fn",
+        "smb.os",
+        "smb.share",
+        "smb.user",
+        "smb.ver",
+        "socks.user",
+        "srcNode",
+        "ssh.hassh",
+        "ssh.hasshServer",
+        "ssh.key",
+        "ssh.ver",
+        "starttime",
+        "stoptime",
+        "suricata.action",
+        "suricata.category",
+        "suricata.severity",
+        "suricata.signature",
+        "suricata.signatureId",
+        "tags",
+        "tcpflags.ae",
+        "tcpflags.cwr",
+        "tcpflags.ece",
+        "tcpseq.dst",
+        "tcpseq.src",
+        "tls.cipher",
+        "tls.ja3",
+        "tls.ja3s",
+        "tls.ja4",
+        "tls.sessionid",
+        "tls.version",
+        "ttl.dst",
+        "ttl.src",
+        "user",
+        "view",
+        "vlan",
+        "vlan.dot1ad",
+        "vlan.dot1q",
+        "vni",
+};
+
+#define NARKIME_ONLY (sizeof(arkime_only_fields) / sizeof(arkime_only_fields[0]))
+
+static int arkime_only(const char *s, size_t n) {
+        for (size_t i = 0; i < NARKIME_ONLY; i++) {
+                if (strlen(arkime_only_fields[i]) == n && memcmp(arkime_only_fields[i], s, n) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
 /* Largest value a field can hold; larger literals are compile errors. */
 static int64_t field_max(unsigned type) {
         switch (type) {
@@ -1345,12 +1501,19 @@ static int32_t parse_comparison(struct comp *c) {
                 const char *names[NFIELD_DEFS];
                 const char *hint;
 
+                if (arkime_only(c->text + ft.off, ft.len))
+                        return fail(c, ft.off,
+                                    "'%.*s' is an Arkime field fanwatch does not receive (it "
+                                    "sees only: " FIELDS_SEEN ")",
+                                    (int)ft.len, c->text + ft.off);
                 for (size_t i = 0; i < NFIELD_DEFS; i++)
                         names[i] = field_defs[i].name;
                 hint = suggest(c->text + ft.off, ft.len, names, NFIELD_DEFS);
-                return fail(c, ft.off, "unknown field '%.*s'%s%s%s",
-                            (int)(ft.len > 60 ? 60 : ft.len), c->text + ft.off,
-                            hint ? " (did you mean '" : "", hint ? hint : "", hint ? "'?)" : "");
+                if (hint != NULL)
+                        return fail(c, ft.off, "unknown field '%.*s' (did you mean '%s'?)",
+                                    (int)(ft.len > 60 ? 60 : ft.len), c->text + ft.off, hint);
+                return fail(c, ft.off, "unknown field '%.*s' (fanwatch sees only: " FIELDS_SEEN ")",
+                            (int)(ft.len > 60 ? 60 : ft.len), c->text + ft.off);
         }
         if (lex(c) != 0)
                 return -1;

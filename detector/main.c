@@ -59,12 +59,28 @@ static int64_t now_ms(void) {
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Unhealthy when the loop is stuck or no broker was reachable for 30 s. */
+/* Unhealthy until the group assigned partitions, when the sessions topic does not exist, when
+ * the loop is stuck, or when no broker was reachable for 30 s. */
 static int health_check(void *ud, char *reason, size_t reasonlen) {
         fw_detector_health_t *h = ud;
         int64_t now = now_ms();
         int64_t last = atomic_load(&h->last_progress_ms);
         int64_t down = atomic_load(&h->broker_down_since_ms);
+        if (atomic_load(&h->topic_missing)) {
+                snprintf(reason, reasonlen, "topic %s does not exist (waiting for it)",
+                         h->topic ? h->topic : "topics.sessions");
+                return 1;
+        }
+        if (!atomic_load(&h->assigned)) {
+                if (down != 0)
+                        snprintf(reason, reasonlen,
+                                 "starting: no Kafka broker reachable for %lld s (see the log)",
+                                 (long long)((now - down) / 1000));
+                else
+                        snprintf(reason, reasonlen,
+                                 "starting: waiting for the group to assign partitions");
+                return 1;
+        }
         if (now - last > 30000) {
                 snprintf(reason, reasonlen, "consumer loop stalled for %lld s",
                          (long long)((now - last) / 1000));
@@ -96,6 +112,9 @@ static int run(const fw_conf_t *conf) {
         fw_detector_health_t health;
         atomic_store(&health.last_progress_ms, now_ms());
         atomic_store(&health.broker_down_since_ms, 0);
+        atomic_store(&health.assigned, 0);
+        atomic_store(&health.topic_missing, 0);
+        health.topic = fw_conf_str(conf, "topics.sessions");
         if (m == NULL)
                 goto out;
         httpd = fw_httpd_start(fw_conf_str(conf, "metrics.address"),
@@ -150,13 +169,20 @@ out:
         return status;
 }
 
-/* --check-config: the detection keys and the rules file build an engine configuration. */
+/* --check-config and start-up: the detection keys and the rules file build an engine
+ * configuration, and librdkafka accepts the configuration of both clients the detector creates
+ * (checked without a broker). */
 static int check_detection(const fw_conf_t *conf, char *err, size_t errlen) {
         fw_detect_cfg_t cfg;
         fw_detect_cfg_defaults(&cfg);
         if (fw_detect_cfg_from_conf(conf, &cfg, err, errlen) != 0)
                 return -1;
         fw_detect_cfg_release(&cfg);
+        if (fw_kafka_conf_check(conf, detector_kafka_defaults, RD_KAFKA_CONSUMER, NULL,
+                                "sessions consumer", err, errlen) != 0 ||
+            fw_kafka_conf_check(conf, alerts_kafka_defaults, RD_KAFKA_PRODUCER, NULL,
+                                "alerts producer", err, errlen) != 0)
+                return -1;
         return 0;
 }
 

@@ -24,6 +24,7 @@ extern char **environ;
 #define PROG           "fanwatch-replay"
 #define PARTITIONS_MAX 4096
 #define REPLAY_BATCH   64 /* sessions fed to an engine at once */
+#define BAD_SHOWN_MAX  10 /* bad records reported one by one; the rest are counted */
 
 /* A dummy broker list so that the shared loader's librdkafka check passes without Kafka. */
 
@@ -85,51 +86,76 @@ static int check_detection(const fw_conf_t *conf, char *err, size_t errlen) {
         return 0;
 }
 
-/* The options that take a value, so that "--strict" is recognised only as an option. */
-static int takes_value(const char *a) {
-        static const char *const opts[] = {"-c", "--config", "--input", "--format", "--partitions"};
-        for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
-                if (strcmp(a, opts[i]) == 0)
-                        return 1;
+/* The options as given (checked by check_args). */
+typedef struct replay_args {
+        const char *input, *format, *partitions;
+        int strict;
+        fw_sf_format_t fmt; /* parsed */
+        long np;
+} replay_args_t;
+
+/* Usage checks of --format and --partitions, before the configuration is loaded. */
+static int check_args(void *ud, int run, char *err, size_t errlen) {
+        replay_args_t *a = ud;
+        (void)run;
+        if (strcmp(a->format, "auto") == 0)
+                a->fmt = FW_SF_AUTO;
+        else if (strcmp(a->format, "json") == 0)
+                a->fmt = FW_SF_JSON;
+        else if (strcmp(a->format, "msgpack") == 0)
+                a->fmt = FW_SF_MSGPACK;
+        else {
+                snprintf(err, errlen, "--format must be auto, json or msgpack, not '%s'",
+                         a->format);
+                return -1;
+        }
+        char *end;
+        errno = 0;
+        a->np = strtol(a->partitions, &end, 10);
+        if (errno || end == a->partitions || *end || a->np < 1 || a->np > PARTITIONS_MAX) {
+                snprintf(err, errlen, "--partitions must be an integer 1..%d, not '%s'",
+                         PARTITIONS_MAX, a->partitions);
+                return -1;
+        }
         return 0;
 }
 
-int main(int argc, char **argv) {
-        /* --strict takes no value, which fw_cli_opt_t cannot express: take it out first. */
-        char **args = calloc((size_t)argc + 1, sizeof(*args));
-        if (!args)
-                return 1;
-        int nargs = 0, strict = 0;
-        for (int i = 0; i < argc; i++) {
-                if (i > 0 && strcmp(argv[i], "--") == 0) {
-                        while (i < argc)
-                                args[nargs++] = argv[i++];
-                        break;
-                }
-                if (i > 0 && strcmp(argv[i], "--strict") == 0) {
-                        strict = 1;
-                        continue;
-                }
-                args[nargs++] = argv[i];
-                if (i > 0 && takes_value(argv[i]) && i + 1 < argc)
-                        args[nargs++] = argv[++i];
+/* Write s to f with every byte that is not printable ASCII as \xNN (and '\\' as \x5c), so
+ * that bytes from a damaged input never reach a terminal raw. */
+static void put_escaped(FILE *f, const char *s) {
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+                        fputc(*p, f);
+                else
+                        fprintf(f, "\\x%02x", *p);
         }
+}
 
-        const char *input = NULL, *format = "auto", *partitions = "1";
+int main(int argc, char **argv) {
+        replay_args_t args = {.format = "auto", .partitions = "1"};
         const fw_cli_opt_t extra[] = {
-                {"input", "FILE", "sessions file: JSON lines or msgpack records; '-' = stdin",
-                 &input},
-                {"format", "FMT", "auto (default), json or msgpack", &format},
-                {"partitions", "N",
-                 "route sessions to N engines as the producer's key routes them to N Kafka "
-                 "partitions (default 1)",
-                 &partitions},
+                {.name = "input",
+                 .arg = "FILE",
+                 .help = "sessions file: JSON lines or msgpack records; '-' = stdin",
+                 .value = &args.input,
+                 .required = 1},
+                {.name = "format",
+                 .arg = "FMT",
+                 .help = "auto (default), json or msgpack",
+                 .value = &args.format},
+                {.name = "partitions",
+                 .arg = "N",
+                 .help = "spread sessions over N engines as Kafka spreads them over N "
+                         "partitions",
+                 .value = &args.partitions},
+                {.name = "strict",
+                 .help = "exit 1 if any record was bad or no session was read",
+                 .flag = &args.strict},
         };
         const fw_cli_spec_t spec = {
                 .prog = PROG,
                 .summary = "Run the detector's detections over a file of Arkime sessions and print "
-                           "the alerts\n(JSON lines on stdout, summary on stderr). Also: --strict  "
-                           "exit 1 if any record was bad.",
+                           "the alerts\n(JSON lines on stdout, summary on stderr).",
                 .defs = fw_detector_conf_defs,
                 .ndefs = fw_detector_conf_ndefs,
                 .kafka_defaults = NULL,
@@ -137,40 +163,16 @@ int main(int argc, char **argv) {
                 .check = check_detection,
                 .extra = extra,
                 .nextra = sizeof(extra) / sizeof(extra[0]),
+                .check_args = check_args,
+                .args_ud = &args,
         };
         fw_conf_t *conf = NULL;
-        int rc = fw_cli_load(&spec, nargs, args, environ, &conf);
-        free(args);
+        int rc = fw_cli_load(&spec, argc, argv, environ, &conf);
         if (rc >= 0)
                 return rc;
-
-        fw_sf_format_t fmt;
-        if (strcmp(format, "auto") == 0)
-                fmt = FW_SF_AUTO;
-        else if (strcmp(format, "json") == 0)
-                fmt = FW_SF_JSON;
-        else if (strcmp(format, "msgpack") == 0)
-                fmt = FW_SF_MSGPACK;
-        else {
-                fprintf(stderr, "%s: --format must be auto, json or msgpack, not '%s'\n", PROG,
-                        format);
-                fw_conf_free(conf);
-                return 2;
-        }
-        char *end;
-        errno = 0;
-        long np = strtol(partitions, &end, 10);
-        if (errno || end == partitions || *end || np < 1 || np > PARTITIONS_MAX) {
-                fprintf(stderr, "%s: --partitions must be an integer 1..%d, not '%s'\n", PROG,
-                        PARTITIONS_MAX, partitions);
-                fw_conf_free(conf);
-                return 2;
-        }
-        if (!input) {
-                fprintf(stderr, "%s: --input FILE is required (see --help)\n", PROG);
-                fw_conf_free(conf);
-                return 2;
-        }
+        const char *input = args.input;
+        fw_sf_format_t fmt = args.fmt;
+        int strict = args.strict;
 
         char err[1024];
         fw_detect_cfg_t cfg;
@@ -187,7 +189,7 @@ int main(int argc, char **argv) {
         rp.jopts.created_ms = -1;
 
         int status = 1;
-        size_t n = (size_t)np;
+        size_t n = (size_t)args.np;
         fw_session_reader_t *rd = NULL;
         fw_session_t *buf = NULL;
         size_t *nbuf = NULL;
@@ -218,6 +220,7 @@ int main(int argc, char **argv) {
                 goto out;
         }
         int eof = 0;
+        uint64_t bad_shown = 0;
         while (!eof && !rp.out_error) {
                 size_t full = SIZE_MAX;
                 while (full == SIZE_MAX) {
@@ -229,7 +232,11 @@ int main(int argc, char **argv) {
                                 break;
                         }
                         if (r < 0) {
-                                fprintf(stderr, "%s: bad record: %s\n", PROG, err);
+                                if (++bad_shown <= BAD_SHOWN_MAX) {
+                                        fprintf(stderr, "%s: bad record: ", PROG);
+                                        put_escaped(stderr, err);
+                                        fputc('\n', stderr);
+                                }
                                 continue;
                         }
                         size_t p = n > 1 ? (size_t)fw_session_partition(&tmp, (int32_t)n) : 0;
@@ -292,7 +299,13 @@ int main(int argc, char **argv) {
                 (unsigned long long)tot.sources, (unsigned long long)tot.keys,
                 (unsigned long long)tot.promoted, (unsigned long long)tot.evicted,
                 (unsigned long long)tot.evicted_active, tot.bytes, cfg.max_bytes);
-        status = strict && (st.bad > 0 || st.errors > 0) ? 1 : 0;
+        if (bad_shown > BAD_SHOWN_MAX)
+                fprintf(stderr, "%s: %llu more bad records not shown (the first %d are above)\n",
+                        PROG, (unsigned long long)(bad_shown - BAD_SHOWN_MAX), BAD_SHOWN_MAX);
+        if (st.sessions == 0)
+                fprintf(stderr, "%s: %s: no session read from %s\n", PROG,
+                        strict ? "error" : "warning", strcmp(input, "-") == 0 ? "stdin" : input);
+        status = strict && (st.bad > 0 || st.errors > 0 || st.sessions == 0) ? 1 : 0;
 
 out:
         free(buf);

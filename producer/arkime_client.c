@@ -4,12 +4,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arkime_page.h"
 
 struct fw_arkime_client {
         CURL *curl;
-        char *endpoint; /* <url>/api/sessions */
+        CURLM *multi; /* drives curl so that a stop is noticed within STOP_CHECK_MS */
+        volatile sig_atomic_t *stop;
+        long stop_grace_ms;
+        int64_t stop_seen_ms; /* monotonic ms the client first saw *stop, 0 before */
+        char *endpoint;       /* <url>/api/sessions */
         char *user, *password, *expression, *cluster, *order;
         size_t max_body;
         char *buf; /* response body */
@@ -17,6 +22,24 @@ struct fw_arkime_client {
         int too_big;
         char curl_err[CURL_ERROR_SIZE];
 };
+
+#define STOP_CHECK_MS 50
+
+static int64_t mono_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* 1 when a stop was requested and its grace has run out (the request must be abandoned). */
+static int stop_due(fw_arkime_client_t *c) {
+        if (!c->stop || !*c->stop)
+                return 0;
+        int64_t now = mono_ms();
+        if (c->stop_seen_ms == 0)
+                c->stop_seen_ms = now;
+        return now - c->stop_seen_ms >= c->stop_grace_ms;
+}
 
 static char *dup_or_null(const char *s) {
         return s && s[0] ? strdup(s) : NULL;
@@ -49,6 +72,8 @@ void fw_arkime_client_free(fw_arkime_client_t *c) {
                 return;
         if (c->curl)
                 curl_easy_cleanup(c->curl);
+        if (c->multi)
+                curl_multi_cleanup(c->multi);
         if (c->password) {
                 memset(c->password, 0, strlen(c->password));
                 free(c->password);
@@ -86,7 +111,8 @@ fw_arkime_client_t *fw_arkime_client_new(const fw_arkime_opts_t *o, char *err, s
         c->order = dup_or_null(o->order);
         c->max_body = o->max_body ? o->max_body : (size_t)512 << 20;
         c->curl = curl_easy_init();
-        if (!c->curl)
+        c->multi = curl_multi_init();
+        if (!c->curl || !c->multi)
                 goto oom;
 
         CURL *h = c->curl;
@@ -139,6 +165,62 @@ static int form_add(CURL *h, char **body, size_t *len, const char *name, const c
         return 0;
 }
 
+void fw_arkime_client_set_stop(fw_arkime_client_t *c, volatile sig_atomic_t *stop, long grace_ms) {
+        c->stop = stop;
+        c->stop_grace_ms = grace_ms > 0 ? grace_ms : 0;
+}
+
+int64_t fw_arkime_client_stop_seen(const fw_arkime_client_t *c) {
+        return c->stop_seen_ms;
+}
+
+/* curl_easy_perform, through the multi handle: the connection cache is the multi handle's, so
+ * keep-alive and digest negotiation work as before, and *stop is looked at every
+ * STOP_CHECK_MS (an easy transfer notices nothing for as long as arkime.timeout). *stopped is
+ * set when the request was abandoned because of a stop. */
+static CURLcode perform(fw_arkime_client_t *c, int *stopped) {
+        *stopped = 0;
+        if (stop_due(c)) {
+                *stopped = 1;
+                return CURLE_ABORTED_BY_CALLBACK;
+        }
+        CURLMcode mc = curl_multi_add_handle(c->multi, c->curl);
+        if (mc != CURLM_OK) {
+                snprintf(c->curl_err, sizeof(c->curl_err), "%s", curl_multi_strerror(mc));
+                return CURLE_FAILED_INIT;
+        }
+        CURLcode rc = CURLE_OK;
+        int running = 1, done = 0;
+        while (!done) {
+                mc = curl_multi_perform(c->multi, &running);
+                if (mc == CURLM_OK && running > 0)
+                        mc = curl_multi_poll(c->multi, NULL, 0, STOP_CHECK_MS, NULL);
+                if (mc != CURLM_OK) {
+                        snprintf(c->curl_err, sizeof(c->curl_err), "%s", curl_multi_strerror(mc));
+                        rc = CURLE_FAILED_INIT;
+                        break;
+                }
+                int left;
+                CURLMsg *msg;
+                while ((msg = curl_multi_info_read(c->multi, &left)) != NULL)
+                        if (msg->msg == CURLMSG_DONE && msg->easy_handle == c->curl) {
+                                rc = msg->data.result;
+                                done = 1;
+                        }
+                if (!done && running == 0) { /* finished without a message: cannot happen */
+                        rc = CURLE_FAILED_INIT;
+                        break;
+                }
+                if (!done && stop_due(c)) {
+                        *stopped = 1;
+                        rc = CURLE_ABORTED_BY_CALLBACK;
+                        break;
+                }
+        }
+        curl_multi_remove_handle(c->multi, c->curl); /* mid-transfer: closes that connection */
+        return rc;
+}
+
 int fw_arkime_fetch(fw_arkime_client_t *c, const fw_slice_t *sl, const char **body, size_t *len,
                     double *ms, char *err, size_t errlen) {
         char start[24], stop[24], length[16], offset[16];
@@ -172,13 +254,18 @@ int fw_arkime_fetch(fw_arkime_client_t *c, const fw_slice_t *sl, const char **bo
         c->len = 0;
         c->too_big = 0;
         c->curl_err[0] = '\0';
-        CURLcode rc = curl_easy_perform(c->curl);
+        int stopped = 0;
+        CURLcode rc = perform(c, &stopped);
         free(form);
         curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, NULL);
 
         double secs = 0;
         curl_easy_getinfo(c->curl, CURLINFO_TOTAL_TIME, &secs);
         *ms = secs * 1000.0;
+        if (stopped) {
+                snprintf(err, errlen, "request abandoned: stopping");
+                return FW_ARKIME_ESTOPPED;
+        }
         if (c->too_big) {
                 snprintf(err, errlen, "response larger than %zu bytes", c->max_body);
                 return FW_ARKIME_ETOOBIG;

@@ -9,6 +9,7 @@
 #ifndef FW_ARKIME_CLIENT_H
 #define FW_ARKIME_CLIENT_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,11 +40,12 @@ typedef struct fw_arkime_opts {
 /* Failure classes, for metrics and retry decisions. */
 typedef enum {
         FW_ARKIME_OK = 0,
-        FW_ARKIME_ENET = -1,     /* connect, TLS, reset, timeout */
-        FW_ARKIME_EAUTH = -2,    /* 401 / 403 */
-        FW_ARKIME_EHTTP = -3,    /* other non-200 status */
-        FW_ARKIME_ETOOBIG = -4,  /* body over max_body */
-        FW_ARKIME_EINTERNAL = -5 /* out of memory, bad options */
+        FW_ARKIME_ENET = -1,      /* connect, TLS, reset, timeout */
+        FW_ARKIME_EAUTH = -2,     /* 401 / 403 */
+        FW_ARKIME_EHTTP = -3,     /* other non-200 status */
+        FW_ARKIME_ETOOBIG = -4,   /* body over max_body */
+        FW_ARKIME_EINTERNAL = -5, /* out of memory, bad options */
+        FW_ARKIME_ESTOPPED = -6   /* abandoned: *stop was raised (see fw_arkime_client_set_stop) */
 } fw_arkime_err_t;
 
 typedef struct fw_arkime_client fw_arkime_client_t;
@@ -51,6 +53,14 @@ typedef struct fw_arkime_client fw_arkime_client_t;
 /* Create a client (opts strings are copied). NULL with err on bad options. */
 fw_arkime_client_t *fw_arkime_client_new(const fw_arkime_opts_t *opts, char *err, size_t errlen);
 void fw_arkime_client_free(fw_arkime_client_t *c);
+
+/* Watch *stop during requests: once it is raised, a request still running grace_ms after the
+ * client first saw it (or one started after that) is abandoned with FW_ARKIME_ESTOPPED. The flag
+ * is looked at every 50 ms, also while the viewer sends nothing (a hung request). */
+void fw_arkime_client_set_stop(fw_arkime_client_t *c, volatile sig_atomic_t *stop, long grace_ms);
+
+/* Monotonic milliseconds (CLOCK_MONOTONIC) at which the client first saw *stop, 0 if not yet. */
+int64_t fw_arkime_client_stop_seen(const fw_arkime_client_t *c);
 
 /* Fetch one slice: bounding=database, startTime/stopTime, length, fields, facets off.
  * On FW_ARKIME_OK, *body and *len give the response (valid until the next call; NUL-terminated).

@@ -31,6 +31,16 @@ static int bulk_header(const char *line, size_t len, char *id, size_t idsize) {
         return rc;
 }
 
+/* 1 when the group gave this consumer partitions (a quiet topic sends no batch). */
+static int has_assignment(rd_kafka_t *rk) {
+        rd_kafka_topic_partition_list_t *a = NULL;
+        if (rd_kafka_assignment(rk, &a) != RD_KAFKA_RESP_ERR_NO_ERROR || !a)
+                return 0;
+        int n = a->cnt;
+        rd_kafka_topic_partition_list_destroy(a);
+        return n > 0;
+}
+
 int fw_bridge_parse(fw_arkime_page_t *p, const char *msg, size_t len, char *err, size_t errlen) {
         size_t count0 = p->count, rejected0 = p->rejected;
         char id[FW_SESSION_ID_MAX + 1];
@@ -94,7 +104,9 @@ static void note_offset(rd_kafka_topic_partition_list_t *l, const rd_kafka_messa
 }
 
 /* Send every session of the batch and wait until all are acknowledged, sending again after a
- * failure; gives up only when stopping (then nothing is committed). 0 when all delivered. */
+ * failure; gives up only when stopping, STOP_DELIVERY_MS after the stop was seen (then nothing
+ * is committed). 0 when all delivered. */
+#define STOP_DELIVERY_MS 1200
 static int deliver(fw_publisher_t *pub, const fw_arkime_page_t *page, volatile sig_atomic_t *stop,
                    fw_counter_t *kafka_errors) {
         char err[512];
@@ -103,12 +115,14 @@ static int deliver(fw_publisher_t *pub, const fw_arkime_page_t *page, volatile s
                 for (size_t i = 0; i < page->count && !failed; i++)
                         if (fw_publisher_send(pub, &page->sessions[i], err, sizeof(err)) != 0)
                                 failed = 1;
+                if (failed && *stop)
+                        return -1;
                 long r;
-                int waited = 0;
-                while (!failed && (r = fw_publisher_wait(pub, 1000, err, sizeof(err))) < 0) {
-                        if (++waited == 10)
+                int waited = 0, stopping = 0; /* in 100 ms steps */
+                while (!failed && (r = fw_publisher_wait(pub, 100, err, sizeof(err))) < 0) {
+                        if (++waited == 100)
                                 fw_warn("bridge", "waiting for Kafka: %s", err);
-                        if (*stop && waited >= 30)
+                        if (*stop && ++stopping * 100 >= STOP_DELIVERY_MS)
                                 return -1;
                 }
                 if (!failed && r == 0)
@@ -121,7 +135,7 @@ static int deliver(fw_publisher_t *pub, const fw_arkime_page_t *page, volatile s
 }
 
 int fw_bridge_run(const fw_conf_t *conf, rd_kafka_conf_t *cc, fw_publisher_t *pub, fw_metrics_t *m,
-                  volatile sig_atomic_t *stop, char *err, size_t errlen) {
+                  volatile sig_atomic_t *stop, atomic_int *ready, char *err, size_t errlen) {
         fw_counter_t *consumed = fw_metrics_counter(m, "fanwatch_bridge_messages_total", NULL,
                                                     "Messages consumed from the plugin topic");
         fw_counter_t *malformed =
@@ -166,7 +180,7 @@ int fw_bridge_run(const fw_conf_t *conf, rd_kafka_conf_t *cc, fw_publisher_t *pu
                 size_t n = 0, bad = 0;
                 char first_bad[640] = "";
                 while (n < BATCH_MESSAGES && page.count < BATCH_SESSIONS && !*stop) {
-                        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, n ? 50 : 500);
+                        rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, n ? 50 : 100);
                         if (!msg)
                                 break;
                         if (msg->err) {
@@ -202,6 +216,8 @@ int fw_bridge_run(const fw_conf_t *conf, rd_kafka_conf_t *cc, fw_publisher_t *pu
                         break; /* stopping with sessions in doubt: commit nothing */
                 }
                 fw_counter_add(published, page.count);
+                if (ready && !atomic_load(ready) && (n > 0 || has_assignment(rk)))
+                        atomic_store(ready, 1); /* /healthz: a batch consumed, or partitions */
                 if (offs->cnt) {
                         rd_kafka_resp_err_t ce = rd_kafka_commit(rk, offs, 0);
                         if (ce)

@@ -11,6 +11,7 @@
 #define FW_BRIDGE_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "arkime_page.h"
@@ -24,9 +25,12 @@
  * nothing is appended then. Unusable documents are counted in p->rejected. */
 int fw_bridge_parse(fw_arkime_page_t *p, const char *msg, size_t len, char *err, size_t errlen);
 
-/* Consume topics.bridge_source as group bridge.group and republish through pub until *stop.
+/* Consume topics.bridge_source as group bridge.group and republish through pub until *stop
+ * (seen within 100 ms; a batch in flight is given up to 1.2 s, then left uncommitted). *ready
+ * (may be NULL) is set to 1 once a batch was consumed or partitions were assigned.
  * Returns 0 on a clean stop, -1 with err on a fatal error. */
 int fw_bridge_run(const fw_conf_t *conf, rd_kafka_conf_t *consumer_conf, fw_publisher_t *pub,
-                  fw_metrics_t *m, volatile sig_atomic_t *stop, char *err, size_t errlen);
+                  fw_metrics_t *m, volatile sig_atomic_t *stop, atomic_int *ready, char *err,
+                  size_t errlen);
 
 #endif

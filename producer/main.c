@@ -31,7 +31,7 @@ static const fw_conf_def_t producer_defs[] = {
         {"producer.mode", FW_CT_ENUM, "api", 0, 0, "api|bridge", 0,
          "api: poll the viewer's /api/sessions; bridge: republish Arkime capture's Kafka plugin "
          "topic"},
-        {"arkime.url", FW_CT_STRING, NULL, 0, 0, NULL, 0,
+        {"arkime.url", FW_CT_URL, NULL, 0, 0, NULL, 0,
          "viewer base URL, e.g. https://arkime.example:8005 (required in api mode)"},
         {"arkime.user", FW_CT_STRING, NULL, 0, 0, NULL, 0,
          "API user (create it with addUser.js --apionly, no time limit, no forced expression)"},
@@ -65,15 +65,15 @@ static const fw_conf_def_t producer_defs[] = {
          "widest @timestamp slice asked for in one request"},
         {"producer.poll_interval", FW_CT_DURATION, "5s", 100, 3600000, NULL, 0,
          "time between polls when caught up"},
-        {"producer.cursor_file", FW_CT_STRING, "fanwatch-producer.cursor", 0, 0, NULL, 0,
-         "where the position is kept (one file per viewer)"},
+        {"producer.cursor_file", FW_CT_STRING, "fanwatch-producer.cursor", 0, 0, NULL,
+         FW_CF_NONEMPTY, "where the position is kept (one file per viewer)"},
         {"producer.start_lookback", FW_CT_DURATION, "1h", 0, 31536000000LL, NULL, 0,
          "without a cursor file, start this far before now"},
         {"producer.create_topic_partitions", FW_CT_INT, "0", 0, 10000, NULL, 0,
          "create a missing sessions topic with this many partitions (0: require it to exist)"},
-        {"bridge.topic", FW_CT_STRING, "arkime-json", 0, 0, NULL, 0,
+        {"bridge.topic", FW_CT_STRING, "arkime-json", 0, 0, NULL, FW_CF_NONEMPTY,
          "bridge mode: the plugin's topic (Arkime's kafkaTopic)"},
-        {"bridge.group", FW_CT_STRING, "fanwatch-bridge", 0, 0, NULL, 0,
+        {"bridge.group", FW_CT_STRING, "fanwatch-bridge", 0, 0, NULL, FW_CF_NONEMPTY,
          "bridge mode: consumer group reading the plugin's topic"},
         {"producer.unhealthy_after", FW_CT_DURATION, "2m", 1000, 86400000, NULL, 0,
          "/healthz answers 503 when no poll succeeded for this long"},
@@ -106,20 +106,81 @@ static int is_bridge(const fw_conf_t *conf) {
         return strcmp(fw_conf_str(conf, "producer.mode"), "bridge") == 0;
 }
 
-/* --check-config: what depends on the mode. */
+/* --from/--to as given (checked by check_backfill). */
+static const char *opt_from, *opt_to;
+
+/* Usage checks of --from/--to, before the configuration is loaded. */
+static int check_backfill(void *ud, int run, char *err, size_t errlen) {
+        (void)ud;
+        (void)run;
+        int64_t from_s, to_s;
+        char e[512];
+        if (!opt_from && !opt_to)
+                return 0;
+        if (!opt_from || !opt_to) {
+                snprintf(err, errlen, "backfill needs both --from and --to");
+                return -1;
+        }
+        if (fw_time_parse(opt_from, &from_s, e, sizeof(e)) != 0 ||
+            fw_time_parse(opt_to, &to_s, e, sizeof(e)) != 0) {
+                snprintf(err, errlen, "backfill: %s", e);
+                return -1;
+        }
+        if (to_s < from_s) {
+                snprintf(err, errlen, "backfill: --to is before --from");
+                return -1;
+        }
+        return 0;
+}
+
+/* --check-config and start-up: everything the producer checks before it touches the network,
+ * for its mode: the viewer URL and CA file, the Kafka clients it creates (librdkafka's checks
+ * of the whole configuration), and the cursor file. */
 static int check_mode(const fw_conf_t *conf, char *err, size_t errlen) {
-        if (!is_bridge(conf) && !fw_conf_str(conf, "arkime.url")) {
+        if (fw_kafka_conf_check(conf, producer_kafka_defaults, RD_KAFKA_PRODUCER, NULL,
+                                "sessions producer", err, errlen) != 0)
+                return -1;
+        if (is_bridge(conf))
+                return fw_kafka_conf_check(conf, bridge_kafka_defaults, RD_KAFKA_CONSUMER,
+                                           fw_conf_str(conf, "bridge.group"), "bridge consumer",
+                                           err, errlen);
+        const char *url = fw_conf_str(conf, "arkime.url");
+        if (!url || !*url) {
                 snprintf(err, errlen,
                          "key 'arkime.url' is required in api mode (set it in the "
                          "config file or as FANWATCH_ARKIME_URL)");
                 return -1;
+        }
+        const char *ca = fw_conf_str(conf, "arkime.ca_file");
+        FILE *f = ca && *ca ? fopen(ca, "r") : NULL;
+        if (ca && *ca && !f) {
+                snprintf(err, errlen, "%s: key 'arkime.ca_file': cannot open '%s': %s",
+                         fw_conf_origin(conf, "arkime.ca_file"), ca, strerror(errno));
+                return -1;
+        }
+        if (f)
+                fclose(f);
+        /* the cursor file, unless a backfill (which keeps none): as run() reads it */
+        if (!opt_from) {
+                const char *cluster = fw_conf_str(conf, "arkime.cluster");
+                char viewer_id[1024], e[512];
+                int64_t position = 0;
+                snprintf(viewer_id, sizeof(viewer_id), "%s%s%s", url, cluster ? "#" : "",
+                         cluster ? cluster : "");
+                if (fw_cursor_load(fw_conf_str(conf, "producer.cursor_file"), viewer_id, &position,
+                                   e, sizeof(e)) < 0) {
+                        snprintf(err, errlen, "%s: key 'producer.cursor_file': %s",
+                                 fw_conf_origin(conf, "producer.cursor_file"), e);
+                        return -1;
+                }
         }
         return 0;
 }
 
 /* What /healthz looks at: written by the loop, read by the HTTP thread. */
 typedef struct health {
-        _Atomic int64_t last_ok_ms; /* last poll that reached the horizon (start time before) */
+        atomic_int ready;           /* a first poll succeeded (bridge: a first batch) */
+        _Atomic int64_t last_ok_ms; /* last poll that reached the horizon */
         int64_t max_age_ms;         /* unhealthy when older than this */
 } health_t;
 
@@ -134,19 +195,26 @@ static int64_t now_ms(void) {
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Sleep up to ms, waking early when a signal sets stop_flag. */
+/* Sleep up to ms, waking within 50 ms when a signal sets stop_flag. */
 static void nap(int64_t ms) {
         while (ms > 0 && !stop_flag) {
-                int64_t step = ms > 200 ? 200 : ms;
+                int64_t step = ms > 50 ? 50 : ms;
                 struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
                 nanosleep(&ts, NULL);
                 ms -= step;
         }
 }
 
-/* Unhealthy when no poll succeeded for max_age (viewer, auth or Kafka trouble). */
+/* Unhealthy until a first poll succeeded, then when none succeeded for max_age (viewer, auth or
+ * Kafka trouble). */
 static int health_check(void *ud, char *reason, size_t reasonlen) {
         health_t *h = ud;
+        if (!atomic_load(&h->ready)) {
+                snprintf(reason, reasonlen,
+                         "starting: no successful poll yet (waiting for Kafka or the viewer: see "
+                         "the log)");
+                return 1;
+        }
         int64_t age = now_ms() - atomic_load(&h->last_ok_ms);
         if (age <= h->max_age_ms)
                 return 0;
@@ -155,6 +223,52 @@ static int health_check(void *ud, char *reason, size_t reasonlen) {
                  "fanwatch_producer_errors_total)",
                  (long long)(age / 1000));
         return 1;
+}
+
+/* The shutdown budget (SIGTERM to exit within 2 s, docs/producer.md), from when the stop is seen
+ * (within 50 ms of the signal): a request may run STOP_GRACE_MS, Kafka's acknowledgement of the
+ * slice is awaited until STOP_DELIVERY_MS, and the final flush takes at most STOP_FLUSH_MS. */
+#define STOP_GRACE_MS    1000
+#define STOP_DELIVERY_MS 1200
+#define STOP_FLUSH_MS    300
+#define KAFKA_ASK_MS     500 /* one metadata request while waiting for Kafka */
+
+/* Start-up: ask for the sessions topic until Kafka answers, with backoff, logging the cause
+ * once (and again when it changes). 1 ready; 0 stopped while waiting; -1 the topic does not
+ * exist (a configuration error: exit 1). */
+static int wait_for_kafka(fw_publisher_t *pub, const fw_conf_t *conf) {
+        char err[1024], logged[1024] = "";
+        int create = (int)fw_conf_int(conf, "producer.create_topic_partitions");
+        int64_t max = fw_conf_duration_ms(conf, "producer.retry_backoff_max");
+        if (max > 10000)
+                max = 10000; /* librdkafka reconnects at least this often */
+        int64_t backoff = 250, since = now_ms();
+        while (!stop_flag) {
+                int rc = fw_publisher_check_topic(pub, create, KAFKA_ASK_MS, err, sizeof(err));
+                if (rc == 1) {
+                        if (logged[0])
+                                fw_info("producer", "Kafka answered after %lld s",
+                                        (long long)((now_ms() - since) / 1000));
+                        return 1;
+                }
+                if (rc == 0) {
+                        fw_error("producer", "%s", err);
+                        return -1;
+                }
+                /* a slow first connection (TLS) is no cause to report: a timeout without a
+                 * librdkafka error is logged only after 10 s */
+                int timeout_only = strstr(err, rd_kafka_err2str(RD_KAFKA_RESP_ERR__TIMED_OUT)) &&
+                                   now_ms() - since < 10000;
+                if (!timeout_only && strcmp(err, logged) != 0) {
+                        fw_warn("producer", "waiting for Kafka (retrying; /healthz is 503): %s",
+                                err);
+                        snprintf(logged, sizeof(logged), "%s", err);
+                }
+                nap(backoff);
+                backoff = backoff * 2 > max ? max : backoff * 2;
+        }
+        fw_info("producer", "stopping while waiting for Kafka");
+        return 0;
 }
 
 static fw_arkime_auth_t auth_mode(const char *s) {
@@ -201,6 +315,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                 goto out;
         int64_t interval = fw_conf_duration_ms(conf, "producer.poll_interval");
         health_t health;
+        atomic_store(&health.ready, 0);
         atomic_store(&health.last_ok_ms, now_ms());
         health.max_age_ms = fw_conf_duration_ms(conf, "producer.unhealthy_after");
         httpd = fw_httpd_start(fw_conf_str(conf, "metrics.address"),
@@ -218,11 +333,15 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                 fw_error("producer", "%s", err);
                 goto out;
         }
-        pub = fw_publisher_new(kc, fw_conf_str(conf, "topics.sessions"),
-                               (int)fw_conf_int(conf, "producer.create_topic_partitions"), 30000,
-                               err, sizeof(err));
+        pub = fw_publisher_create(kc, fw_conf_str(conf, "topics.sessions"), err, sizeof(err));
         if (!pub) {
                 fw_error("producer", "%s", err);
+                goto out;
+        }
+        fw_publisher_set_stop(pub, &stop_flag);
+        int ready = wait_for_kafka(pub, conf);
+        if (ready <= 0) {
+                status = ready < 0 ? 1 : 0; /* a missing topic, or stopped while waiting */
                 goto out;
         }
 
@@ -236,8 +355,9 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                         fw_error("producer", "bridge consumer: %s", err);
                         goto out;
                 }
-                atomic_store(&health.last_ok_ms, INT64_MAX / 2); /* liveness only */
-                if (fw_bridge_run(conf, cc, pub, m, &stop_flag, err, sizeof(err)) != 0) {
+                atomic_store(&health.last_ok_ms, INT64_MAX / 2); /* liveness once ready */
+                if (fw_bridge_run(conf, cc, pub, m, &stop_flag, &health.ready, err, sizeof(err)) !=
+                    0) {
                         fw_error("producer", "%s", err);
                         goto out;
                 }
@@ -265,6 +385,8 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                 fw_error("producer", "%s", err);
                 goto out;
         }
+        /* a stop lets a request (the rest of a slice being paged) run STOP_GRACE_MS */
+        fw_arkime_client_set_stop(client, &stop_flag, STOP_GRACE_MS);
 
         /* the cursor: a backfill starts at --from and keeps no file */
         char viewer_id[1024];
@@ -280,8 +402,8 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                         fw_error("producer", "%s", err);
                         goto out;
                 }
-                fw_info("producer", "%s position %lld from %s", rc ? "resuming at" : "starting at",
-                        (long long)position, rc ? cursor_file : "producer.start_lookback");
+                fw_info("producer", "%s position %s from %s", rc ? "resuming at" : "starting at",
+                        FW_ISO_TIME(position), rc ? cursor_file : "producer.start_lookback");
         }
         fw_cursor_cfg_t cc = {
                 .safety_lag_ms = fw_conf_duration_ms(conf, "producer.safety_lag"),
@@ -294,7 +416,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                 cc.overlap_ms = 0;
         fw_cursor_init(&cursor, &cc, position);
         cursor_ready = 1;
-        fw_poller_opts_t po = {cursor_file, viewer_id, 30000};
+        fw_poller_opts_t po = {cursor_file, viewer_id, STOP_DELIVERY_MS};
         poller = fw_poller_new(&po, client, pub, &cursor, m);
         if (!poller)
                 goto out;
@@ -309,18 +431,19 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                 int rc = fw_poller_poll(poller, now, &stop_flag, err, sizeof(err));
                 if (rc == 0) {
                         atomic_store(&health.last_ok_ms, now_ms());
+                        atomic_store(&health.ready, 1);
                         if (last_err[0])
-                                fw_info("producer", "recovered; position %lld",
-                                        (long long)cursor.position_s);
+                                fw_info("producer", "recovered; position %s",
+                                        FW_ISO_TIME(cursor.position_s));
                         last_err[0] = '\0';
                         backoff = interval;
                         if (from) {
                                 fw_poller_stats_t ps;
                                 fw_poller_stats(poller, &ps);
                                 fw_info("producer",
-                                        "backfill [%lld, %lld] done: %llu sessions published, "
+                                        "backfill [%s, %s] done: %llu sessions published, "
                                         "requests=%llu probes=%llu reread=%llu",
-                                        (long long)from_s, (long long)to_s,
+                                        FW_ISO_TIME(from_s), FW_ISO_TIME(to_s),
                                         (unsigned long long)ps.published,
                                         (unsigned long long)ps.requests,
                                         (unsigned long long)ps.probes,
@@ -332,8 +455,8 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                         /* log a cause once, not at every retry */
                         if (strcmp(err, last_err) != 0)
                                 fw_warn("producer",
-                                        "poll failed, retrying (cursor stays at %lld): %s",
-                                        (long long)cursor.position_s, err);
+                                        "poll failed, retrying (cursor stays at %s): %s",
+                                        FW_ISO_TIME(cursor.position_s), err);
                         snprintf(last_err, sizeof(last_err), "%s", err);
                         nap(backoff);
                         backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
@@ -341,10 +464,11 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         }
         status = 0;
         if (stop_flag)
-                fw_info("producer", "stopping; position %lld", (long long)cursor.position_s);
+                fw_info("producer", "stopping; position %s", FW_ISO_TIME(cursor.position_s));
 out:
         fw_poller_free(poller);
-        fw_publisher_free(pub, 30000);
+        /* on a stop, the poller already waited for what its cursor counts */
+        fw_publisher_free(pub, stop_flag ? STOP_FLUSH_MS : 30000);
         if (cursor_ready)
                 fw_cursor_free(&cursor);
         fw_arkime_client_free(client);
@@ -354,11 +478,15 @@ out:
 }
 
 int main(int argc, char **argv) {
-        const char *from = NULL, *to = NULL;
         const fw_cli_opt_t extra[] = {
-                {"from", "TIME", "backfill from TIME (epoch seconds or 2024-05-18T10:00:00Z)",
-                 &from},
-                {"to", "TIME", "backfill up to TIME (inclusive), then exit", &to},
+                {.name = "from",
+                 .arg = "TIME",
+                 .help = "backfill from TIME (epoch seconds or 2024-05-18T10:00:00Z)",
+                 .value = &opt_from},
+                {.name = "to",
+                 .arg = "TIME",
+                 .help = "backfill up to TIME (inclusive), then exit",
+                 .value = &opt_to},
         };
         const fw_cli_spec_t spec = {
                 .prog = "fanwatch-producer",
@@ -369,6 +497,7 @@ int main(int argc, char **argv) {
                 .check = check_mode,
                 .extra = extra,
                 .nextra = sizeof(extra) / sizeof(extra[0]),
+                .check_args = check_backfill,
         };
         fw_conf_t *conf = NULL;
         int rc = fw_cli_load(&spec, argc, argv, environ, &conf);
@@ -380,7 +509,7 @@ int main(int argc, char **argv) {
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
-        rc = run(conf, from, to);
+        rc = run(conf, opt_from, opt_to);
         fw_conf_free(conf);
         return rc;
 }

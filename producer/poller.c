@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cursor_store.h"
 #include "log.h"
@@ -21,7 +22,10 @@ struct fw_poller {
         fw_counter_t *err_network, *err_auth, *err_http, *err_json, *err_arkime, *err_page,
                 *err_kafka, *err_state;
         fw_gauge_t *lag, *position;
+        fw_gauge_t *last_success; /* wall-clock time of the last poll that reached the horizon */
+        fw_progress_t progress;   /* the last progress line (wall ms, sessions published) */
         fw_histogram_t *latency;
+        int64_t stop_seen_ms; /* monotonic ms the poller first saw *stop, 0 before */
 };
 
 static const double latency_bounds[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
@@ -29,6 +33,30 @@ static const double latency_bounds[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 #define COUNTER(name, labels, help) fw_metrics_counter(m, name, labels, help)
 #define ERRORS                      "fanwatch_producer_errors_total"
 #define ERRORS_HELP                 "Failed polls by cause; the cursor does not move"
+
+/* Wall clock for the progress line and the last-success gauge. */
+static int64_t progress_clock_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* While sessions are being published, at most every 30 s: how many so far, how fast, and where
+ * the cursor is (an operator otherwise sees nothing between start-up and the end of a long
+ * backfill). */
+static void progress_line(fw_poller_t *p) {
+        int64_t now = progress_clock_ms(), from = p->progress.last_ms;
+        uint64_t published = fw_counter_get(p->published);
+        double rate;
+        if (!fw_progress_due(&p->progress, now, published, FW_PROGRESS_INTERVAL_MS, &rate))
+                return;
+        fw_info("producer",
+                "progress: %llu sessions published so far, %.0f/s over the last %s; cursor at %s, "
+                "lag %s",
+                (unsigned long long)published, rate, FW_DURATION(now - from),
+                FW_ISO_TIME(p->cursor->position_s),
+                FW_DURATION(now - p->cursor->position_s * 1000));
+}
 
 fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client,
                            fw_publisher_t *pub, fw_cursor_t *cursor, fw_metrics_t *m) {
@@ -69,6 +97,10 @@ fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *cli
                                   "Now minus the cursor position");
         p->position = fw_metrics_gauge(m, "fanwatch_producer_cursor_position_seconds", NULL,
                                        "Cursor position (@timestamp, epoch seconds)");
+        p->last_success = fw_metrics_gauge(
+                m, "fanwatch_producer_last_success_timestamp_seconds", NULL,
+                "When a poll last reached the horizon (epoch seconds); alert on time() minus it");
+        p->progress.last_ms = progress_clock_ms();
         p->latency = fw_metrics_histogram(m, "fanwatch_producer_request_duration_seconds", NULL,
                                           "Viewer request latency", latency_bounds,
                                           sizeof(latency_bounds) / sizeof(latency_bounds[0]));
@@ -90,27 +122,51 @@ void fw_poller_free(fw_poller_t *p) {
         free(p);
 }
 
+static int64_t mono_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Milliseconds since this poller (or its client, whichever was first) saw *stop; -1 while not
+ * stopping. The shutdown budget is counted from there. */
+static int64_t stopping_for(fw_poller_t *p, volatile sig_atomic_t *stop) {
+        if (!*stop)
+                return -1;
+        int64_t now = mono_ms(), seen = fw_arkime_client_stop_seen(p->client);
+        if (p->stop_seen_ms == 0)
+                p->stop_seen_ms = now;
+        if (seen == 0 || seen > p->stop_seen_ms)
+                seen = p->stop_seen_ms;
+        return now - seen;
+}
+
 /* Wait for Kafka to acknowledge everything sent. While the broker is away this blocks (the
- * producer stops pulling); on shutdown it gives up after delivery_timeout_ms. 0 when all
- * were delivered. */
+ * producer stops pulling); on shutdown it gives up delivery_timeout_ms after the stop was seen
+ * (then 1: the slice is abandoned, the cursor stays). 0 when all were delivered, -1 on a
+ * failed delivery. */
 static int wait_delivered(fw_poller_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen) {
-        long waited = 0;
+        int64_t t0 = mono_ms();
         int warned = 0;
         for (;;) {
-                long failed = fw_publisher_wait(p->pub, 1000, err, errlen);
+                long failed = fw_publisher_wait(p->pub, 100, err, errlen);
                 if (failed == 0)
                         return 0;
                 if (failed > 0) {
                         fw_counter_add(p->err_kafka, 1);
                         return -1;
                 }
-                waited += 1000;
-                if (!warned && waited >= 10000) {
+                if (!warned && mono_ms() - t0 >= 10000) {
                         fw_warn("producer", "waiting for Kafka: %s", err);
                         warned = 1;
                 }
-                if (*stop && waited >= p->opts.delivery_timeout_ms)
-                        return -1;
+                if (stopping_for(p, stop) >= p->opts.delivery_timeout_ms) {
+                        fw_warn("producer",
+                                "stopping before Kafka acknowledged the slice (%s): it is read "
+                                "again at the next start",
+                                err);
+                        return 1;
+                }
         }
 }
 
@@ -130,6 +186,13 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
         if (sl->length == 1 && sl->offset == 0)
                 fw_counter_add(p->probes, 1);
         int rc = fw_arkime_fetch(p->client, sl, &body, &len, &ms, err, errlen);
+        if (rc == FW_ARKIME_ESTOPPED) {
+                /* abandoned for a stop: nothing of the slice counts, the cursor stays at its
+                 * start (not an error) */
+                fw_idset_free(&p->cursor->seen);
+                fw_cursor_restart(p->cursor);
+                return 1;
+        }
         fw_histogram_observe(p->latency, ms / 1000.0);
         if (rc != FW_ARKIME_OK)
                 return fail(p, rc == FW_ARKIME_EAUTH   ? p->err_auth
@@ -170,8 +233,8 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 return fail(p, p->err_page);
         if (p->page.rejected) {
                 fw_counter_add(p->rejected, p->page.rejected);
-                fw_warn("producer", "%zu sessions of slice [%lld, %lld] not published: %s",
-                        p->page.rejected, (long long)sl->start_s, (long long)sl->stop_s,
+                fw_warn("producer", "%zu sessions of slice [%s, %s] not published: %s",
+                        p->page.rejected, FW_ISO_TIME(sl->start_s), FW_ISO_TIME(sl->stop_s),
                         p->page.first_reject);
         }
         fw_counter_add(p->pulled, n);
@@ -190,6 +253,10 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 }
                 if (fw_publisher_send(p->pub, s, err, errlen) != 0) {
                         fw_idset_free(&p->cursor->seen);
+                        if (*stop) { /* gave up waiting for room in the queue */
+                                fw_cursor_restart(p->cursor);
+                                return 1;
+                        }
                         return fail(p, p->err_kafka);
                 }
                 sent++;
@@ -199,18 +266,19 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 /* the next page is fetched while Kafka acknowledges this one: the wait (and the
                  * position) come with the slice's last page */
                 fw_debug("producer",
-                         "slice [%lld, %lld] start %u length %u: %zu sessions, %zu sent, %zu "
+                         "slice [%s, %s] start %u length %u: %zu sessions, %zu sent, %zu "
                          "re-read; more",
-                         (long long)sl->start_s, (long long)sl->stop_s, sl->offset, sl->length, n,
-                         sent, dup);
+                         FW_ISO_TIME(sl->start_s), FW_ISO_TIME(sl->stop_s), sl->offset, sl->length,
+                         n, sent, dup);
                 return 0;
         }
-        if (wait_delivered(p, stop, err, errlen) != 0) {
+        int wd = wait_delivered(p, stop, err, errlen);
+        if (wd != 0) {
                 /* some of this slice may not be in Kafka: forget what was marked published so
                  * the retry sends the slice again (duplicates are harmless, loss is not) */
                 fw_idset_free(&p->cursor->seen);
                 fw_cursor_restart(p->cursor);
-                return -1;
+                return wd > 0 ? 1 : -1;
         }
         uint64_t delivered = fw_publisher_delivered(p->pub);
         fw_counter_add(p->published, delivered - p->delivered_mark);
@@ -221,10 +289,11 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 return fail(p, p->err_state);
         fw_gauge_set(p->position, (double)p->cursor->position_s);
         fw_debug("producer",
-                 "slice [%lld, %lld] start %u length %u: %zu sessions, %zu published, %zu "
+                 "slice [%s, %s] start %u length %u: %zu sessions, %zu published, %zu "
                  "re-read; complete",
-                 (long long)sl->start_s, (long long)sl->stop_s, sl->offset, sl->length, n, sent,
+                 FW_ISO_TIME(sl->start_s), FW_ISO_TIME(sl->stop_s), sl->offset, sl->length, n, sent,
                  dup);
+        progress_line(p);
         return 0;
 }
 
@@ -238,10 +307,15 @@ int fw_poller_poll(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, 
                         fw_cursor_restart(p->cursor);
                         return 1;
                 }
-                if (poll_slice(p, &sl, stop, err, errlen) != 0)
-                        return -1;
+                (void)stopping_for(p, stop); /* the budget starts when the stop is first seen */
+                int rc = poll_slice(p, &sl, stop, err, errlen);
+                if (rc != 0)
+                        return rc;
         }
         fw_counter_add(p->polls, 1);
-        fw_gauge_set(p->lag, (double)now_ms / 1000.0 - (double)p->cursor->position_s);
+        /* in whole ms, then seconds: subtracting the two as doubles rendered float noise
+         * (2.8340001106262207) */
+        fw_gauge_set_ms(p->lag, now_ms - p->cursor->position_s * 1000);
+        fw_gauge_set_ms(p->last_success, progress_clock_ms());
         return 0;
 }

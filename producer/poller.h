@@ -38,7 +38,8 @@ typedef struct fw_poller_stats {
 void fw_poller_stats(const fw_poller_t *p, fw_poller_stats_t *out);
 
 /* One poll at wall-clock now_ms: slices until the horizon. Returns 0 when caught up, 1 when
- * *stop was raised between slices, -1 on a failure (err says which; retry later). */
+ * *stop was raised (between slices, or a slice was abandoned for it: the cursor stays at its
+ * start), -1 on a failure (err says which; retry later). */
 int fw_poller_poll(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, char *err,
                    size_t errlen);
 

@@ -1,5 +1,6 @@
 #include "publisher.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,34 @@ struct fw_publisher {
         long failed; /* since the last fw_publisher_wait */
         uint64_t delivered;
         char last_error[256];
+        char kafka_cause[512]; /* librdkafka's last client error (error_cb), "" when none */
+        volatile sig_atomic_t *stop;
 };
+
+void fw_kafka_cause_normalize(char *s) {
+        /* "... failed: Connection refused (after 0ms in state CONNECT, 3 identical error(s)
+         * suppressed)": the parenthesis changes at every attempt */
+        char *paren = strstr(s, " (after ");
+        if (paren)
+                *paren = '\0';
+}
+
+/* librdkafka's client errors (broker down, TLS, authentication), served by rd_kafka_poll and
+ * rd_kafka_flush on the producer's thread. Kept as the cause shown while waiting for Kafka; the
+ * caller logs it (once per cause), so librdkafka's own FAIL lines are at debug (on_log). */
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque) {
+        (void)rk;
+        fw_publisher_t *p = opaque;
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && p->kafka_cause[0])
+                return; /* the connection error said more */
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+                char why[512];
+                rd_kafka_fatal_error(p->rk, why, sizeof(why));
+                fw_error("producer", "kafka: fatal error: %s", why);
+        }
+        snprintf(p->kafka_cause, sizeof(p->kafka_cause), "%s", reason);
+        fw_kafka_cause_normalize(p->kafka_cause);
+}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
         fw_publisher_t *p = opaque;
@@ -29,9 +57,13 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 
 /* librdkafka's own log lines, at our levels (its messages never carry secrets). */
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
-        fw_log(level <= 3   ? FW_LOG_ERROR
-               : level <= 4 ? FW_LOG_WARN
-                            : FW_LOG_DEBUG,
+        (void)rk;
+        /* FAIL: a broker connection failed; on_error gets the same text and the producer logs
+         * it once per cause, so not again (every 30 s) here */
+        fw_log(strcmp(fac, "FAIL") == 0 ? FW_LOG_DEBUG
+               : level <= 3             ? FW_LOG_ERROR
+               : level <= 4             ? FW_LOG_WARN
+                                        : FW_LOG_DEBUG,
                "kafka", "%s: %s", fac, buf);
 }
 
@@ -79,8 +111,10 @@ static int topic_exists(rd_kafka_t *rk, const char *topic, int timeout_ms, char 
         rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, t, &md, timeout_ms);
         rd_kafka_topic_destroy(t);
         if (e) {
+                rd_kafka_poll(rk, 0); /* serve on_error: the cause, when there is one */
+                const fw_publisher_t *p = rd_kafka_opaque(rk);
                 snprintf(err, errlen, "cannot read metadata of topic %s: %s", topic,
-                         rd_kafka_err2str(e));
+                         p && p->kafka_cause[0] ? p->kafka_cause : rd_kafka_err2str(e));
                 return -1;
         }
         int rc = md->topic_cnt == 1 && md->topics[0].err == 0 && md->topics[0].partition_cnt > 0;
@@ -95,6 +129,19 @@ static int topic_exists(rd_kafka_t *rk, const char *topic, int timeout_ms, char 
 
 fw_publisher_t *fw_publisher_new(rd_kafka_conf_t *conf, const char *topic, int create_partitions,
                                  int timeout_ms, char *err, size_t errlen) {
+        fw_publisher_t *p = fw_publisher_create(conf, topic, err, errlen);
+        if (!p)
+                return NULL;
+        int ex = fw_publisher_check_topic(p, create_partitions, timeout_ms, err, errlen);
+        if (ex != 1) {
+                fw_publisher_free(p, 0);
+                return NULL;
+        }
+        return p;
+}
+
+fw_publisher_t *fw_publisher_create(rd_kafka_conf_t *conf, const char *topic, char *err,
+                                    size_t errlen) {
         fw_publisher_t *p = calloc(1, sizeof(*p));
         if (!p || !(p->topic = strdup(topic))) {
                 free(p);
@@ -107,6 +154,7 @@ fw_publisher_t *fw_publisher_new(rd_kafka_conf_t *conf, const char *topic, int c
         rd_kafka_conf_set(conf, "allow.auto.create.topics", "false", e, sizeof(e));
         rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
         rd_kafka_conf_set_log_cb(conf, on_log);
+        rd_kafka_conf_set_error_cb(conf, on_error);
         rd_kafka_conf_set_opaque(conf, p);
         p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
         if (!p->rk) {
@@ -116,9 +164,14 @@ fw_publisher_t *fw_publisher_new(rd_kafka_conf_t *conf, const char *topic, int c
                 free(p);
                 return NULL;
         }
-        int ex = topic_exists(p->rk, topic, timeout_ms, err, errlen);
+        return p;
+}
+
+int fw_publisher_check_topic(fw_publisher_t *p, int create_partitions, int timeout_ms, char *err,
+                             size_t errlen) {
+        int ex = topic_exists(p->rk, p->topic, timeout_ms, err, errlen);
         if (ex == 0 && create_partitions > 0) {
-                if (create_topic(p->rk, topic, create_partitions, timeout_ms, err, errlen) == 0)
+                if (create_topic(p->rk, p->topic, create_partitions, timeout_ms, err, errlen) == 0)
                         ex = 1;
                 else
                         ex = -1;
@@ -126,13 +179,15 @@ fw_publisher_t *fw_publisher_new(rd_kafka_conf_t *conf, const char *topic, int c
                 snprintf(err, errlen,
                          "topic %s does not exist: create it (partitions = the most detectors you "
                          "will run) or set producer.create_topic_partitions",
-                         topic);
+                         p->topic);
         }
-        if (ex != 1) {
-                fw_publisher_free(p, 0);
-                return NULL;
-        }
-        return p;
+        if (ex == 1)
+                p->kafka_cause[0] = '\0';
+        return ex;
+}
+
+void fw_publisher_set_stop(fw_publisher_t *p, volatile sig_atomic_t *stop) {
+        p->stop = stop;
 }
 
 void fw_publisher_free(fw_publisher_t *p, int timeout_ms) {
@@ -140,6 +195,12 @@ void fw_publisher_free(fw_publisher_t *p, int timeout_ms) {
                 return;
         if (p->rk) {
                 rd_kafka_flush(p->rk, timeout_ms);
+                if (rd_kafka_outq_len(p->rk) > 0) {
+                        /* stopping with records unacknowledged (the caller's cursor does not
+                         * count them): drop them rather than wait for the broker */
+                        rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+                        rd_kafka_poll(p->rk, 0);
+                }
                 rd_kafka_destroy(p->rk);
         }
         free(p->topic);
@@ -166,6 +227,10 @@ int fw_publisher_send(fw_publisher_t *p, const fw_session_t *s, char *err, size_
                         snprintf(err, errlen, "produce: %s", rd_kafka_err2str(e));
                         return -1;
                 }
+                if (p->stop && *p->stop) {
+                        snprintf(err, errlen, "stopping while Kafka's queue is full");
+                        return -1;
+                }
                 rd_kafka_poll(p->rk, 100); /* backpressure: wait for deliveries */
         }
 }
@@ -174,9 +239,13 @@ long fw_publisher_wait(fw_publisher_t *p, int timeout_ms, char *err, size_t errl
         rd_kafka_flush(p->rk, timeout_ms);
         rd_kafka_poll(p->rk, 0);
         if (p->in_flight > 0) {
-                snprintf(err, errlen, "%ld records not yet acknowledged by Kafka", p->in_flight);
+                snprintf(err, errlen, "%ld records not yet acknowledged by Kafka%s%s%s",
+                         p->in_flight, p->kafka_cause[0] ? " (" : "", p->kafka_cause,
+                         p->kafka_cause[0] ? ")" : "");
                 return -1;
         }
+        if (p->delivered)
+                p->kafka_cause[0] = '\0'; /* the broker answers again */
         long failed = p->failed;
         p->failed = 0;
         if (failed)

@@ -55,7 +55,7 @@ want = sorted([
     ("address_sweep", "10.9.9.9", None, None),
     ("address_sweep_port", "10.9.9.9", None, 445),
     ("port_scan", "131.206.5.5", "131.206.7.7", None),
-    ("private_leak", "192.168.1.10", None, None),
+    ("private_leak", "192.168.1.10", "172.16.0.5", None),  # one session: its destination
 ])
 ok = True
 if got != want:
@@ -143,5 +143,28 @@ run "$TMP/norules.out" "$TMP/norules.err" --input "$DATA/sample.jsonl"
 [ "$rc" -eq 0 ] || fail "run without a configuration exited $rc"
 ! grep -q '"private_leak"' "$TMP/norules.out" || fail "private_leak without its rule"
 [ "$(wc -l <"$TMP/norules.out")" -eq 3 ] || fail "expected 3 alerts without rules"
+
+# 6. Garbage (issue 15): every bad-record line is printable ASCII (other bytes as \xNN), only
+# the first 10 are shown and the rest counted; an input without a session fails --strict.
+"$PY" -c 'import random, sys; r = random.Random(15); sys.stdout.buffer.write(bytes(r.randrange(256) for _ in range(200000)))' >"$TMP/garbage.bin"
+run "$TMP/g.out" "$TMP/g.err" --input "$TMP/garbage.bin" --format json
+[ "$rc" -eq 0 ] || fail "garbage without --strict exited $rc"
+[ "$(grep -c '^fanwatch-replay: bad record: ' "$TMP/g.err")" -eq 10 ] || fail "not 10 bad-record lines: $(grep -c 'bad record' "$TMP/g.err")"
+grep -q '^fanwatch-replay: [0-9][0-9]* more bad records not shown (the first 10 are above)$' "$TMP/g.err" ||
+        fail "no count of the bad records not shown"
+grep -q '\\x[0-9a-f][0-9a-f]' "$TMP/g.err" || fail "no escaped byte in the bad-record lines"
+! LC_ALL=C grep -q '[^[:print:]]' "$TMP/g.err" || fail "raw control or non-ASCII bytes on stderr"
+[ "$(wc -l <"$TMP/g.err")" -lt 40 ] || fail "garbage: $(wc -l <"$TMP/g.err") lines on stderr"
+run "$TMP/g.out" "$TMP/g.err" --input "$TMP/garbage.bin" --format json --strict
+[ "$rc" -eq 1 ] || fail "garbage with --strict exited $rc, not 1"
+: >"$TMP/empty.jsonl"
+run "$TMP/e.out" "$TMP/e.err" --input "$TMP/empty.jsonl" --strict
+[ "$rc" -eq 1 ] || fail "empty input with --strict exited $rc, not 1"
+grep -q "^fanwatch-replay: error: no session read from $TMP/empty.jsonl$" "$TMP/e.err" || fail "empty input: no message"
+run "$TMP/e.out" "$TMP/e.err" --input - --strict </dev/null
+[ "$rc" -eq 1 ] || fail "empty stdin with --strict exited $rc, not 1"
+run "$TMP/e.out" "$TMP/e.err" --input "$TMP/empty.jsonl"
+[ "$rc" -eq 0 ] || fail "empty input without --strict exited $rc"
+grep -q "^fanwatch-replay: warning: no session read from" "$TMP/e.err" || fail "empty input: no warning"
 
 echo "replay: ok"

@@ -307,7 +307,7 @@ class ValgrindTest(unittest.TestCase):
             if not d.running():
                 raise AssertionError('the detector exited early (%s)\n%s' % (
                     d.proc.returncode, vg_tail(log)))
-            return re.search(r'assigned partition \d+: .*replay silently up to \d+', d.output())
+            return re.search(r"assigned partition \d+: .*rebuilding the window from offset \d+", d.output())
         wait_for(assigned, 120, 'the assignment (with a replay) in the log', interval=0.02)
         rc = d.stop(signal.SIGTERM, timeout=120)
         secs = time.monotonic() - t0

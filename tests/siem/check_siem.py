@@ -98,10 +98,52 @@ threshold = 2
 severity = 21
 technique = T1999
 [scan_ssh]
+name = SSH to many hosts
+description = One source opening SSH sessions to 40 or more hosts in a window.
+reference = https://wiki.example/soc/scan-ssh
 expression = port.dst == 22
 threshold = 40
 technique = T1595.001
 """
+
+
+def check_operator_fields(sample, synth):
+    """Issue 15: the pivot in ECS event.url/event.reference, rule.reference, meaningful
+    rule.name, destination.ip of a one-session rule alert, human messages."""
+    builtin = {"address_sweep", "address_sweep_port", "port_scan", "session_spike",
+               "session_spike_total"}
+    for a in sample + synth:
+        rid, ev, fw = a["rule"]["id"], a["event"], a["fanwatch"]
+        where = "%s %s" % (rid, ev["id"])
+        if ev.get("url") != fw.get("viewer_url") or ev.get("reference") != fw.get("viewer_url"):
+            fail("%s: event.url/event.reference %r/%r, fanwatch.viewer_url %r"
+                 % (where, ev.get("url"), ev.get("reference"), fw.get("viewer_url")))
+        if rid not in builtin and a["rule"]["name"] == rid:
+            fail("%s: rule.name repeats rule.id" % where)
+        if rid in ("address_sweep", "address_sweep_port", "port_scan") and \
+                a["rule"].get("reference") != "https://attack.mitre.org/techniques/T1046/":
+            fail("%s: rule.reference %r" % (where, a["rule"].get("reference")))
+        msg = a["message"]
+        if re.search(r"\b1 (sessions|hosts|ports)\b|\d+ms\b|\bin \d+[mhs]\b", msg):
+            fail("%s: message %r (plural or duration)" % (where, msg))
+    leak = [a for a in sample if a["rule"]["id"] == "private_leak"]
+    if not leak or leak[0]["fanwatch"]["count"] != 1 or \
+            leak[0].get("destination", {}).get("ip") != "172.16.0.5":
+        fail("private_leak: a one-session rule alert must carry destination.ip 172.16.0.5")
+    elif not leak[0]["message"].endswith(" had 1 session matching rule private_leak (threshold 1)"):
+        fail("private_leak: message %r" % leak[0]["message"])
+    ssh = [a for a in synth if a["rule"]["id"] == "scan_ssh"]
+    for a in ssh:
+        r = a["rule"]
+        if (r["name"], r["reference"]) != ("SSH to many hosts", "https://wiki.example/soc/scan-ssh") \
+                or not r["description"].startswith("One source opening SSH"):
+            fail("scan_ssh: the rules file's name/description/reference not in rule.*: %r" % r)
+    odd = [a for a in synth if a["rule"]["id"] == "odd_proto"]
+    for a in odd:
+        if a["rule"].get("reference") != "https://attack.mitre.org/techniques/T1999/":
+            fail("odd_proto: rule.reference %r (its technique's page)" % a["rule"].get("reference"))
+        if not a["rule"]["name"].startswith("Sessions matching ip.protocol == 253"):
+            fail("odd_proto: rule.name %r" % a["rule"]["name"])
 
 
 def replay(binary, conf, infile):
@@ -145,6 +187,7 @@ def real_alerts(binary, src, tmp):
         fail("synthetic input: no alert for %s" % sorted(want - kinds))
     if not any(a["fanwatch"]["escalation"] > 0 for a in synth):
         fail("synthetic input: no escalation")
+    check_operator_fields(sample, synth)
     ips = {a.get("source", {}).get("ip") for a in synth}
     for ip in ("2001:db8::66", "::1.2.3.4", "::ffff:10.7.7.7"):
         if ip not in ips:

@@ -790,7 +790,7 @@ static void test_json_sweep_port(void **state) {
         assert_schema_valid(j);
         assert_string_equal(str_at(j, "@timestamp"), "2024-05-18T10:00:05.123Z");
         assert_string_equal(str_at(j, "message"),
-                            "10.1.2.3 contacted 31 hosts on port 445 in 5m (threshold 25)");
+                            "10.1.2.3 contacted 31 hosts on port 445 in 5 min (threshold 25)");
         assert_string_equal(str_at(j, "event.kind"), "alert");
         assert_true(
                 eq(at(j, "event.category"), json_pack("[ss]", "network", "intrusion_detection")));
@@ -804,6 +804,12 @@ static void test_json_sweep_port(void **state) {
         assert_string_equal(str_at(j, "event.id"), a.id);
         assert_string_equal(str_at(j, "rule.id"), "address_sweep_port");
         assert_string_equal(str_at(j, "rule.name"), "Address sweep on one port");
+        assert_string_equal(str_at(j, "rule.reference"),
+                            "https://attack.mitre.org/techniques/T1046/");
+        /* issue 15: the pivot is where ECS tools look for it, not only in fanwatch.viewer_url */
+        assert_string_equal(str_at(j, "event.url"), str_at(j, "fanwatch.viewer_url"));
+        assert_string_equal(str_at(j, "event.reference"), str_at(j, "fanwatch.viewer_url"));
+        assert_non_null(strstr(str_at(j, "event.url"), "https://arkime:8005/sessions?expression="));
         assert_string_equal(str_at(j, "rule.ruleset"), "fanwatch");
         assert_string_equal(str_at(j, "rule.category"), "Network scan");
         assert_string_equal(str_at(j, "source.ip"), "10.1.2.3");
@@ -924,7 +930,7 @@ static void test_json_portscan(void **state) {
         j = to_json(&a, &o);
         assert_schema_valid(j);
         assert_string_equal(str_at(j, "message"),
-                            "10.1.2.3 probed ~18 ports on 10.9.8.7 in 5m (threshold 15, "
+                            "10.1.2.3 probed ~18 ports on 10.9.8.7 in 5 min (threshold 15, "
                             "escalation 2)");
         assert_string_equal(str_at(j, "rule.id"), "port_scan");
         assert_string_equal(str_at(j, "rule.name"), "Port scan");
@@ -950,9 +956,10 @@ static void test_json_spikes(void **state) {
         assert_schema_valid(j);
         assert_string_equal(str_at(j, "rule.id"), "session_spike");
         assert_string_equal(str_at(j, "rule.category"), "Traffic anomaly");
-        assert_string_equal(str_at(j, "message"),
-                            "10.1.2.3 opened 900 sessions in 1m (baseline 40.5 +/- 5.2, threshold "
-                            "120)");
+        assert_string_equal(
+                str_at(j, "message"),
+                "10.1.2.3 opened 900 sessions in 1 min (baseline 40.5 +/- 5.2, threshold "
+                "120)");
         assert_null(at(j, "threat"));
         assert_true(real_at(j, "fanwatch.baseline.mean") == 40.5);
         assert_true(real_at(j, "fanwatch.baseline.dev") == 5.25);
@@ -968,7 +975,7 @@ static void test_json_spikes(void **state) {
         assert_schema_valid(j);
         assert_string_equal(str_at(j, "rule.id"), "session_spike_total");
         assert_string_equal(str_at(j, "message"),
-                            "900 sessions from all sources in 1m (baseline not established, "
+                            "900 sessions from all sources in 1 min (baseline not established, "
                             "threshold 120)");
         assert_null(at(j, "source"));
         assert_null(at(j, "destination"));
@@ -995,11 +1002,17 @@ static void test_json_rule(void **state) {
         j = to_json(&a, &o);
         assert_schema_valid(j);
         assert_string_equal(str_at(j, "rule.id"), "smb_probe");
-        assert_string_equal(str_at(j, "rule.name"), "smb_probe");
+        /* issue 15: not the id again; what the rule selects when the file gives no name */
+        assert_string_equal(str_at(j, "rule.name"),
+                            "Sessions matching port.dst == 445 && packets < 3");
         assert_string_equal(str_at(j, "rule.category"), "Expression rule");
+        assert_string_equal(str_at(j, "rule.reference"),
+                            "https://attack.mitre.org/techniques/T1595/001/");
         assert_string_equal(
                 str_at(j, "message"),
-                "10.1.2.3 had 12 sessions matching rule smb_probe in 5m (threshold 10)");
+                "10.1.2.3 had 12 sessions matching rule smb_probe in 4 min 55 s (threshold 10)");
+        assert_string_equal(str_at(j, "event.url"), str_at(j, "fanwatch.viewer_url"));
+        assert_null(at(j, "destination")); /* 12 sessions: the sampled host is one of several */
         assert_string_equal(str_at(j, "fanwatch.expression"),
                             "(port.dst == 445 && packets < 3) && ip.src == 10.1.2.3");
         check_url_roundtrip(j, "https://arkime:8005");
@@ -1012,11 +1025,51 @@ static void test_json_rule(void **state) {
         assert_string_equal(str_at(json_array_get(at(j, "threat.tactic"), 0), "id"), "TA0043");
         json_decref(j);
 
-        /* no technique: no threat */
+        /* no technique: no threat, no reference */
         r.technique = NULL;
         j = to_json(&a, &o);
         assert_null(at(j, "threat"));
+        assert_null(at(j, "rule.reference"));
         json_decref(j);
+
+        /* the rules file's name, description and reference */
+        r.title = "SMB probes from one source";
+        r.description = "Short SMB sessions: a host probing for file shares.";
+        r.reference = "https://wiki.example/soc/smb-probe";
+        j = to_json(&a, &o);
+        assert_schema_valid(j);
+        assert_string_equal(str_at(j, "rule.name"), "SMB probes from one source");
+        assert_string_equal(str_at(j, "rule.description"),
+                            "Short SMB sessions: a host probing for file shares.");
+        assert_string_equal(str_at(j, "rule.reference"), "https://wiki.example/soc/smb-probe");
+        json_decref(j);
+        r.title = r.description = r.reference = NULL;
+
+        /* issue 15: one matching session, so one target: it is the destination */
+        a.count = 1;
+        a.sessions = 1;
+        a.ntargets = 1;
+        a.targets[0] = ip_of("10.2.0.9");
+        j = to_json(&a, &o);
+        assert_schema_valid(j);
+        assert_string_equal(str_at(j, "destination.ip"), "10.2.0.9");
+        assert_null(at(j, "destination.port"));
+        assert_string_equal(str_at(j, "message"),
+                            "10.1.2.3 had 1 session matching rule smb_probe (threshold 10)");
+        json_decref(j);
+        /* issue 15's alert: "had 1 sessions ... in 21154ms"; two sessions 21.154 s apart */
+        a.count = 2;
+        a.first_seen_ms = a.epoch_start_ms;
+        a.last_seen_ms = a.window_end_ms = a.epoch_start_ms + 21154;
+        j = to_json(&a, &o);
+        assert_string_equal(
+                str_at(j, "message"),
+                "10.1.2.3 had 2 sessions matching rule smb_probe in 21 s (threshold 10)");
+        assert_null(at(j, "destination"));
+        json_decref(j);
+        a = mk_rule_alert(&r);
+        a.count = 12;
+        a.ntargets = 0;
 
         /* a technique fanwatch does not know: id and reference, no tactic */
         r.technique = "T1999";
@@ -1526,6 +1579,8 @@ static void test_escaping_property(void **state) {
                                          "communityId == %s || port.dst == 1-1024", qv);
                         }
                         r.name = rule_name;
+                        if (prop_below(2))
+                                r.title = observer; /* any text: the rules file's 'name' */
                         r.expr = compile_ok(rule_text);
                         r.threshold = 1;
                         r.severity = 50;
@@ -1547,8 +1602,12 @@ static void test_escaping_property(void **state) {
                 j = to_json(&a, &o);
                 assert_string_equal(str_at(j, "event.id"), a.id);
                 assert_string_equal(str_at(j, "rule.id"), rule_name);
-                if (kind == FW_DET_RULE)
-                        assert_string_equal(str_at(j, "rule.name"), rule_name);
+                if (kind == FW_DET_RULE && r.title != NULL)
+                        assert_string_equal(str_at(j, "rule.name"), r.title);
+                else if (kind == FW_DET_RULE)
+                        assert_true(strncmp(str_at(j, "rule.name"), "Sessions matching ", 18) == 0);
+                assert_string_equal(str_at(j, "event.url"), str_at(j, "fanwatch.viewer_url"));
+                assert_string_equal(str_at(j, "event.reference"), str_at(j, "fanwatch.viewer_url"));
                 assert_string_equal(str_at(j, "observer.name"), observer);
                 assert_string_equal(str_at(j, "fanwatch.trigger.session_id"), sid);
                 assert_string_equal(str_at(j, "fanwatch.trigger.node"), node);

@@ -35,6 +35,9 @@ static const fw_conf_def_t defs[] = {
         {"detector.offset", FW_CT_INT, NULL, 0, 0, NULL, 0, "Unbounded integer"},
         {"detector.pin", FW_CT_INT, NULL, 1, 100, NULL, FW_CF_SECRET, "Secret number"},
         {"log.level", FW_CT_ENUM, "info", 0, 0, "debug|info|warn|error", 0, "Log level"},
+        {"metrics.address", FW_CT_ADDRESS, "127.0.0.1", 0, 0, NULL, 0, "Listen address"},
+        {"alert.viewer_url", FW_CT_URL, "", 0, 0, NULL, 0, "Viewer for links"},
+        {"topics.sessions", FW_CT_STRING, "arkime-sessions", 0, 0, NULL, FW_CF_NONEMPTY, "Topic"},
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -201,7 +204,7 @@ static void test_load_good_file(void **state) {
         assert_string_equal(fw_conf_origin(conf, "arkime.url"), origin);
         snprintf(origin, sizeof(origin), "%s:9", path);
         assert_string_equal(fw_conf_origin(conf, "arkime.expression"), origin);
-        snprintf(origin, sizeof(origin), "%s:24", path);
+        snprintf(origin, sizeof(origin), "%s:21", path);
         assert_string_equal(fw_conf_origin(conf, "kafka.bootstrap.servers"), origin);
         assert_string_equal(fw_conf_origin(conf, "detector.offset"), "default");
         assert_int_equal(fw_conf_validate(conf, err, sizeof(err)), 0);
@@ -341,8 +344,8 @@ static void test_file_multiline(void **state) {
                  fixture);
         assert_string_equal(err, expect);
 
-        /* Comment lines and blank lines inside, a repeated key is a replacement, and an
-         * indented key after a section header is a new key, not a continuation. */
+        /* Comment lines and blank lines inside, and an indented key after a section header is
+         * a new key, not a continuation (a repeated key is an error: test_load_cases). */
         write_temp(path,
                    "[arkime]\n"
                    "expression = a\n"
@@ -351,15 +354,15 @@ static void test_file_multiline(void **state) {
                    "  b\n"
                    "\tc\n"
                    "user = one\n"
-                   "user = two\n"
                    "[arkime]\n"
-                   "  user = three\n",
+                   "  start = first\n",
                    0600);
         assert_int_equal(fw_conf_load_file(conf, path, err, sizeof(err)), 0);
         assert_string_equal(fw_conf_str(conf, "arkime.expression"), "a b c");
-        assert_string_equal(fw_conf_str(conf, "arkime.user"), "three");
-        snprintf(expect, sizeof(expect), "%s:10", path);
-        assert_string_equal(fw_conf_origin(conf, "arkime.user"), expect);
+        assert_string_equal(fw_conf_str(conf, "arkime.user"), "one");
+        assert_string_equal(fw_conf_str(conf, "arkime.start"), "first");
+        snprintf(expect, sizeof(expect), "%s:9", path);
+        assert_string_equal(fw_conf_origin(conf, "arkime.start"), expect);
         unlink(path);
         fw_conf_free(conf);
 }
@@ -507,7 +510,7 @@ static void test_kafka_passthrough(void **state) {
         struct collect c = {.buf = "", .calls = 0, .stop_after = 0};
 
         assert_int_equal(fw_conf_load_file(conf, data_path("good.ini"), err, sizeof(err)), 0);
-        /* Order of first set; bootstrap.servers was set twice and keeps its place. */
+        /* In the order set (a key given twice in one file is an error: test_load_cases). */
         assert_int_equal(fw_conf_kafka_foreach(conf, collect_prop, &c), 0);
         assert_string_equal(c.buf, "bootstrap.servers=k3:9092;client.id=fanwatch-test;"
                                    "sasl.password=kafka-hunter2;");
@@ -681,7 +684,7 @@ static void test_kafka_secret_file(void **state) {
         assert_string_equal(c.buf, "sasl.username=fw;sasl.password=" SECRET "-kafka;");
         char *out = dump(conf);
         assert_null(strstr(out, SECRET));
-        assert_non_null(strstr(out, "kafka.sasl.password = <redacted>  # "));
+        assert_non_null(strstr(out, "# kafka.sasl.password = <redacted>  ; "));
         free(out);
         unlink(ini_path);
         unlink(secret_path);
@@ -776,13 +779,20 @@ static void test_secret_never_shown(void **state) {
         set_ok(conf, "kafka.sasl.oauthbearer.config", "principal=x " SECRET "-oauthcfg");
         char *out = dump(conf);
         assert_null(strstr(out, SECRET));
-        assert_non_null(strstr(out, "kafka.ssl.key.pem = <redacted>  # test\n"));
-        assert_non_null(strstr(out, "kafka.sasl.oauthbearer.config = <redacted>  # test\n"));
-        assert_non_null(strstr(out, "arkime.password = <redacted>  # test\n"));
-        assert_non_null(strstr(out, "kafka.sasl.password = <redacted>  # test\n"));
-        assert_non_null(strstr(out, "kafka.sasl.oauthbearer.client.SECRET = <redacted>  # test\n"));
-        assert_non_null(strstr(out, "kafka.client.id = visible-client  # test\n"));
-        assert_non_null(strstr(out, "arkime.user = fanwatch  # default\n"));
+        /* secrets are comments: a dump loaded back never sets a password to "<redacted>" */
+        const char *tail = "  ; test (a secret is never printed: give it again)\n";
+        const char *const secret_keys[] = {"kafka.ssl.key.pem", "kafka.sasl.oauthbearer.config",
+                                           "arkime.password", "kafka.sasl.password",
+                                           "kafka.sasl.oauthbearer.client.SECRET"};
+        for (size_t i = 0; i < sizeof(secret_keys) / sizeof(secret_keys[0]); i++) {
+                char line[256];
+                snprintf(line, sizeof(line), "\n# %s = <redacted>%s", secret_keys[i], tail);
+                if (!strstr(out, line))
+                        fprintf(stderr, "missing: %s", line + 1);
+                assert_non_null(strstr(out, line));
+        }
+        assert_non_null(strstr(out, "kafka.client.id = visible-client  ; test\n"));
+        assert_non_null(strstr(out, "arkime.user = fanwatch  ; default\n"));
         assert_non_null(strstr(out, "# arkime.url is not set\n"));
         free(out);
 
@@ -796,6 +806,245 @@ static void test_secret_never_shown(void **state) {
         assert_string_equal(err, "test: key 'detector.pin_file': must be between 1 and 100");
         unlink(path);
         fw_conf_free(conf);
+}
+
+/* ---- what the daemons refuse at run time is refused while loading (issue 15) ---- */
+
+/* One case: an INI file (NULL: none; "%s" is replaced by the path of a 0600 secret file) and
+ * up to two environment variables (the same "%s"); want_rc 0 or -1; want a substring of the
+ * error (NULL when it succeeds). */
+typedef struct load_case {
+        const char *ini;
+        const char *env[3];
+        int want_rc;
+        const char *want;
+} load_case_t;
+
+static const load_case_t load_cases[] = {
+        /* arkime.url-like keys: an http(s) URL with a host */
+        {"alert.viewer_url = 127.0.0.1:19301\n",
+         {NULL},
+         -1,
+         ":1: key 'alert.viewer_url': expected an http:// or https:// URL such as "
+         "https://arkime.example:8005, got '127.0.0.1:19301'"},
+        {"alert.viewer_url = ftp://arkime:8005\n", {NULL}, -1, "got 'ftp://arkime:8005'"},
+        {"alert.viewer_url = http://\n", {NULL}, -1, "got 'http://'"},
+        {"alert.viewer_url = https://ar kime\n", {NULL}, -1, "got 'https://ar kime'"},
+        {NULL,
+         {"FANWATCH_ALERT_VIEWER__URL=arkime:8005", NULL},
+         -1,
+         "environment FANWATCH_ALERT_VIEWER__URL: key 'alert.viewer_url': expected an http://"},
+        {"alert.viewer_url = HTTPS://arkime.example:8005/\n", {NULL}, 0, NULL},
+        {"alert.viewer_url = http://[::1]:8005\n", {NULL}, 0, NULL},
+        {"alert.viewer_url =\n", {NULL}, 0, NULL}, /* empty: no links */
+        /* metrics.address: what the HTTP server can listen on */
+        {"[metrics]\naddress = not-an-ip\n",
+         {NULL},
+         -1,
+         ":2: key 'metrics.address': expected an IPv4 or IPv6 address such as 127.0.0.1, 0.0.0.0 "
+         "or ::, got 'not-an-ip'"},
+        {"[metrics]\naddress = localhost\n", {NULL}, -1, "got 'localhost'"},
+        {"[metrics]\naddress =\n", {NULL}, -1, "got ''"},
+        {"[metrics]\naddress = 0.0.0.0\n", {NULL}, 0, NULL},
+        {"[metrics]\naddress = ::\n", {NULL}, 0, NULL},
+        {"[metrics]\naddress = [::1]\n", {NULL}, 0, NULL},
+        /* a topic cannot be empty */
+        {"[topics]\nsessions =\n", {NULL}, -1, ":2: key 'topics.sessions': must not be empty"},
+        /* a key given twice in one file: both lines named */
+        {"[log]\nlevel = warn\n\nlevel = info\n",
+         {NULL},
+         -1,
+         ":4: key 'log.level': duplicate key, already set at "},
+        {"log.level = warn\n[log]\nlevel = info\n",
+         {NULL},
+         -1,
+         ":3: key 'log.level': duplicate key, already set at "},
+        {"[kafka]\nacks = 1\n[kafka]\nacks = all\n",
+         {NULL},
+         -1,
+         ":4: key 'kafka.acks': duplicate key, already set at "},
+        /* ... but a continuation line is not a second setting, and the environment still wins */
+        {"[arkime]\nexpression = a == 1\n  && b == 2\n", {NULL}, 0, NULL},
+        {"[log]\nlevel = warn\n", {"FANWATCH_LOG_LEVEL=info", NULL}, 0, NULL},
+        /* a secret and its _file form together */
+        {"[arkime]\npassword = x\npassword_file = %s\n",
+         {NULL},
+         -1,
+         ":3: key 'arkime.password_file': 'arkime.password' is already set at "},
+        {"[arkime]\npassword_file = %s\npassword = x\n",
+         {NULL},
+         -1,
+         ":3: key 'arkime.password': 'arkime.password_file' is already set at "},
+        {"[kafka]\nsasl.password = x\nsasl.password_file = %s\n",
+         {NULL},
+         -1,
+         "key 'kafka.sasl.password_file': 'kafka.sasl.password' is already set at "},
+        {NULL,
+         {"FANWATCH_ARKIME_PASSWORD=x", "FANWATCH_ARKIME_PASSWORD__FILE=%s"},
+         -1,
+         "key 'arkime.password_file': FANWATCH_ARKIME_PASSWORD is set too: give a secret or its "
+         "'_file' form, not both"},
+        {NULL,
+         {"FANWATCH_KAFKA_SASL_PASSWORD__FILE=%s", "FANWATCH_KAFKA_SASL_PASSWORD=x"},
+         -1,
+         "key 'kafka.sasl.password': FANWATCH_KAFKA_SASL_PASSWORD__FILE is set too"},
+        /* one in the file, the other in the environment: the environment wins, as for any key */
+        {"[arkime]\npassword = x\n", {"FANWATCH_ARKIME_PASSWORD__FILE=%s", NULL}, 0, NULL},
+};
+
+/* Copy fmt into out with its "%s" (if any) replaced by arg. */
+static void subst(char *out, size_t len, const char *fmt, const char *arg) {
+        const char *p = strstr(fmt, "%s");
+        if (!p)
+                snprintf(out, len, "%s", fmt);
+        else
+                snprintf(out, len, "%.*s%s%s", (int)(p - fmt), fmt, arg, p + 2);
+}
+
+static void test_load_cases(void **state) {
+        (void)state;
+        char secret[64], ini_path[64];
+        write_temp(secret, SECRET "\n", 0600);
+        for (size_t i = 0; i < sizeof(load_cases) / sizeof(load_cases[0]); i++) {
+                const load_case_t *c = &load_cases[i];
+                char err[1024] = "", text[512], env_buf[2][256];
+                char *env[3] = {NULL, NULL, NULL};
+                fw_conf_t *conf = new_conf();
+                int rc = 0;
+                for (int e = 0; e < 2 && c->env[e]; e++) {
+                        subst(env_buf[e], sizeof(env_buf[e]), c->env[e], secret);
+                        env[e] = env_buf[e];
+                }
+                if (c->ini) {
+                        subst(text, sizeof(text), c->ini, secret);
+                        write_temp(ini_path, text, 0600);
+                        rc = fw_conf_load_file(conf, ini_path, err, sizeof(err));
+                        unlink(ini_path);
+                }
+                if (rc == 0)
+                        rc = fw_conf_load_env(conf, env, err, sizeof(err));
+                if (rc != c->want_rc || (c->want && !strstr(err, c->want)) || strstr(err, SECRET)) {
+                        fprintf(stderr, "case %zu (%s%s): rc %d, err '%s', want %d '%s'\n", i,
+                                c->ini ? c->ini : "", c->env[0] ? c->env[0] : "", rc, err,
+                                c->want_rc, c->want ? c->want : "");
+                        fail();
+                }
+                fw_conf_free(conf);
+        }
+        unlink(secret);
+}
+
+/* Drop the origins ("  ; origin" and "; key: origin" lines) from a dump. */
+static void strip_origins(char *s) {
+        char *w = s;
+        for (char *line = s; *line;) {
+                char *nl = strchr(line, '\n');
+                size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+                if (line[0] != ';') {
+                        char *c = strstr(line, "  ; ");
+                        if (c && c < line + len) {
+                                memmove(w, line, (size_t)(c - line));
+                                w += c - line;
+                                *w++ = '\n';
+                        } else {
+                                memmove(w, line, len);
+                                w += len;
+                        }
+                }
+                line += len;
+        }
+        *w = '\0';
+}
+
+/* fw_conf_dump's output loads back to the same values; what no INI line can hold is a comment. */
+static void test_dump_round_trip(void **state) {
+        (void)state;
+        char longwords[2400] = "", longtoken[400] = "", spaced[600] = "", doubled[600] = "";
+        for (int i = 0; i < 100; i++)
+                strcat(longwords, i ? " && port.dst != 1000" : "ip.src == 10.0.0.0/8");
+        memset(longtoken, 'x', 300);
+        for (int i = 0; i < 60; i++)
+                strcat(spaced, "a  b ");
+        strcat(spaced, "end");
+        for (int i = 0; i < 60; i++)
+                strcat(doubled, "ab  ");
+        strcat(doubled, "end");
+        static const char *const ok_values[] = {
+                "tags == \"#x\"",
+                "#starts-with-hash",
+                "a;b",
+                "a # b",
+                "",
+                "tab\there",
+                "ip.src == 10.0.0.0/8 && port.dst == 445",
+                "[bracket",
+                NULL,
+        };
+        typedef struct {
+                const char *value;
+                int kept; /* loads back equal; 0: written as a comment, left unset */
+        } rt_case_t;
+        rt_case_t cases[32];
+        size_t n = 0;
+        for (size_t i = 0; ok_values[i]; i++)
+                cases[n++] = (rt_case_t){ok_values[i], 1};
+        cases[n++] = (rt_case_t){longwords, 1};
+        cases[n++] = (rt_case_t){longtoken, 0};
+        cases[n++] = (rt_case_t){spaced, 1};  /* split at its single spaces only */
+        cases[n++] = (rt_case_t){doubled, 0}; /* no single space to split at */
+        cases[n++] = (rt_case_t){"a ; comment", 0};
+        cases[n++] = (rt_case_t){";starts-with-semicolon", 0};
+        cases[n++] = (rt_case_t){" leading", 0};
+        cases[n++] = (rt_case_t){"trailing ", 0};
+        cases[n++] = (rt_case_t){"two\nlines", 0};
+
+        for (size_t i = 0; i < n; i++) {
+                char err[512], path[64];
+                fw_conf_t *conf = new_conf();
+                set_ok(conf, "arkime.expression", cases[i].value);
+                set_ok(conf, "kafka.client.id", cases[i].value);
+                set_ok(conf, "arkime.password", SECRET);
+                set_ok(conf, "log.level", "debug");
+                char *out = dump(conf);
+                assert_null(strstr(out, SECRET));
+                write_temp(path, out, 0600);
+                fw_conf_t *back = new_conf();
+                if (fw_conf_load_file(back, path, err, sizeof(err)) != 0) {
+                        fprintf(stderr, "case %zu: the dump does not load: %s\n%s", i, err, out);
+                        fail();
+                }
+                const char *got = fw_conf_str(back, "arkime.expression");
+                const char *kgot = fw_conf_str(back, "kafka.client.id");
+                if (cases[i].kept ? !got || strcmp(got, cases[i].value) != 0 || !kgot ||
+                                            strcmp(kgot, cases[i].value) != 0
+                                  : strcmp(got, "") != 0 || kgot != NULL) { /* defaults */
+                        fprintf(stderr, "case %zu: '%s' came back as '%s' / '%s'\n%s", i,
+                                cases[i].value, got ? got : "(unset)", kgot ? kgot : "(unset)",
+                                out);
+                        fail();
+                }
+                assert_null(fw_conf_str(back, "arkime.password")); /* never "<redacted>" */
+                assert_string_equal(fw_conf_str(back, "log.level"), "debug");
+                /* and dumping again gives the same text, origins aside */
+                if (cases[i].kept) {
+                        set_ok(back, "arkime.password", SECRET);
+                        char *again = dump(back);
+                        strip_origins(out);
+                        strip_origins(again);
+                        assert_string_equal(out, again);
+                        free(again);
+                }
+                for (char *p = out; *p;) { /* every line fits the INI reader */
+                        char *nl = strchr(p, '\n');
+                        assert_non_null(nl);
+                        assert_true(nl - p <= 198);
+                        p = nl + 1;
+                }
+                unlink(path);
+                free(out);
+                fw_conf_free(back);
+                fw_conf_free(conf);
+        }
 }
 
 /* ---- validate, markdown ---- */
@@ -870,6 +1119,8 @@ int main(void) {
                 cmocka_unit_test(test_secret_never_shown),
                 cmocka_unit_test(test_validate_required),
                 cmocka_unit_test(test_markdown),
+                cmocka_unit_test(test_load_cases),
+                cmocka_unit_test(test_dump_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

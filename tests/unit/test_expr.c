@@ -592,7 +592,7 @@ static void test_normalised_text_table(void **state) {
 /* ----------------------------------------------------------------------------------------- */
 
 static void check_error(const char *text, unsigned line, unsigned col, const char *msg) {
-        char err[256], prefix[64];
+        char err[1024], prefix[64];
         fw_expr_t *e = fw_expr_compile(text, err, sizeof(err));
 
         if (e != NULL) {
@@ -616,7 +616,19 @@ static void test_invalid(void **state) {
                  "unknown field 'ip.sorc' (did you mean 'ip.src'?)"},
                 {"pakcets == 1", 1, "unknown field 'pakcets' (did you mean 'packets'?)"},
                 {"foo == 1", 1, "unknown field 'foo'"},
-                {"db:srcIp == 1", 1, "unknown field 'db:srcIp'"},
+                {"db:srcIp == 1", 1, "unknown field 'db:srcIp' (fanwatch sees only: ip, port, "},
+                /* issue 15: a real Arkime field is not "unknown": say fanwatch does not get it */
+                {"http.uri == /admin", 1,
+                 "'http.uri' is an Arkime field fanwatch does not receive (it sees only: ip, "
+                 "port, packets, bytes, databytes (each also .src and .dst), ip.protocol, "
+                 "tcpflags.syn, .syn-ack, .ack, .psh, .fin, .rst, .urg, node, communityId, "
+                 "rootId)"},
+                {"packets == 1 && protocols == smb", 17,
+                 "'protocols' is an Arkime field fanwatch does not receive"},
+                {"tags == scanner", 1, "'tags' is an Arkime field fanwatch does not receive"},
+                {"tls.ja4 == x", 1, "'tls.ja4' is an Arkime field fanwatch does not receive"},
+                {"tcpflags.ece > 0", 1,
+                 "'tcpflags.ece' is an Arkime field fanwatch does not receive"},
                 /* missing operands and operators */
                 {"", 1, "empty expression"},
                 {"   \t ", 1, "empty expression"},

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "httpd.h"
@@ -25,7 +26,7 @@
 
 static void test_render_exact(void **state) {
         (void)state;
-        fw_metrics_t *m = fw_metrics_new();
+        fw_metrics_t *m = fw_metrics_new_empty();
         assert_non_null(m);
 
         fw_counter_t *plain =
@@ -59,17 +60,17 @@ static void test_render_exact(void **state) {
         fw_histogram_observe(lat, 4);
 
         const char *expected =
-                "# HELP fanwatch_test_events_total Events seen.\n"
+                "# HELP fanwatch_test_events_total Events seen\n"
                 "# TYPE fanwatch_test_events_total counter\n"
                 "fanwatch_test_events_total 42\n"
-                "# HELP fanwatch_test_errors_total Errors by kind.\n"
+                "# HELP fanwatch_test_errors_total Errors by kind\n"
                 "# TYPE fanwatch_test_errors_total counter\n"
                 "fanwatch_test_errors_total{kind=\"http_5xx\"} 3\n"
                 "fanwatch_test_errors_total{kind=\"parse\"} 0\n"
-                "# HELP fanwatch_test_lag_seconds Lag.\n"
+                "# HELP fanwatch_test_lag_seconds Lag\n"
                 "# TYPE fanwatch_test_lag_seconds gauge\n"
                 "fanwatch_test_lag_seconds 0.75\n"
-                "# HELP fanwatch_test_latency_seconds Latency.\n"
+                "# HELP fanwatch_test_latency_seconds Latency\n"
                 "# TYPE fanwatch_test_latency_seconds histogram\n"
                 "fanwatch_test_latency_seconds_bucket{stage=\"poll\",le=\"0.005\"} 1\n"
                 "fanwatch_test_latency_seconds_bucket{stage=\"poll\",le=\"0.25\"} 2\n"
@@ -88,14 +89,14 @@ static void test_render_exact(void **state) {
 
 static void test_render_histogram_no_labels(void **state) {
         (void)state;
-        fw_metrics_t *m = fw_metrics_new();
+        fw_metrics_t *m = fw_metrics_new_empty();
         const double bounds[] = {1, 2.5};
         fw_histogram_t *h = fw_metrics_histogram(m, "h", NULL, "H.", bounds, 2);
         assert_non_null(h);
         fw_histogram_observe(h, 2);
         char *text = fw_metrics_render(m, NULL);
         assert_non_null(text);
-        assert_string_equal(text, "# HELP h H.\n"
+        assert_string_equal(text, "# HELP h H\n"
                                   "# TYPE h histogram\n"
                                   "h_bucket{le=\"1\"} 0\n"
                                   "h_bucket{le=\"2.5\"} 1\n"
@@ -108,7 +109,7 @@ static void test_render_histogram_no_labels(void **state) {
 
 static void test_render_empty(void **state) {
         (void)state;
-        fw_metrics_t *m = fw_metrics_new();
+        fw_metrics_t *m = fw_metrics_new_empty();
         size_t len = 99;
         char *text = fw_metrics_render(m, &len);
         assert_non_null(text);
@@ -120,7 +121,7 @@ static void test_render_empty(void **state) {
 
 static void test_gauge_special_values(void **state) {
         (void)state;
-        fw_metrics_t *m = fw_metrics_new();
+        fw_metrics_t *m = fw_metrics_new_empty();
         fw_gauge_t *a = fw_metrics_gauge(m, "a", NULL, "A.");
         fw_gauge_t *b = fw_metrics_gauge(m, "b", NULL, "B.");
         fw_gauge_t *c = fw_metrics_gauge(m, "c", NULL, "C.");
@@ -135,10 +136,10 @@ static void test_gauge_special_values(void **state) {
         fw_gauge_t *v = fw_metrics_gauge(m, "v", NULL, NULL);
         char *text = fw_metrics_render(m, NULL);
         assert_non_null(text);
-        assert_string_equal(text, "# HELP a A.\n# TYPE a gauge\na NaN\n"
-                                  "# HELP b B.\n# TYPE b gauge\nb +Inf\n"
-                                  "# HELP c C.\n# TYPE c gauge\nc -Inf\n"
-                                  "# HELP d D.\n# TYPE d gauge\nd 0.1\n"
+        assert_string_equal(text, "# HELP a A\n# TYPE a gauge\na NaN\n"
+                                  "# HELP b B\n# TYPE b gauge\nb +Inf\n"
+                                  "# HELP c C\n# TYPE c gauge\nc -Inf\n"
+                                  "# HELP d D\n# TYPE d gauge\nd 0.1\n"
                                   "# TYPE v gauge\nv 0\n");
         free(text);
         for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
@@ -157,7 +158,7 @@ static void test_gauge_special_values(void **state) {
 
 static void test_invalid_names_rejected(void **state) {
         (void)state;
-        fw_metrics_t *m = fw_metrics_new();
+        fw_metrics_t *m = fw_metrics_new_empty();
         const char *bad[] = {"", "1abc", "a-b", "a b", "a.b", "é", "a\n"};
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
                 assert_null(fw_metrics_counter(m, bad[i], NULL, "x"));
@@ -198,7 +199,7 @@ static void test_invalid_names_rejected(void **state) {
 
 static void test_reregistration_same_pointer(void **state) {
         (void)state;
-        fw_metrics_t *m = fw_metrics_new();
+        fw_metrics_t *m = fw_metrics_new_empty();
         fw_counter_t *a = fw_metrics_counter(m, "x_total", NULL, "X.");
         fw_counter_t *b = fw_metrics_counter(m, "x_total", NULL, "X again.");
         fw_counter_t *l1 = fw_metrics_counter(m, "x_total", "k=\"1\"", "X.");
@@ -220,14 +221,14 @@ static void test_reregistration_same_pointer(void **state) {
         assert_null(fw_metrics_histogram(m, "h", NULL, "H.", other, 2));
 
         char *text = fw_metrics_render(m, NULL);
-        assert_string_equal(text, "# HELP x_total X.\n"
+        assert_string_equal(text, "# HELP x_total X\n"
                                   "# TYPE x_total counter\n"
                                   "x_total 0\n"
                                   "x_total{k=\"1\"} 0\n"
-                                  "# HELP g G.\n"
+                                  "# HELP g G\n"
                                   "# TYPE g gauge\n"
                                   "g{k=\"v\"} 0\n"
-                                  "# HELP h H.\n"
+                                  "# HELP h H\n"
                                   "# TYPE h histogram\n"
                                   "h_bucket{le=\"1\"} 0\n"
                                   "h_bucket{le=\"2\"} 0\n"
@@ -240,7 +241,7 @@ static void test_reregistration_same_pointer(void **state) {
 
 static void test_type_conflict(void **state) {
         (void)state;
-        fw_metrics_t *m = fw_metrics_new();
+        fw_metrics_t *m = fw_metrics_new_empty();
         const double bounds[] = {1};
         assert_non_null(fw_metrics_counter(m, "c_total", NULL, "C."));
         assert_null(fw_metrics_gauge(m, "c_total", NULL, "C."));
@@ -253,16 +254,158 @@ static void test_type_conflict(void **state) {
 
 static void test_help_escaping(void **state) {
         (void)state;
-        fw_metrics_t *m = fw_metrics_new();
+        fw_metrics_t *m = fw_metrics_new_empty();
         assert_non_null(fw_metrics_counter(m, "e_total", NULL, "a \\ b\nc \"q\""));
         assert_non_null(fw_metrics_counter(m, "nohelp_total", NULL, NULL));
         char *text = fw_metrics_render(m, NULL);
-        assert_string_equal(text, "# HELP e_total a \\\\ b\\nc \"q\"\n"
+        assert_string_equal(text, "# HELP e_total A \\\\ b\\nc \"q\"\n"
                                   "# TYPE e_total counter\n"
                                   "e_total 0\n"
                                   "# TYPE nohelp_total counter\n"
                                   "nohelp_total 0\n");
         free(text);
+        fw_metrics_free(m);
+}
+
+/* Issue 15: one HELP style for both daemons (the producer wrote "Sessions Kafka acknowledged",
+ * the detector "sessions analysed (live and replayed)"): sentence case, no trailing period. */
+static void test_help_style(void **state) {
+        (void)state;
+        fw_metrics_t *m = fw_metrics_new_empty();
+        assert_non_null(fw_metrics_counter(m, "a_total", NULL, "sessions analysed (live)"));
+        assert_non_null(fw_metrics_counter(m, "b_total", NULL, "Sessions Kafka acknowledged."));
+        assert_non_null(fw_metrics_gauge(m, "c", NULL, "keys counted by a sketch (past x)"));
+        assert_non_null(fw_metrics_gauge(m, "d", NULL, "1 per build"));
+        char *text = fw_metrics_render(m, NULL);
+        assert_string_equal(text, "# HELP a_total Sessions analysed (live)\n"
+                                  "# TYPE a_total counter\na_total 0\n"
+                                  "# HELP b_total Sessions Kafka acknowledged\n"
+                                  "# TYPE b_total counter\nb_total 0\n"
+                                  "# HELP c Keys counted by a sketch (past x)\n"
+                                  "# TYPE c gauge\nc 0\n"
+                                  "# HELP d 1 per build\n"
+                                  "# TYPE d gauge\nd 0\n");
+        free(text);
+        fw_metrics_free(m);
+}
+
+/* Issue 15: "fanwatch_producer_cursor_lag_seconds 2.8340001106262207". The renderer already
+ * writes the shortest text that reads back as the double; the noise was in the double, from
+ * subtracting two epoch times as doubles. Seconds from whole milliseconds have none. */
+static void test_float_noise(void **state) {
+        (void)state;
+        const int64_t now_ms = 1716026402834, position_s = 1716026400;
+        fw_metrics_t *m = fw_metrics_new_empty();
+        fw_gauge_t *old = fw_metrics_gauge(m, "old", NULL, NULL);
+        fw_gauge_t *lag = fw_metrics_gauge(m, "lag", NULL, NULL);
+        fw_gauge_set(old, (double)now_ms / 1000.0 - (double)position_s); /* the old producer */
+        fw_gauge_set_ms(lag, now_ms - position_s * 1000);
+        char *text = fw_metrics_render(m, NULL);
+        assert_string_equal(text, "# TYPE old gauge\nold 2.8340001106262207\n"
+                                  "# TYPE lag gauge\nlag 2.834\n");
+        free(text);
+        fw_metrics_free(m);
+}
+
+/* Freshness gauges hold a time and render the age at scrape time. */
+static void test_age_gauge(void **state) {
+        (void)state;
+        const int64_t t = 1716026400000;
+        fw_metrics_t *m = fw_metrics_new_empty();
+        fw_gauge_t *g = fw_metrics_age_gauge(m, "age_seconds", NULL, "Age");
+        assert_non_null(g);
+        assert_ptr_equal(g, fw_metrics_age_gauge(m, "age_seconds", NULL, "Age"));
+        assert_null(fw_metrics_gauge(m, "age_seconds", NULL, "Age")); /* another type */
+        char *text = fw_metrics_render_at(m, t, NULL);
+        assert_string_equal(text, "# HELP age_seconds Age\n# TYPE age_seconds gauge\n");
+        free(text);
+        fw_gauge_set_time_ms(g, t - 2834);
+        text = fw_metrics_render_at(m, t, NULL);
+        assert_non_null(strstr(text, "\nage_seconds 2.834\n"));
+        free(text);
+        text = fw_metrics_render_at(m, t + 60000, NULL); /* nothing new: it grows */
+        assert_non_null(strstr(text, "\nage_seconds 62.834\n"));
+        free(text);
+        fw_gauge_hide(g);
+        text = fw_metrics_render_at(m, t, NULL);
+        assert_null(strstr(text, "\nage_seconds "));
+        free(text);
+        fw_metrics_free(m);
+}
+
+/* fanwatch_detector_event_time_lag_seconds{partition="N"}: one series per partition, hidden
+ * when the partition goes (and never created for one that had no session). */
+static void test_event_time_lag(void **state) {
+        (void)state;
+        const int64_t now = 1716026400000;
+        fw_metrics_t *m = fw_metrics_new_empty();
+        fw_metrics_event_time(m, 7, -1); /* no session yet: nothing */
+        char *text = fw_metrics_render_at(m, now, NULL);
+        assert_string_equal(text, "");
+        free(text);
+        fw_metrics_event_time(m, 0, now - 1500);
+        fw_metrics_event_time(m, 11, now - 300000);
+        fw_metrics_event_time(m, 0, now - 500); /* newer */
+        text = fw_metrics_render_at(m, now, NULL);
+        assert_non_null(strstr(text, "# TYPE fanwatch_detector_event_time_lag_seconds gauge\n"
+                                     "fanwatch_detector_event_time_lag_seconds{partition=\"0\"} "
+                                     "0.5\n"
+                                     "fanwatch_detector_event_time_lag_seconds{partition=\"11\"} "
+                                     "300\n"));
+        assert_non_null(strstr(text, "# HELP fanwatch_detector_event_time_lag_seconds Now minus"));
+        free(text);
+        fw_metrics_event_time(m, 11, -1); /* revoked */
+        text = fw_metrics_render_at(m, now, NULL);
+        assert_null(strstr(text, "partition=\"11\""));
+        assert_non_null(strstr(text, "partition=\"0\""));
+        free(text);
+        fw_metrics_event_time(m, 11, now - 1000); /* assigned again */
+        text = fw_metrics_render_at(m, now, NULL);
+        assert_non_null(strstr(text, "{partition=\"11\"} 1\n"));
+        free(text);
+        fw_metrics_event_time(NULL, 1, now); /* harmless */
+        fw_metrics_free(m);
+}
+
+static double value_of(const char *text, const char *series) {
+        char needle[128];
+        snprintf(needle, sizeof(needle), "\n%s ", series);
+        const char *p = strstr(text, needle);
+        if (!p)
+                fail_msg("no series %s in:\n%s", series, text);
+        return strtod(p + strlen(needle), NULL);
+}
+
+/* Issue 15: fanwatch_build_info and the process_* metrics of Prometheus client libraries, in
+ * every daemon's registry, after what the daemon registered. */
+static void test_standard_metrics(void **state) {
+        (void)state;
+        fw_metrics_t *m = fw_metrics_new();
+        assert_non_null(fw_metrics_counter(m, "fanwatch_x_total", NULL, "X"));
+        char *text = fw_metrics_render(m, NULL);
+        assert_true(strncmp(text, "# HELP fanwatch_x_total X\n", 26) == 0);
+        assert_non_null(strstr(text, "\n# TYPE fanwatch_build_info gauge\n"
+                                     "fanwatch_build_info{version=\"" FW_VERSION "\""));
+        assert_non_null(strstr(text, "\n# TYPE process_cpu_seconds_total counter\n"));
+        assert_non_null(strstr(text, "\n# HELP process_resident_memory_bytes Resident memory "
+                                     "size in bytes\n"));
+        double start = value_of(text, "process_start_time_seconds");
+        double now = (double)time(NULL);
+        assert_true(start > now - 3600 && start <= now + 1);
+        assert_true(value_of(text, "process_cpu_seconds_total") >= 0);
+        assert_true(value_of(text, "process_resident_memory_bytes") > 1e5);
+        assert_true(value_of(text, "process_virtual_memory_bytes") >=
+                    value_of(text, "process_resident_memory_bytes"));
+        double fds = value_of(text, "process_open_fds");
+        assert_true(fds >= 3 && fds < 1000);
+        free(text);
+        /* one more descriptor open: one more counted */
+        FILE *f = fopen("/dev/null", "r");
+        assert_non_null(f);
+        text = fw_metrics_render(m, NULL);
+        assert_true(value_of(text, "process_open_fds") == fds + 1);
+        free(text);
+        fclose(f);
         fw_metrics_free(m);
 }
 
@@ -287,7 +430,7 @@ static void *worker(void *p) {
 
 static void test_concurrent_updates(void **state) {
         (void)state;
-        fw_metrics_t *m = fw_metrics_new();
+        fw_metrics_t *m = fw_metrics_new_empty();
         const double bounds[] = {1};
         struct worker_arg arg = {
                 .counter = fw_metrics_counter(m, "conc_total", NULL, "C."),
@@ -412,7 +555,7 @@ static int health_cb(void *ud, char *reason, size_t reasonlen) {
 
 static void test_httpd_routes(void **state) {
         (void)state;
-        fw_metrics_t *m = fw_metrics_new();
+        fw_metrics_t *m = fw_metrics_new_empty();
         fw_counter_t *c =
                 fw_metrics_counter(m, "fanwatch_test_requests_total", "code=\"200\"", "Requests.");
         fw_counter_add(c, 7);
@@ -547,6 +690,11 @@ int main(void) {
                 cmocka_unit_test(test_reregistration_same_pointer),
                 cmocka_unit_test(test_type_conflict),
                 cmocka_unit_test(test_help_escaping),
+                cmocka_unit_test(test_help_style),
+                cmocka_unit_test(test_float_noise),
+                cmocka_unit_test(test_age_gauge),
+                cmocka_unit_test(test_event_time_lag),
+                cmocka_unit_test(test_standard_metrics),
                 cmocka_unit_test(test_concurrent_updates),
                 cmocka_unit_test(test_null_series_ignored),
                 cmocka_unit_test(test_httpd_routes),

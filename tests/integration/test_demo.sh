@@ -57,5 +57,22 @@ if pgrep -f -- "$tmpdir" >/dev/null; then
 	pgrep -af -- "$tmpdir"
 	fail "processes of the demo are still running"
 fi
+# --help describes it and starts nothing; an unknown argument is a usage error
+"$SRC/scripts/demo" --help >"$OUT" 2>&1 || fail "scripts/demo --help failed"
+grep -q '^Builds the daemons' "$OUT" || fail "scripts/demo --help printed no description"
+grep -q '^== ' "$OUT" && fail "scripts/demo --help ran the demo"
+rc=0
+"$SRC/scripts/demo" --bogus >"$OUT" 2>&1 || rc=$?
+((rc == 2)) || fail "scripts/demo --bogus exited $rc, not 2"
+grep -q "Try 'scripts/demo --help'" "$OUT" || fail "no Try line for an unknown argument"
+
+# a failed demo (here: no binaries where it is told to look) keeps the directory its
+# messages point into, and says where
+rc=0
+FW_BUILD_DIR="$OUT.nobuild" FW_DEMO_BUILD=0 FW_SETUP_SKIP=1 "$SRC/scripts/demo" >"$OUT" 2>&1 || rc=$?
+((rc != 0)) || fail "scripts/demo without binaries succeeded"
+kept="$(sed -n 's|^demo: kept \(.*\) for its logs.*|\1|p' "$OUT")"
+[[ -n "$kept" && -d "$kept" ]] || fail "a failed demo did not keep its directory"
+rm -rf "$kept"
 echo "PASS: scripts/demo in ${took} s"
 sed -n '/^== alerts/,$p' "$OUT"

@@ -9,6 +9,7 @@
  * exactly as the producer's messages are spread over N partitions (librdkafka's default
  * partitioner on the source IP key), so the alerts equal those of N-partition live processing. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ extern char **environ;
 #define PROG           "fanwatch-replay"
 #define PARTITIONS_MAX 4096
 #define REPLAY_BATCH   64 /* sessions fed to an engine at once */
-#define BAD_SHOWN_MAX  10 /* bad records reported one by one; the rest are counted */
+#define BAD_SHOWN_MAX  10 /* default --show-bad: bad records reported one by one */
 
 /* A dummy broker list so that the shared loader's librdkafka check passes without Kafka. */
 
@@ -88,10 +89,11 @@ static int check_detection(const fw_conf_t *conf, char *err, size_t errlen) {
 
 /* The options as given (checked by check_args). */
 typedef struct replay_args {
-        const char *input, *format, *partitions;
+        const char *input, *format, *partitions, *show_bad;
         int strict;
         fw_sf_format_t fmt; /* parsed */
         long np;
+        unsigned long long max_shown; /* --show-bad, 0: all */
 } replay_args_t;
 
 /* Usage checks of --format and --partitions, before the configuration is loaded. */
@@ -116,6 +118,18 @@ static int check_args(void *ud, int run, char *err, size_t errlen) {
                 snprintf(err, errlen, "--partitions must be an integer 1..%d, not '%s'",
                          PARTITIONS_MAX, a->partitions);
                 return -1;
+        }
+        a->max_shown = BAD_SHOWN_MAX;
+        if (a->show_bad) {
+                errno = 0;
+                long v = strtol(a->show_bad, &end, 10);
+                if (errno || end == a->show_bad || *end || v < 0) {
+                        snprintf(err, errlen,
+                                 "--show-bad must be a count of bad records (0: all), not '%s'",
+                                 a->show_bad);
+                        return -1;
+                }
+                a->max_shown = v == 0 ? ULLONG_MAX : (unsigned long long)v;
         }
         return 0;
 }
@@ -148,6 +162,11 @@ int main(int argc, char **argv) {
                  .help = "spread sessions over N engines as Kafka spreads them over N "
                          "partitions",
                  .value = &args.partitions},
+                {.name = "show-bad",
+                 .arg = "N",
+                 .help = "report the first N bad records one by one (default 10; 0: all), "
+                         "count the rest",
+                 .value = &args.show_bad},
                 {.name = "strict",
                  .help = "exit 1 if any record was bad or no session was read",
                  .flag = &args.strict},
@@ -232,7 +251,7 @@ int main(int argc, char **argv) {
                                 break;
                         }
                         if (r < 0) {
-                                if (++bad_shown <= BAD_SHOWN_MAX) {
+                                if (++bad_shown <= args.max_shown) {
                                         fprintf(stderr, "%s: bad record: ", PROG);
                                         put_escaped(stderr, err);
                                         fputc('\n', stderr);
@@ -299,9 +318,11 @@ int main(int argc, char **argv) {
                 (unsigned long long)tot.sources, (unsigned long long)tot.keys,
                 (unsigned long long)tot.promoted, (unsigned long long)tot.evicted,
                 (unsigned long long)tot.evicted_active, tot.bytes, cfg.max_bytes);
-        if (bad_shown > BAD_SHOWN_MAX)
-                fprintf(stderr, "%s: %llu more bad records not shown (the first %d are above)\n",
-                        PROG, (unsigned long long)(bad_shown - BAD_SHOWN_MAX), BAD_SHOWN_MAX);
+        if (bad_shown > args.max_shown)
+                fprintf(stderr,
+                        "%s: %llu more bad records not shown (the first %llu are above; "
+                        "--show-bad 0 shows all)\n",
+                        PROG, (unsigned long long)bad_shown - args.max_shown, args.max_shown);
         if (st.sessions == 0)
                 fprintf(stderr, "%s: %s: no session read from %s\n", PROG,
                         strict ? "error" : "warning", strcmp(input, "-") == 0 ? "stdin" : input);

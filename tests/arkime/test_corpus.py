@@ -126,7 +126,7 @@ class ArkimeCorpus(unittest.TestCase):
             for doc_id, doc in docs:
                 fh.write(json.dumps({'index': {'_id': doc_id}}) + '\n')
                 fh.write(json.dumps(transform(doc)) + '\n')
-        p = subprocess.run([REPLAY, '--input', path], stdout=subprocess.PIPE,
+        p = subprocess.run([REPLAY, '--input', path, '--show-bad', '0'], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True, timeout=300)
         self.assertEqual(p.returncode, 0, p.stderr[-2000:])
         read = int(re.search(r'sessions read\s+(\d+)', p.stderr).group(1))

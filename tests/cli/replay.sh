@@ -150,8 +150,13 @@ run "$TMP/norules.out" "$TMP/norules.err" --input "$DATA/sample.jsonl"
 run "$TMP/g.out" "$TMP/g.err" --input "$TMP/garbage.bin" --format json
 [ "$rc" -eq 0 ] || fail "garbage without --strict exited $rc"
 [ "$(grep -c '^fanwatch-replay: bad record: ' "$TMP/g.err")" -eq 10 ] || fail "not 10 bad-record lines: $(grep -c 'bad record' "$TMP/g.err")"
-grep -q '^fanwatch-replay: [0-9][0-9]* more bad records not shown (the first 10 are above)$' "$TMP/g.err" ||
+grep -q '^fanwatch-replay: [0-9][0-9]* more bad records not shown (the first 10 are above; --show-bad 0 shows all)$' "$TMP/g.err" ||
         fail "no count of the bad records not shown"
+total="$(sed -n 's/^fanwatch-replay: \([0-9]*\) more bad records not shown.*/\1/p' "$TMP/g.err")"
+run "$TMP/g.out" "$TMP/g.all" --input "$TMP/garbage.bin" --format json --show-bad 0
+[ "$(grep -c '^fanwatch-replay: bad record: ' "$TMP/g.all")" -eq $((total + 10)) ] ||
+        fail "--show-bad 0 did not show all $((total + 10)) bad records"
+! LC_ALL=C grep -q '[^[:print:]]' "$TMP/g.all" || fail "--show-bad 0: raw bytes on stderr"
 grep -q '\\x[0-9a-f][0-9a-f]' "$TMP/g.err" || fail "no escaped byte in the bad-record lines"
 ! LC_ALL=C grep -q '[^[:print:]]' "$TMP/g.err" || fail "raw control or non-ASCII bytes on stderr"
 [ "$(wc -l <"$TMP/g.err")" -lt 40 ] || fail "garbage: $(wc -l <"$TMP/g.err") lines on stderr"

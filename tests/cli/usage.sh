@@ -76,7 +76,7 @@ usage_error "$producer" "backfill: bad time 'yesterday': use epoch seconds or UT
 usage_error "$producer" "backfill: --to is before --from" --from 2024-05-19 --to 2024-05-18
 
 run "$replay" --help
-grep -qx "Usage: fanwatch-replay \[-c FILE\] --input FILE \[--format FMT\] \[--partitions N\] \[--strict\]" <<<"$out" ||
+grep -qx "Usage: fanwatch-replay \[-c FILE\] --input FILE \[--format FMT\] \[--partitions N\] \[--show-bad N\] \[--strict\]" <<<"$out" ||
 	fail "replay usage line: $(head -1 <<<"$out")"
 grep -qE "^      --strict +exit 1 if any record was bad or no session was read" <<<"$out" ||
 	fail "replay --help: --strict is not an option line"

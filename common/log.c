@@ -127,6 +127,16 @@ char *fw_log_time(int64_t epoch_s, char *buf, size_t buflen) {
         return fw_log_time_ms(epoch_s * 1000, buf, buflen);
 }
 
+/* "<n / per> <big>[ <n % per> <small>]", e.g. "4 min 30 s", "2 h". */
+static void two_units(char *buf, size_t buflen, const char *sign, uint64_t n, uint64_t per,
+                      const char *big, const char *small) {
+        if (n % per)
+                snprintf(buf, buflen, "%s%llu %s %llu %s", sign, (unsigned long long)(n / per), big,
+                         (unsigned long long)(n % per), small);
+        else
+                snprintf(buf, buflen, "%s%llu %s", sign, (unsigned long long)(n / per), big);
+}
+
 char *fw_log_duration(int64_t ms, char *buf, size_t buflen) {
         if (buflen == 0)
                 return buf;
@@ -147,27 +157,12 @@ char *fw_log_duration(int64_t ms, char *buf, size_t buflen) {
                         snprintf(buf, buflen, "%s%llu s", sign, (unsigned long long)(t / 10));
         } else if (a < 59500) {
                 snprintf(buf, buflen, "%s%llu s", sign, (unsigned long long)((a + 500) / 1000));
-        } else if (a < 3600000 - 500) { /* minutes and seconds */
-                uint64_t s = (a + 500) / 1000;
-                if (s % 60)
-                        snprintf(buf, buflen, "%s%llu min %llu s", sign,
-                                 (unsigned long long)(s / 60), (unsigned long long)(s % 60));
-                else
-                        snprintf(buf, buflen, "%s%llu min", sign, (unsigned long long)(s / 60));
-        } else if (a < 86400000 - 30000) { /* hours and minutes */
-                uint64_t mi = (a + 30000) / 60000;
-                if (mi % 60)
-                        snprintf(buf, buflen, "%s%llu h %llu min", sign,
-                                 (unsigned long long)(mi / 60), (unsigned long long)(mi % 60));
-                else
-                        snprintf(buf, buflen, "%s%llu h", sign, (unsigned long long)(mi / 60));
-        } else { /* days and hours */
-                uint64_t h = (a + 1800000) / 3600000;
-                if (h % 24)
-                        snprintf(buf, buflen, "%s%llu d %llu h", sign, (unsigned long long)(h / 24),
-                                 (unsigned long long)(h % 24));
-                else
-                        snprintf(buf, buflen, "%s%llu d", sign, (unsigned long long)(h / 24));
+        } else if (a < 3600000 - 500) {
+                two_units(buf, buflen, sign, (a + 500) / 1000, 60, "min", "s");
+        } else if (a < 86400000 - 30000) {
+                two_units(buf, buflen, sign, (a + 30000) / 60000, 60, "h", "min");
+        } else {
+                two_units(buf, buflen, sign, (a + 1800000) / 3600000, 24, "d", "h");
         }
         return buf;
 }

@@ -533,6 +533,21 @@ static int threat_obj(const fw_alert_t *a, json_t **out) {
                 if (a->kind == FW_DET_SWEEP_PORT && a->has_dport &&
                     lateral_subtechnique(a->dport) != NULL)
                         err |= add_technique(techs, tacs, lateral_subtechnique(a->dport));
+                /* an attack-grouped sweep: each lateral-movement port that alone reached the
+                 * threshold (listed once: 139 and 445 are the same sub-technique) */
+                for (uint32_t i = 0; a->kind == FW_DET_SWEEP && i < a->nby_port; i++) {
+                        const char *sub = lateral_subtechnique(a->by_port[i]);
+                        int dup = 0;
+
+                        if (sub == NULL || a->by_port_hosts[i] < a->threshold)
+                                continue;
+                        for (uint32_t j = 0; j < i; j++)
+                                if (a->by_port_hosts[j] >= a->threshold &&
+                                    lateral_subtechnique(a->by_port[j]) == sub)
+                                        dup = 1;
+                        if (!dup)
+                                err |= add_technique(techs, tacs, sub);
+                }
         }
         err |= set(t, "framework", json_string("MITRE ATT&CK"));
         err |= set(t, "technique", techs);
@@ -659,12 +674,25 @@ static void message(const fw_alert_t *a, char *buf, size_t buflen) {
         else
                 snprintf(base, sizeof(base), "not established");
         if (a->escalation > 0)
-                snprintf(esc, sizeof(esc), ", escalation %" PRIu32, a->escalation);
+                snprintf(esc, sizeof(esc), ", %s %" PRIu32,
+                         a->final ? "final update" : "escalation", a->escalation);
         switch (a->kind) {
-        case FW_DET_SWEEP:
-                snprintf(buf, buflen, "%s contacted %s host%s in %s (threshold %" PRIu64 "%s)", src,
-                         count, s, dur, a->threshold, esc);
+        case FW_DET_SWEEP: {
+                /* an attack-grouped sweep names its main ports: " on ports 445, 22" */
+                char on[64] = "";
+                size_t n = 0;
+
+                for (uint32_t i = 0; i < a->nby_port && i < 3; i++)
+                        n += (size_t)snprintf(
+                                on + n, sizeof(on) - n, "%s%u",
+                                i == 0 ? (a->nby_port > 1 ? " on ports " : " on port ") : ", ",
+                                (unsigned)a->by_port[i]);
+                if (a->nby_port > 3)
+                        snprintf(on + n, sizeof(on) - n, ", ...");
+                snprintf(buf, buflen, "%s contacted %s host%s%s in %s (threshold %" PRIu64 "%s)",
+                         src, count, s, on, dur, a->threshold, esc);
                 break;
+        }
         case FW_DET_SWEEP_PORT:
                 snprintf(buf, buflen,
                          "%s contacted %s host%s on port %u in %s (threshold %" PRIu64 "%s)", src,
@@ -956,6 +984,22 @@ static json_t *build(const fw_alert_t *a, const fw_alert_json_opts_t *o, const c
                         err |= json_array_append_new(hosts, jip(&a->targets[i]));
                 for (uint32_t i = 0; ports != NULL && i < npo; i++)
                         err |= json_array_append_new(ports, json_integer(a->ports[i]));
+        }
+        err |= set(fw, "state", json_string(a->final ? "ended" : "active"));
+        if (a->nby_port > 0) {
+                json_t *bp = child(fw, "by_port", json_array(), &err);
+
+                for (uint32_t i = 0; bp != NULL && i < a->nby_port && i < FW_ALERT_SAMPLE_MAX;
+                     i++) {
+                        json_t *po = json_object();
+
+                        if (po == NULL || json_array_append_new(bp, po) < 0) {
+                                err = 1;
+                                break;
+                        }
+                        err |= set(po, "port", json_integer(a->by_port[i]));
+                        err |= set(po, "hosts", jint(a->by_port_hosts[i]));
+                }
         }
         if (expr[0] != '\0')
                 err |= set(fw, "expression", jstr(expr));

@@ -54,7 +54,7 @@ const fw_conf_def_t fw_detector_conf_defs[] = {
         /* shared by the detections */
         {"detect.window", FW_CT_DURATION, "5m", 1000, MS_DAY, NULL, 0,
          "sliding window of event time (firstPacket) the detections count over; also the alert "
-         "epoch: one alert per key per window"},
+         "epoch an alert id is derived from"},
         {"detect.lateness", FW_CT_DURATION, "10m", 0, 6 * MS_HOUR, NULL, 0,
          "how late (behind the newest event time) sessions may arrive: Arkime writes an "
          "unanswered SYN after tcpTimeout (8 min); sets idle eviction and the rewind"},
@@ -73,8 +73,18 @@ const fw_conf_def_t fw_detector_conf_defs[] = {
 
         /* alerts */
         {"alert.escalation", FW_CT_STRING, "2", 0, 0, NULL, 0,
-         "raise an alert again in the same window when its count reaches this factor times the "
-         "count last reported (a number > 1)"},
+         "update an alert (window grouping: raise it again in the same window) when its count "
+         "reaches this factor times the count last reported (a number > 1)"},
+        {"alert.grouping", FW_CT_ENUM, "attack", 0, 0, "attack|window", 0,
+         "attack: one alert per key and attack, updated in place (same id) while it grows and "
+         "ended after alert.quiet, address_sweep_port folded into address_sweep; window: one "
+         "alert per key per window epoch (fanwatch 0.x)"},
+        {"alert.quiet", FW_CT_DURATION, "10m", 1000, 7 * MS_HOUR, NULL, 0,
+         "attack grouping: an alert ends when its key has had no session for this long (event "
+         "time; at most detect.window + detect.lateness); later activity is a new alert"},
+        {"alert.update_interval", FW_CT_DURATION, "5m", 0, MS_DAY, NULL, 0,
+         "attack grouping: at most one update of an alert per this much event time; growth "
+         "held back is reported when the attack ends"},
         {"alert.viewer_url", FW_CT_URL, "", 0, 0, NULL, 0,
          "Arkime viewer base URL for the session links in alerts, e.g. https://arkime:8005; "
          "empty: no links"},
@@ -202,6 +212,9 @@ void fw_detect_cfg_defaults(fw_detect_cfg_t *cfg) {
         static const uint32_t thresholds[3] = {25, 25, 15};
         static const int severities[3] = {47, 73, 47};
         memset(cfg, 0, sizeof(*cfg));
+        cfg->grouping = FW_GROUP_ATTACK;
+        cfg->quiet_ms = 10 * 60000;
+        cfg->update_ms = 5 * 60000;
         cfg->window_ms = 5 * 60000;
         cfg->lateness_ms = 600000;
         cfg->escalation = 2.0;
@@ -875,6 +888,19 @@ int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *e
         c.max_bytes = (size_t)fw_conf_int(conf, "detect.max_memory_mb") * 1024 * 1024;
         c.sample_max = (uint32_t)fw_conf_int(conf, "detect.sample");
 
+        c.grouping = strcmp(fw_conf_str(conf, "alert.grouping"), "window") == 0 ? FW_GROUP_WINDOW
+                                                                                : FW_GROUP_ATTACK;
+        c.quiet_ms = fw_conf_duration_ms(conf, "alert.quiet");
+        c.update_ms = fw_conf_duration_ms(conf, "alert.update_interval");
+        if (c.quiet_ms > c.window_ms + c.lateness_ms) {
+                char wb[256];
+                snprintf(err, errlen,
+                         "%s: key 'alert.quiet': %lld ms is longer than detect.window + "
+                         "detect.lateness (%lld ms), after which a key's state is dropped",
+                         where(conf, "alert.quiet", wb, sizeof(wb)), (long long)c.quiet_ms,
+                         (long long)(c.window_ms + c.lateness_ms));
+                goto fail;
+        }
         if (conf_double(conf, "alert.escalation", 1, 0, INFINITY, 0, "a number > 1", &c.escalation,
                         err, errlen) < 0)
                 goto fail;

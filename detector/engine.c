@@ -44,9 +44,14 @@ typedef struct fankey {
         int64_t half;              /* index of the current half-window (failed-connection counts) */
         uint32_t sess[2],
                 fail[2];  /* sessions / failed ones, [0] current half-window, [1] previous */
-        int64_t epoch;    /* epoch of the last alert, INT64_MIN for none */
+        int64_t epoch;    /* epoch of the last alert (attack grouping: of the open attack's first
+                           * alert), INT64_MIN for none */
         uint64_t alerted; /* count last reported */
-        uint32_t nesc;    /* escalations reported in that epoch */
+        uint32_t nesc;    /* escalations reported in that epoch (attack) */
+        int64_t ep_last;  /* attack grouping: newest sighting of the open attack */
+        int64_t doc_ms;   /* attack grouping: event time of the attack's last document */
+        uint64_t peak;    /* attack grouping: highest count seen in the open attack */
+        uint8_t held;     /* attack grouping: an update is due once update_ms has passed */
         uint32_t nsample;
         fw_ip_t *sample_ip;    /* sweeps: sampled destinations (allocated near the threshold) */
         uint16_t *sample_port; /* port scans: sampled ports */
@@ -55,8 +60,9 @@ typedef struct fankey {
 } fankey_t;
 
 typedef struct rulestate {
-        int64_t epoch;
-        int64_t first_ms, last_ms; /* matching sessions of the epoch */
+        int64_t epoch;             /* window grouping: the epoch; attack: of the attack's start */
+        int64_t first_ms, last_ms; /* matching sessions of the epoch (attack: of the attack) */
+        int64_t doc_ms;            /* attack grouping: event time of the last document */
         uint32_t count, alerted, nesc;
         uint32_t failed; /* of the matching sessions, failed connection attempts */
 } rulestate_t;
@@ -261,7 +267,7 @@ static void sample_add(fw_engine_t *e, fankey_t *k, int ports, const fw_ip_t *ip
 /* Report an alert (live) or count it (replay). 0 or -1 if the callback failed. */
 static int emit(fw_engine_t *e, fw_alert_t *a) {
         fw_alert_set_id(a);
-        a->trigger = e->cur;
+        a->trigger = a->final ? NULL : e->cur; /* a final update has no triggering session */
         if (!e->live) {
                 e->st.alerts_by_kind[a->kind]++;
                 e->st.alerts_silent++;
@@ -274,12 +280,157 @@ static int emit(fw_engine_t *e, fw_alert_t *a) {
         return 0;
 }
 
+static int attack_grouping(const fw_engine_t *e) {
+        return e->cfg->grouping == FW_GROUP_ATTACK;
+}
+
+static fankey_t **sub_slot(src_t *s, uint64_t h);
+
+/* Attack-grouped sweeps: the ports of source s reaching the most hosts (sub-keys with at least
+ * two hosts), most first, with their host counts at te. */
+static void fill_by_port(const fw_engine_t *e, const src_t *s, fw_alert_t *a, int64_t te) {
+        uint32_t max = e->cfg->sample_max, n = 0;
+        for (uint32_t i = 0; i < s->subcap; i++) {
+                const fankey_t *k = s->subs[i];
+                if (k == NULL || k->tag != TAG_PORT || k->d == NULL)
+                        continue;
+                uint64_t c = fw_distinct_count(k->d, te);
+                if (c < 2)
+                        continue;
+                /* insertion into the top list; ties: the lower port first (deterministic) */
+                uint32_t j = n < max ? n++ : max;
+                while (j > 0 && (a->by_port_hosts[j - 1] < c ||
+                                 (a->by_port_hosts[j - 1] == c && a->by_port[j - 1] > k->port))) {
+                        if (j < max) {
+                                a->by_port[j] = a->by_port[j - 1];
+                                a->by_port_hosts[j] = a->by_port_hosts[j - 1];
+                        }
+                        j--;
+                }
+                if (j < max) {
+                        a->by_port[j] = k->port;
+                        a->by_port_hosts[j] = c;
+                }
+        }
+        a->nby_port = n;
+}
+
+/* The alert of fan-out key k of source s: count targets at te against thr. */
+static void fankey_alert(const fw_engine_t *e, const src_t *s, const fankey_t *k,
+                         fw_det_kind_t kind, int64_t te, uint64_t count, uint64_t thr,
+                         fw_alert_t *a) {
+        const fw_fanout_cfg_t *fc = &e->cfg->fanout[kind];
+        int64_t w = e->cfg->window_ms;
+        memset(a, 0, sizeof(*a));
+        a->kind = kind;
+        a->rule = kind_names[kind];
+        a->severity = fc->severity;
+        a->has_src = 1;
+        a->src = s->ip;
+        if (kind == FW_DET_SWEEP_PORT) {
+                a->has_dport = 1;
+                a->dport = k->port;
+        } else if (kind == FW_DET_PORTSCAN) {
+                a->has_dst = 1;
+                a->dst = k->dst;
+        }
+        a->epoch_start_ms = k->epoch * w;
+        a->window_end_ms = te;
+        a->window_start_ms = cutoff(te, w);
+        a->first_seen_ms = k->first_ms > a->window_start_ms ? k->first_ms : a->window_start_ms + 1;
+        a->last_seen_ms = k->last_ms < te ? k->last_ms : te;
+        a->count = count;
+        a->threshold = thr;
+        a->exact = fw_distinct_is_exact(k->d);
+        a->escalation = k->nesc;
+        a->sessions = (uint64_t)k->sess[0] + k->sess[1];
+        a->failed = (uint64_t)k->fail[0] + k->fail[1];
+        if (k->sample_ip != NULL) {
+                memcpy(a->targets, k->sample_ip, k->nsample * sizeof(fw_ip_t));
+                a->ntargets = k->nsample;
+        }
+        if (k->sample_port != NULL) {
+                memcpy(a->ports, k->sample_port, k->nsample * sizeof(uint16_t));
+                a->nports = k->nsample;
+        }
+        if (kind == FW_DET_SWEEP && attack_grouping(e)) {
+                /* address_sweep_port is folded into the sweep: its ports, and its severity when
+                 * one port alone reached that detection's threshold */
+                fill_by_port(e, s, a, te);
+                const fw_fanout_cfg_t *pc = &e->cfg->fanout[FW_DET_SWEEP_PORT];
+                if (pc->enabled && a->nby_port > 0 && a->by_port_hosts[0] >= pc->threshold &&
+                    pc->severity > a->severity)
+                        a->severity = pc->severity;
+        }
+}
+
+/* Attack grouping: end key k's open attack, reporting in a final update what happened since its
+ * last document (a higher count, or sessions after it). 0, 1 if a final update was raised, -1 if
+ * the callback failed (nothing changed). */
+static int fankey_end(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t kind) {
+        if (k->epoch == INT64_MIN)
+                return 0;
+        int raised = 0;
+        uint64_t count = k->d != NULL ? fw_distinct_count(k->d, k->ep_last) : 0;
+        if (count < k->peak)
+                count = k->peak;
+        if (count < k->alerted)
+                count = k->alerted; /* the busiest window stays the attack's count */
+        if (count > k->alerted || k->ep_last > k->doc_ms) { /* grew, or went on after it */
+                const uint32_t old_nesc = k->nesc;
+                k->nesc++;
+                fw_alert_t a;
+                fankey_alert(e, s, k, kind, k->ep_last, count, e->cfg->fanout[kind].threshold, &a);
+                a.final = 1;
+                if (emit(e, &a) < 0) {
+                        k->nesc = old_nesc;
+                        return -1;
+                }
+                raised = 1;
+        }
+        k->epoch = INT64_MIN;
+        k->alerted = 0;
+        k->nesc = 0;
+        k->peak = 0;
+        k->held = 0;
+        return raised;
+}
+
+/* Attack grouping: address_sweep_port is part of the source's address_sweep whenever that one
+ * must cross first (enabled, the source not allowlisted, no destination left uncounted, a
+ * threshold no higher); otherwise it alerts on its own. */
+static int sweep_port_folded(const fw_engine_t *e, const src_t *s) {
+        const fw_fanout_cfg_t *sw = &e->cfg->fanout[FW_DET_SWEEP];
+        return sw->enabled && sw->allow_dst.count == 0 &&
+               sw->threshold <= e->cfg->fanout[FW_DET_SWEEP_PORT].threshold &&
+               !fw_cidr_list_contains(&sw->allow_src, &s->ip);
+}
+
 /* Evaluate a fan-out key after a sighting at t. Returns 1 if an alert was raised, 0 if not, -1
  * if the callback failed. */
 static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t kind, int64_t t) {
         const fw_fanout_cfg_t *fc = &e->cfg->fanout[kind];
         int64_t w = e->cfg->window_ms;
         int64_t te = t > k->last_ms ? t : k->last_ms;
+        const int attack = attack_grouping(e);
+        int raised = 0;
+        if (attack) {
+                if (kind == FW_DET_SWEEP_PORT && sweep_port_folded(e, s))
+                        return 0; /* the source's address_sweep reports it */
+                if (k->epoch != INT64_MIN) {
+                        if (te - k->ep_last >= e->cfg->quiet_ms) {
+                                /* quiet long enough before this sighting: that attack ended */
+                                if ((raised = fankey_end(e, s, k, kind)) < 0)
+                                        return -1;
+                        } else {
+                                if (te > k->ep_last)
+                                        k->ep_last = te;
+                                if (k->held && te - k->doc_ms < e->cfg->update_ms)
+                                        return 0; /* an update waits; nothing else to decide */
+                        }
+                }
+        }
+        const int open = attack ? k->epoch != INT64_MIN : k->epoch == floor_div(te, w);
         /* fw_distinct_count costs O(table) exact and O(2^p) in the sketch: skip it while an
          * upper bound of the count cannot reach what would change state: half the lowest
          * threshold while the sample is not full, the lowest threshold in a new epoch, else
@@ -287,9 +438,7 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
         uint64_t thr_min = fc->threshold;
         if (fc->failed_threshold > 0 && fc->failed_threshold < thr_min)
                 thr_min = fc->failed_threshold;
-        uint64_t need = k->epoch == floor_div(te, w)
-                                ? (uint64_t)ceil(e->cfg->escalation * (double)k->alerted)
-                                : thr_min;
+        uint64_t need = open ? (uint64_t)ceil(e->cfg->escalation * (double)k->alerted) : thr_min;
         if (k->nsample < e->cfg->sample_max && (thr_min + 1) / 2 < need)
                 need = (thr_min + 1) / 2;
         /* The sketch's estimate may run ahead of the sightings (error 1.04/sqrt(m)): recount
@@ -298,10 +447,12 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
         if (sketch)
                 need -= need / 16;
         if (k->ub < need || k->ub < k->floor)
-                return 0;
+                return raised;
         uint64_t count = fw_distinct_count(k->d, te);
         k->ub = count;
         k->floor = sketch ? count + 1 + need / 512 : 0;
+        if (open && count > k->peak)
+                k->peak = count;
         uint64_t sessions = (uint64_t)k->sess[0] + k->sess[1];
         uint64_t failed = (uint64_t)k->fail[0] + k->fail[1];
         uint64_t thr = fc->threshold;
@@ -309,7 +460,7 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
             (double)failed >= fc->failed_share * (double)sessions)
                 thr = fc->failed_threshold;
         if (k->sample_ip == NULL && k->sample_port == NULL && count * 2 < thr)
-                return 0;
+                return raised;
         if (count * 2 >= thr) {
                 if (kind == FW_DET_PORTSCAN)
                         sample_add(e, k, 1, NULL, e->cur->dst_port);
@@ -317,63 +468,66 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                         sample_add(e, k, 0, &e->cur->dst_ip, 0);
         }
         if (count < thr)
-                return 0;
-        int64_t epoch = floor_div(te, w);
-        uint32_t esc = 0;
-        const int64_t old_epoch = k->epoch;
-        const uint64_t old_alerted = k->alerted;
-        const uint32_t old_nesc = k->nesc;
-        if (k->epoch == epoch) {
+                return raised;
+        const fankey_t saved = *k;
+        if (open) {
                 if ((double)count < e->cfg->escalation * (double)k->alerted)
-                        return 0;
-                esc = ++k->nesc;
+                        return raised;
+                if (attack && te - k->doc_ms < e->cfg->update_ms) {
+                        k->held = 1; /* at most one update per update_ms */
+                        return raised;
+                }
+                k->nesc++;
         } else {
-                k->epoch = epoch;
+                k->epoch = floor_div(te, w);
                 k->nesc = 0;
+                k->ep_last = te;
         }
         k->alerted = count;
+        if (count > k->peak)
+                k->peak = count;
+        k->doc_ms = te;
+        k->held = 0;
 
         fw_alert_t a;
-        memset(&a, 0, sizeof(a));
-        a.kind = kind;
-        a.rule = kind_names[kind];
-        a.severity = fc->severity;
-        a.has_src = 1;
-        a.src = s->ip;
-        if (kind == FW_DET_SWEEP_PORT) {
-                a.has_dport = 1;
-                a.dport = k->port;
-        } else if (kind == FW_DET_PORTSCAN) {
-                a.has_dst = 1;
-                a.dst = k->dst;
-        }
-        a.epoch_start_ms = epoch * w;
-        a.window_end_ms = te;
-        a.window_start_ms = cutoff(te, w);
-        a.first_seen_ms = k->first_ms > a.window_start_ms ? k->first_ms : a.window_start_ms + 1;
-        a.last_seen_ms = k->last_ms;
-        a.count = count;
-        a.threshold = thr;
-        a.exact = fw_distinct_is_exact(k->d);
-        a.escalation = esc;
-        a.sessions = sessions;
-        a.failed = failed;
-        if (k->sample_ip != NULL) {
-                memcpy(a.targets, k->sample_ip, k->nsample * sizeof(fw_ip_t));
-                a.ntargets = k->nsample;
-        }
-        if (k->sample_port != NULL) {
-                memcpy(a.ports, k->sample_port, k->nsample * sizeof(uint16_t));
-                a.nports = k->nsample;
-        }
+        fankey_alert(e, s, k, kind, te, count, thr, &a);
         if (emit(e, &a) < 0) {
                 /* undelivered: feeding the session again must raise it again */
-                k->epoch = old_epoch;
-                k->alerted = old_alerted;
-                k->nesc = old_nesc;
+                *k = saved;
                 return -1;
         }
-        return 1;
+        return raised + 1;
+}
+
+/* Attack grouping: end every open attack of source s (its state is about to go, or the engine
+ * is flushed). Returns the final updates raised, or -1 if the callback failed. */
+static int rules_end(fw_engine_t *e, src_t *s, size_t r);
+
+static fw_det_kind_t sub_kind(const fankey_t *k) {
+        return k->tag == TAG_PORT ? FW_DET_SWEEP_PORT : FW_DET_PORTSCAN;
+}
+
+static int src_end_all(fw_engine_t *e, src_t *s) {
+        if (!attack_grouping(e))
+                return 0;
+        int raised = 0, r;
+        if ((r = fankey_end(e, s, &s->sweep, FW_DET_SWEEP)) < 0)
+                return -1;
+        raised += r;
+        for (uint32_t i = 0; i < s->subcap; i++) {
+                fankey_t *k = s->subs[i];
+                if (k == NULL)
+                        continue;
+                if ((r = fankey_end(e, s, k, sub_kind(k))) < 0)
+                        return -1;
+                raised += r;
+        }
+        for (size_t i = 0; s->rules != NULL && i < e->cfg->nrules; i++) {
+                if ((r = rules_end(e, s, i)) < 0)
+                        return -1;
+                raised += r;
+        }
+        return raised;
 }
 
 /* ---- sources ---- */
@@ -476,6 +630,8 @@ static void idle_sweep(fw_engine_t *e) {
                 if (e->tab[i].s == NULL || !slot_idle(e, &e->tab[i]))
                         continue; /* decided on the slot alone: no source record touched */
                 src_t *s = e->tab[i].s;
+                if (src_end_all(e, s) < 0)
+                        continue; /* the callback failed: keep the state, try again later */
                 if (e->tab[i].last_ms <= cutoff(e->clock, drop_after)) {
                         e->st.evicted++;
                         tab_remove(e, i);
@@ -501,6 +657,8 @@ static void enforce_cap(fw_engine_t *e, const src_t *keep) {
                 }
                 if (best == UINT32_MAX)
                         return;
+                if (src_end_all(e, e->tab[best].s) < 0)
+                        return; /* the callback failed: over the cap until the next session */
                 e->st.evicted++;
                 if (e->tab[best].last_ms > cutoff(e->clock, e->cfg->window_ms))
                         e->st.evicted_active++;
@@ -564,6 +722,12 @@ static fankey_t *sub_find(src_t *s, uint64_t h) {
 static int subs_rebuild(fw_engine_t *e, src_t *s) {
         uint32_t live = 0;
         int64_t dead = cutoff(e->clock, e->cfg->window_ms + e->cfg->lateness_ms);
+        for (uint32_t i = 0; i < s->subcap; i++) {
+                fankey_t *k = s->subs[i];
+                if (k != NULL && k->last_ms <= dead && attack_grouping(e) &&
+                    fankey_end(e, s, k, sub_kind(k)) < 0)
+                        return -1; /* the callback failed: nothing dropped yet */
+        }
         for (uint32_t i = 0; i < s->subcap; i++) {
                 fankey_t *k = s->subs[i];
                 if (k == NULL)
@@ -662,8 +826,58 @@ static int sub_sight(fw_engine_t *e, src_t *s, fw_det_kind_t kind, uint8_t tag, 
 
 /* ---- rules and spikes ---- */
 
+/* The alert of rule r for source s from its state st. */
+static void rule_alert(const fw_engine_t *e, const src_t *s, size_t r, const rulestate_t *st,
+                       fw_alert_t *a) {
+        const fw_detect_cfg_t *c = e->cfg;
+        const fw_rule_cfg_t *rc = &c->rules[r];
+        memset(a, 0, sizeof(*a));
+        a->kind = FW_DET_RULE;
+        a->rule = rc->name;
+        a->rule_cfg = rc;
+        a->severity = rc->severity;
+        a->has_src = 1;
+        a->src = s->ip;
+        a->epoch_start_ms = st->epoch * c->window_ms;
+        a->window_start_ms = a->epoch_start_ms;
+        /* the newest counted session, not the trigger: sessions of the epoch that
+         * arrived earlier may be newer than it (as fankey_eval's te) */
+        a->window_end_ms = st->last_ms;
+        a->first_seen_ms = st->first_ms;
+        a->last_seen_ms = st->last_ms;
+        a->count = st->count;
+        a->threshold = rc->threshold;
+        a->exact = 1;
+        a->escalation = st->nesc;
+        a->sessions = st->count;
+        a->failed = st->failed;
+}
+
+/* Attack grouping: end rule r's open attack for source s, reporting its growth. 0, 1 if a final
+ * update was raised, -1 if the callback failed (nothing changed). */
+static int rules_end(fw_engine_t *e, src_t *s, size_t r) {
+        rulestate_t *st = &s->rules[r];
+        if (st->epoch == INT64_MIN)
+                return 0;
+        int raised = 0;
+        if (st->alerted > 0 && st->count > st->alerted) {
+                rulestate_t fin = *st;
+                fin.nesc++;
+                fw_alert_t a;
+                rule_alert(e, s, r, &fin, &a);
+                a.final = 1;
+                if (emit(e, &a) < 0)
+                        return -1;
+                raised = 1;
+        }
+        st->epoch = INT64_MIN;
+        st->count = st->alerted = st->nesc = st->failed = 0;
+        return raised;
+}
+
 static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
         const fw_detect_cfg_t *c = e->cfg;
+        const int attack = attack_grouping(e);
         int raised = 0;
         for (size_t r = 0; r < c->nrules; r++) {
                 const fw_rule_cfg_t *rc = &c->rules[r];
@@ -679,14 +893,30 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                                 s->rules[i].epoch = INT64_MIN;
                 }
                 rulestate_t *st = &s->rules[r];
-                int64_t epoch = floor_div(t, c->window_ms);
-                if (epoch < st->epoch)
-                        continue; /* late for an epoch already closed for this key */
                 const rulestate_t saved = *st;
-                if (epoch > st->epoch) {
-                        st->epoch = epoch;
-                        st->count = st->alerted = st->nesc = st->failed = 0;
-                        st->first_ms = st->last_ms = t;
+                int ended = 0;
+                if (attack) {
+                        /* one attack while matches follow each other within quiet_ms */
+                        if (st->epoch != INT64_MIN && t - st->last_ms >= c->quiet_ms) {
+                                if ((ended = rules_end(e, s, r)) < 0)
+                                        return -1;
+                                raised += ended;
+                        }
+                        if (st->epoch == INT64_MIN) {
+                                st->epoch = floor_div(t, c->window_ms);
+                                st->count = st->alerted = st->nesc = st->failed = 0;
+                                st->first_ms = st->last_ms = t;
+                                st->doc_ms = INT64_MIN;
+                        }
+                } else {
+                        int64_t epoch = floor_div(t, c->window_ms);
+                        if (epoch < st->epoch)
+                                continue; /* late for an epoch already closed for this key */
+                        if (epoch > st->epoch) {
+                                st->epoch = epoch;
+                                st->count = st->alerted = st->nesc = st->failed = 0;
+                                st->first_ms = st->last_ms = t;
+                        }
                 }
                 if (t < st->first_ms)
                         st->first_ms = t;
@@ -698,40 +928,32 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                         st->failed++;
                 if (st->count < rc->threshold)
                         continue;
-                uint32_t esc = 0;
+                const rulestate_t before = *st;
                 if (st->alerted > 0) {
                         if ((double)st->count < c->escalation * (double)st->alerted)
                                 continue;
-                        esc = ++st->nesc;
+                        if (attack && st->last_ms - st->doc_ms < c->update_ms)
+                                continue; /* at most one update per update_ms; the end reports
+                                           * the rest */
+                        st->nesc++;
                 }
                 st->alerted = st->count;
+                st->doc_ms = st->last_ms;
                 fw_alert_t a;
-                memset(&a, 0, sizeof(a));
-                a.kind = FW_DET_RULE;
-                a.rule = rc->name;
-                a.rule_cfg = rc;
-                a.severity = rc->severity;
-                a.has_src = 1;
-                a.src = s->ip;
-                a.epoch_start_ms = epoch * c->window_ms;
-                a.window_start_ms = a.epoch_start_ms;
-                /* the newest counted session, not the trigger: sessions of the epoch that
-                 * arrived earlier may be newer than it (as fankey_eval's te) */
-                a.window_end_ms = st->last_ms;
-                a.first_seen_ms = st->first_ms;
-                a.last_seen_ms = st->last_ms;
-                a.count = st->count;
-                a.threshold = rc->threshold;
-                a.exact = 1;
-                a.escalation = esc;
-                a.sessions = st->count;
-                a.failed = st->failed;
+                rule_alert(e, s, r, st, &a);
                 a.targets[0] = e->cur->dst_ip;
                 a.ntargets = 1;
                 a.ports[0] = e->cur->dst_port;
                 a.nports = 1;
                 if (emit(e, &a) < 0) {
-                        *st = saved; /* the session may be fed again: count it once */
+                        /* the session may be fed again: count it once (a final update already
+                         * raised stays raised) */
+                        *st = ended ? before : saved;
+                        if (ended) {
+                                st->count--;
+                                if (session_failed(e->cur))
+                                        st->failed--;
+                        }
                         return -1;
                 }
                 raised++;
@@ -847,6 +1069,21 @@ void fw_engine_free(fw_engine_t *e) {
         free(e);
 }
 
+int fw_engine_flush(fw_engine_t *e, int live) {
+        int raised = 0;
+        e->live = live;
+        e->cur = NULL;
+        for (uint32_t i = 0; i < e->cap; i++) {
+                if (e->tab[i].s == NULL)
+                        continue;
+                int r = src_end_all(e, e->tab[i].s);
+                if (r < 0)
+                        return -1;
+                raised += r;
+        }
+        return raised;
+}
+
 void fw_engine_set_max_bytes(fw_engine_t *e, size_t max_bytes) {
         e->max_bytes = max_bytes;
 }
@@ -909,23 +1146,28 @@ static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const s
                         return -1;
                 raised += r;
         }
-        if (fo[FW_DET_SWEEP].enabled &&
-            !fw_cidr_list_contains(&fo[FW_DET_SWEEP].allow_src, &s->ip) &&
-            !fw_cidr_list_contains(&fo[FW_DET_SWEEP].allow_dst, &ss->dst_ip)) {
-                if (fankey_add(e, &s->sweep, dst_elem, t) < 0)
-                        return -1;
-                fankey_touch(e, &s->sweep, t, failed);
-                if ((r = fankey_eval(e, s, &s->sweep, FW_DET_SWEEP, t)) < 0)
-                        return -1;
-                raised += r;
-        }
-        if (fo[FW_DET_SWEEP_PORT].enabled &&
-            !fw_cidr_list_contains(&fo[FW_DET_SWEEP_PORT].allow_src, &s->ip) &&
-            !fw_cidr_list_contains(&fo[FW_DET_SWEEP_PORT].allow_dst, &ss->dst_ip)) {
-                if ((r = sub_sight(e, s, FW_DET_SWEEP_PORT, TAG_PORT,
-                                   sub_hash(TAG_PORT, 0, ss->dst_port), t, dst_elem, failed)) < 0)
-                        return -1;
-                raised += r;
+        /* attack grouping: source+port keys first, so that the sweep lists this port too */
+        for (int pass = 0; pass < 2; pass++) {
+                int port_pass = attack_grouping(e) ? pass == 0 : pass == 1;
+                if (port_pass && fo[FW_DET_SWEEP_PORT].enabled &&
+                    !fw_cidr_list_contains(&fo[FW_DET_SWEEP_PORT].allow_src, &s->ip) &&
+                    !fw_cidr_list_contains(&fo[FW_DET_SWEEP_PORT].allow_dst, &ss->dst_ip)) {
+                        if ((r = sub_sight(e, s, FW_DET_SWEEP_PORT, TAG_PORT,
+                                           sub_hash(TAG_PORT, 0, ss->dst_port), t, dst_elem,
+                                           failed)) < 0)
+                                return -1;
+                        raised += r;
+                }
+                if (!port_pass && fo[FW_DET_SWEEP].enabled &&
+                    !fw_cidr_list_contains(&fo[FW_DET_SWEEP].allow_src, &s->ip) &&
+                    !fw_cidr_list_contains(&fo[FW_DET_SWEEP].allow_dst, &ss->dst_ip)) {
+                        if (fankey_add(e, &s->sweep, dst_elem, t) < 0)
+                                return -1;
+                        fankey_touch(e, &s->sweep, t, failed);
+                        if ((r = fankey_eval(e, s, &s->sweep, FW_DET_SWEEP, t)) < 0)
+                                return -1;
+                        raised += r;
+                }
         }
         if (fo[FW_DET_PORTSCAN].enabled &&
             !fw_cidr_list_contains(&fo[FW_DET_PORTSCAN].allow_src, &s->ip) &&

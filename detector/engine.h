@@ -8,9 +8,10 @@
  * Detections (DESIGN.md "Detector"): address sweep per source and per source+destination port
  * (distinct destination IPs), port scan per source+destination (distinct destination ports),
  * session spike per source and in total (sessions per interval vs an EWMA/MAD baseline), and
- * expression rules (matching sessions per source). One alert per key per window epoch
- * (floor(event time / window)); the same id is raised again when the count reaches
- * escalation x the last reported count. */
+ * expression rules (matching sessions per source). Alerts are grouped by attack (default,
+ * FW_GROUP_ATTACK): one alert per key and run of activity, updated in place (same id) while it
+ * grows, its last growth reported when the key has been quiet for quiet_ms; or by window
+ * (FW_GROUP_WINDOW): one alert per key per window epoch, raised again at each escalation. */
 #ifndef FW_ENGINE_H
 #define FW_ENGINE_H
 
@@ -72,7 +73,19 @@ typedef struct fw_rule_cfg {
         char *reference;   /* rules file 'reference': rule.reference (a URL); NULL for none */
 } fw_rule_cfg_t;
 
+/* How alerts are grouped (alert.grouping). */
+typedef enum {
+        FW_GROUP_ATTACK = 0, /* one alert per key and attack; address_sweep_port folds into the
+                              * source's address_sweep (its ports, with hosts per port) */
+        FW_GROUP_WINDOW      /* one alert per key per window epoch, each detection on its own */
+} fw_grouping_t;
+
 typedef struct fw_detect_cfg {
+        int grouping;        /* fw_grouping_t */
+        int64_t quiet_ms;    /* attack grouping: an alert ends after this much event time without
+                              * a session of its key (default 10 min, at most window + lateness) */
+        int64_t update_ms;   /* attack grouping: at most one update per this much event time
+                              * (default 5 min) */
         int64_t window_ms;   /* sliding window and alert epoch length (default 5 min) */
         int64_t lateness_ms; /* bounded lateness: how far behind the newest event time a session
                               * may arrive and still count (default 60 s) */
@@ -97,11 +110,14 @@ typedef struct fw_alert {
         const char *rule;              /* fw_det_kind_name(kind) or the expression rule's name */
         const fw_rule_cfg_t *rule_cfg; /* the expression rule, NULL for built-in kinds */
         char id[33];                   /* hex XXH3-128 of (rule, key, epoch start): the Kafka key */
+        int final;                     /* attack grouping: the attack's last update (its key has
+                                        * been quiet for quiet_ms, or the engine was flushed) */
         int severity;
         int has_src, has_dst, has_dport; /* which key parts are set (spike_total: none) */
         fw_ip_t src, dst;
         uint16_t dport;
-        int64_t epoch_start_ms;                 /* floor(event time / window) * window */
+        int64_t epoch_start_ms; /* floor(event time / window) * window; attack grouping: of the
+                                 * attack's first alert, kept by its updates */
         int64_t window_start_ms, window_end_ms; /* the counted span (end - window, end] */
         int64_t first_seen_ms, last_seen_ms;    /* of the key's sessions in the window */
         uint64_t count;      /* distinct targets, sessions in the interval, or matching sessions */
@@ -114,6 +130,10 @@ typedef struct fw_alert {
         uint32_t ntargets;
         uint16_t ports[FW_ALERT_SAMPLE_MAX]; /* sample of destination ports (port scan) */
         uint32_t nports;
+        uint16_t by_port[FW_ALERT_SAMPLE_MAX]; /* attack-grouped sweeps: the ports reaching the
+                                                * most hosts (at least 2), most first ... */
+        uint64_t by_port_hosts[FW_ALERT_SAMPLE_MAX]; /* ... and the hosts each reached */
+        uint32_t nby_port;
         const fw_session_t *trigger; /* the session that crossed the threshold */
 } fw_alert_t;
 
@@ -157,6 +177,10 @@ int fw_engine_feed(fw_engine_t *e, const fw_session_t *s, int live);
  * processed (on -1, session *done is the one that failed and may be fed again). In the callback,
  * alert->trigger points into ss. */
 int fw_engine_feed_batch(fw_engine_t *e, const fw_session_t *ss, size_t n, int live, size_t *done);
+
+/* Attack grouping: report the last growth of every alert still open (end of a replayed file,
+ * a test). Returns the alerts raised, or -1 if the callback failed (call again). */
+int fw_engine_flush(fw_engine_t *e, int live);
 
 /* Change the state cap (a detector shares detect.max_memory_mb among its partitions); enforced
  * from the next session on. */

@@ -275,6 +275,13 @@ int main(int argc, char **argv) {
                         nbuf[p] = 0;
                 }
         }
+        /* the end of the input ends every open attack: its last growth is reported */
+        for (size_t p = 0; p < n; p++) {
+                if (fw_engine_flush(eng[p], 1) < 0) {
+                        fprintf(stderr, "%s: out of memory\n", PROG);
+                        goto out;
+                }
+        }
         if (fflush(stdout) != 0 || rp.out_error) {
                 fprintf(stderr, "%s: writing the alerts: %s\n", PROG, strerror(errno));
                 goto out;

@@ -82,9 +82,11 @@ static void mksyn(fw_session_t *s, fw_ip_t src, fw_ip_t dst, uint16_t dport, int
         s->tcpflags.fin = 0;
 }
 
-/* Defaults with the spike detections off, so a test sees only what it is about. */
+/* Defaults with the spike detections off, so a test sees only what it is about; alerts grouped
+ * by window, one per key per epoch (the tests of attack grouping set it back). */
 static void cfg_quiet(fw_detect_cfg_t *c) {
         fw_detect_cfg_defaults(c);
+        c->grouping = FW_GROUP_WINDOW;
         c->spike.enabled = 0;
         c->spike_total.enabled = 0;
 }
@@ -116,7 +118,8 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         alog_t *l = opaque;
 
         l->calls++;
-        assert_non_null(a->trigger);
+        if (!a->final) /* a final update is raised by no session */
+                assert_non_null(a->trigger);
         assert_non_null(a->rule);
         if (l->fail_calls > 0) {
                 l->fail_calls--;
@@ -131,8 +134,8 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         memset(r, 0, sizeof(*r));
         r->a = *a;
         snprintf(r->rule, sizeof(r->rule), "%s", a->rule);
-        r->trigger_t = a->trigger->first_packet_ms;
-        r->trigger_dport = a->trigger->dst_port;
+        r->trigger_t = a->trigger != NULL ? a->trigger->first_packet_ms : INT64_MIN;
+        r->trigger_dport = a->trigger != NULL ? a->trigger->dst_port : 0;
         r->seq = l->seq;
         r->a.rule = NULL;
         r->a.rule_cfg = NULL;
@@ -213,7 +216,11 @@ static void check_fanout_alert(const rec_t *r, const fw_detect_cfg_t *c) {
         assert_int_equal(strlen(a->id), 32);
         expected_id(r, id);
         assert_string_equal(a->id, id);
-        assert_int_equal(a->severity, c->fanout[a->kind].severity);
+        if (c->grouping == FW_GROUP_ATTACK && a->kind == FW_DET_SWEEP && a->nby_port > 0 &&
+            a->by_port_hosts[0] >= c->fanout[FW_DET_SWEEP_PORT].threshold)
+                assert_int_equal(a->severity, c->fanout[FW_DET_SWEEP_PORT].severity);
+        else
+                assert_int_equal(a->severity, c->fanout[a->kind].severity);
         assert_int_equal(a->has_src, 1);
         assert_int_equal(a->has_dst, a->kind == FW_DET_PORTSCAN);
         assert_int_equal(a->has_dport, a->kind == FW_DET_SWEEP_PORT);
@@ -1484,8 +1491,11 @@ static void test_memory_cap(void **state) {
                 stats(e, &st);
                 assert_true(st.bytes <= cap + slack);
         }
+        /* one alert for the attack: the sweep, carrying its port */
         assert_int_equal(count_kind(&l, FW_DET_SWEEP), 1);
-        assert_int_equal(count_kind(&l, FW_DET_SWEEP_PORT), 1);
+        assert_int_equal(count_kind(&l, FW_DET_SWEEP_PORT), 0);
+        assert_int_equal(l.v[l.n - 1].a.nby_port, 1);
+        assert_int_equal(l.v[l.n - 1].a.by_port[0], 445);
 
         /* a smaller cap set at run time is enforced from the next session on */
         fw_engine_set_max_bytes(e, 2 * MI);
@@ -1556,6 +1566,226 @@ static void test_idle_sources(void **state) {
         assert_int_equal(l.v[l.n - 1].a.kind, FW_DET_SWEEP);
         fw_engine_free(e);
         alog_free(&l);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Attack grouping (the default): one alert per attack, updated in place, ended after quiet
+ * ------------------------------------------------------------------------------------------- */
+
+/* Defaults (attack grouping) with the spikes off. */
+static void cfg_attack(fw_detect_cfg_t *c) {
+        cfg_quiet(c);
+        c->grouping = FW_GROUP_ATTACK;
+}
+
+/* Distinct alert ids in the log. */
+static size_t count_ids(const alog_t *l) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < l->n; i++) {
+                size_t j = 0;
+                while (j < i && strcmp(l->v[j].a.id, l->v[i].a.id) != 0)
+                        j++;
+                n += j == i;
+        }
+        return n;
+}
+
+/* The issue's case: one 256-address sweep of three ports. Window grouping raised 7 ids (the
+ * sweep, a key per port, each again in the next window); attack grouping raises one alert,
+ * carrying the three ports, and reports its final size once the source has been quiet. */
+static void test_attack_one_sweep_one_alert(void **state) {
+        static const uint16_t ports[3] = {445, 139, 3389};
+        (void)state;
+        for (int grouping = 0; grouping < 2; grouping++) {
+                fw_detect_cfg_t c;
+                alog_t l = {0};
+                cfg_attack(&c);
+                c.grouping = grouping;
+                fw_engine_t *e = mk(&c, &l);
+                fw_ip_t src = ip_str("10.90.0.1");
+                /* 256 hosts x 3 ports, 1 s apart: 12.8 min, across three epoch edges */
+                for (uint32_t i = 0; i < 256 * 3; i++)
+                        feed_conn(e, &l, src, ip4n(172, 70, i / 3), ports[i % 3],
+                                  T0 + 200000 + (int64_t)i * 1000);
+                /* another source's traffic moves event time past the quiet period */
+                int64_t end = T0 + 200000 + 256 * 3 * 1000;
+                for (int k = 0; k < 4000; k++)
+                        feed_conn(e, &l, ip_str("10.91.0.1"), ip_str("172.71.0.1"), 443,
+                                  end + c.window_ms + c.lateness_ms + k);
+                if (grouping == FW_GROUP_WINDOW) {
+                        assert_true(count_ids(&l) >= 7);
+                        assert_true(count_kind(&l, FW_DET_SWEEP_PORT) >= 3);
+                } else {
+                        assert_int_equal(count_ids(&l), 1);
+                        assert_int_equal(count_kind(&l, FW_DET_SWEEP_PORT), 0);
+                        assert_true(l.n >= 2 && l.n <= 5); /* first, <= 1 per 5 min, final */
+                        const fw_alert_t *first = &l.v[0].a, *last = &l.v[l.n - 1].a;
+                        assert_int_equal(first->count, 25);
+                        assert_int_equal(first->final, 0);
+                        assert_int_equal(first->escalation, 0);
+                        assert_int_equal(last->final, 1);
+                        assert_int_equal(last->escalation, l.n - 1);
+                        assert_true(last->count > first->count);
+                        assert_int_equal(last->epoch_start_ms, first->epoch_start_ms);
+                        assert_int_equal(last->nby_port, 3);
+                        for (uint32_t j = 0; j < 3; j++)
+                                assert_true(last->by_port_hosts[j] + 2 >= last->count);
+                        /* updates at least update_interval apart in event time */
+                        for (size_t i = 1; i + 1 < l.n; i++)
+                                assert_true(l.v[i].a.window_end_ms - l.v[i - 1].a.window_end_ms >=
+                                            c.update_ms);
+                        /* one port reached the sweep_port threshold: its severity and port */
+                        assert_int_equal(first->severity, c.fanout[FW_DET_SWEEP_PORT].severity);
+                }
+                fw_engine_free(e);
+                fw_detect_cfg_release(&c);
+                alog_free(&l);
+        }
+}
+
+/* Quiet for alert.quiet ends an attack; activity after it is a new alert (a new id). Activity
+ * with shorter pauses continues the same alert, across windows. */
+static void test_attack_quiet_period(void **state) {
+        fw_detect_cfg_t c;
+        alog_t l = {0};
+        (void)state;
+        cfg_attack(&c);
+        fw_engine_t *e = mk(&c, &l);
+        fw_ip_t src = ip_str("10.92.0.1");
+        int64_t t = T0 + 1000;
+        /* a port scan of 30 ports, a pause of quiet - 1 s, 30 more ports: one attack */
+        for (uint32_t i = 0; i < 30; i++)
+                feed_conn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(1000 + i), t + i * 100);
+        t += 3000 + c.quiet_ms - 1000;
+        for (uint32_t i = 0; i < 30; i++)
+                feed_conn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(2000 + i), t + i * 100);
+        assert_int_equal(count_ids(&l), 1);
+        /* a pause of the whole quiet period: a new attack, a new id */
+        t += 3000 + c.quiet_ms;
+        size_t before = l.n;
+        for (uint32_t i = 0; i < 30; i++)
+                feed_conn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(3000 + i), t + i * 100);
+        assert_int_equal(count_ids(&l), 2);
+        assert_true(l.n > before);
+        assert_string_not_equal(l.v[l.n - 1].a.id, l.v[0].a.id);
+        assert_int_equal(l.v[l.n - 1].a.escalation, 0);
+        fw_engine_free(e);
+        fw_detect_cfg_release(&c);
+        alog_free(&l);
+}
+
+/* The end of an attack reports growth held back by update_interval, exactly once; an attack
+ * that did not grow after its last document ends silently. fw_engine_flush ends them all. */
+static void test_attack_final_update_and_flush(void **state) {
+        fw_detect_cfg_t c;
+        alog_t l = {0};
+        (void)state;
+        cfg_attack(&c);
+        fw_engine_t *e = mk(&c, &l);
+        /* grows from 15 to 100 ports within a minute: the first alert, then held */
+        for (uint32_t i = 0; i < 100; i++)
+                feed_conn(e, &l, ip_str("10.93.0.1"), ip_str("172.73.0.1"), (uint16_t)(1 + i),
+                          T0 + 1000 + i * 500);
+        /* exactly at its threshold, no growth after */
+        for (uint32_t i = 0; i < 15; i++)
+                feed_conn(e, &l, ip_str("10.93.0.2"), ip_str("172.73.0.2"), (uint16_t)(1 + i),
+                          T0 + 1000 + i * 500);
+        assert_int_equal(l.n, 2);
+        assert_int_equal(l.v[0].a.count, 15);
+        assert_int_equal(fw_engine_flush(e, 1), 1);
+        assert_int_equal(l.n, 3);
+        assert_int_equal(l.v[2].a.final, 1);
+        assert_int_equal(l.v[2].a.count, 100);
+        assert_string_equal(l.v[2].a.id, l.v[0].a.id);
+        assert_int_equal(l.v[2].a.nports, c.sample_max);
+        /* ended: a second flush raises nothing */
+        assert_int_equal(fw_engine_flush(e, 1), 0);
+        /* a failing callback leaves the attack open; the next flush reports it */
+        for (uint32_t i = 0; i < 40; i++)
+                feed_conn(e, &l, ip_str("10.93.0.3"), ip_str("172.73.0.3"), (uint16_t)(1 + i),
+                          T0 + 2000 + i * 100);
+        size_t n = l.n;
+        l.fail_calls = 1;
+        assert_int_equal(fw_engine_flush(e, 1), -1);
+        assert_int_equal(l.n, n);
+        assert_int_equal(fw_engine_flush(e, 1), 1);
+        assert_int_equal(l.v[l.n - 1].a.count, 40);
+        fw_engine_free(e);
+        fw_detect_cfg_release(&c);
+        alog_free(&l);
+}
+
+/* An expression rule: a source leaking one packet a minute for half an hour is one alert
+ * (window grouping: one per 5-minute epoch, 6). */
+static void test_attack_rule(void **state) {
+        (void)state;
+        for (int grouping = 0; grouping < 2; grouping++) {
+                fw_detect_cfg_t c;
+                alog_t l = {0};
+                cfg_attack(&c);
+                c.grouping = grouping;
+                add_rule(&c, "private_leak", STUDY_RULE, 1);
+                fw_engine_t *e = mk(&c, &l);
+                for (int m = 0; m < 30; m++) {
+                        fw_session_t s;
+                        one_packet(&s, "192.168.1.10", "172.16.0.5", T0 + m * 60000);
+                        feed(e, &l, &s);
+                }
+                fw_engine_flush(e, 1);
+                if (grouping == FW_GROUP_WINDOW) {
+                        assert_int_equal(count_ids(&l), 6);
+                } else {
+                        assert_int_equal(count_ids(&l), 1);
+                        assert_true(l.n <= 1 + 30 / 5 + 1);
+                        assert_int_equal(l.v[l.n - 1].a.final, 1);
+                        assert_int_equal(l.v[l.n - 1].a.count, 30);
+                        assert_int_equal(l.v[l.n - 1].a.first_seen_ms, T0);
+                }
+                fw_engine_free(e);
+                fw_detect_cfg_release(&c);
+                alog_free(&l);
+        }
+}
+
+/* Replay rebuilds attack state: after a silent replay of the first half, the live second half
+ * raises exactly what one live run raises from that point (same ids, nothing re-sent). */
+static void test_attack_replay(void **state) {
+        fw_detect_cfg_t c;
+        (void)state;
+        cfg_attack(&c);
+        enum { N = 4000 };
+        fw_session_t *ss = calloc(N, sizeof(*ss));
+        assert_non_null(ss);
+        for (uint32_t i = 0; i < N; i++) {
+                uint32_t src = i % 7, r = (uint32_t)fw_gen_mix(i);
+                mksess(&ss[i], ip4n(10, 94, src), ip4n(172, 74, src == 0 ? i : r % 40),
+                       (uint16_t)(src == 1 ? 1 + i % 300 : 445), T0 + (int64_t)i * 400);
+        }
+        alog_t all = {0}, half = {0};
+        fw_engine_t *e1 = mk(&c, &all), *e2 = mk(&c, &half);
+        size_t at = 0;
+        for (uint32_t i = 0; i < N; i++) {
+                if (i == N / 2)
+                        at = all.n;
+                feed(e1, &all, &ss[i]);
+                if (i < N / 2)
+                        assert_true(fw_engine_feed(e2, &ss[i], 0) >= 0);
+                else
+                        feed(e2, &half, &ss[i]);
+        }
+        assert_int_equal(half.n, all.n - at);
+        for (size_t i = 0; i < half.n; i++) {
+                assert_string_equal(half.v[i].a.id, all.v[at + i].a.id);
+                assert_int_equal(half.v[i].a.count, all.v[at + i].a.count);
+        }
+        assert_true(all.n > 0);
+        fw_engine_free(e1);
+        fw_engine_free(e2);
+        fw_detect_cfg_release(&c);
+        alog_free(&all);
+        alog_free(&half);
+        free(ss);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1731,6 +1961,11 @@ int main(void) {
                 cmocka_unit_test(test_alert_samples),
                 cmocka_unit_test(test_callback_failure),
                 cmocka_unit_test(test_ipv6),
+                cmocka_unit_test(test_attack_one_sweep_one_alert),
+                cmocka_unit_test(test_attack_quiet_period),
+                cmocka_unit_test(test_attack_final_update_and_flush),
+                cmocka_unit_test(test_attack_rule),
+                cmocka_unit_test(test_attack_replay),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,6 +58,13 @@ const fw_conf_def_t fw_detector_conf_defs[] = {
         {"detect.lateness", FW_CT_DURATION, "10m", 0, 6 * MS_HOUR, NULL, 0,
          "how late (behind the newest event time) sessions may arrive: Arkime writes an "
          "unanswered SYN after tcpTimeout (8 min); sets idle eviction and the rewind"},
+        {"detect.count", FW_CT_ENUM, "failed_or_new", 0, 0, "failed_or_new|all", 0,
+         "sessions the fan-out detections count: failed connections and answered ones to a "
+         "destination the source has not reached within detect.history (Zeek counts failed "
+         "ones only), or all"},
+        {"detect.history", FW_CT_DURATION, "1h", MS_MIN, 7 * MS_DAY, NULL, 0,
+         "how long a destination reached with an answered connection stays known to its source "
+         "(detect.count = failed_or_new)"},
         {"detect.exact_max", FW_CT_INT, "256", 1, 1000000, NULL, 0,
          "distinct targets counted exactly per key before a HyperLogLog sketch takes over; must "
          "exceed every enabled fan-out threshold so that threshold decisions are exact"},
@@ -212,6 +219,8 @@ void fw_detect_cfg_defaults(fw_detect_cfg_t *cfg) {
         static const uint32_t thresholds[3] = {25, 25, 15};
         static const int severities[3] = {47, 73, 47};
         memset(cfg, 0, sizeof(*cfg));
+        cfg->count_policy = FW_COUNT_FAILED_OR_NEW;
+        cfg->history_ms = 3600000;
         cfg->grouping = FW_GROUP_ATTACK;
         cfg->quiet_ms = 10 * 60000;
         cfg->update_ms = 5 * 60000;
@@ -891,6 +900,10 @@ int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *e
         c.grouping = strcmp(fw_conf_str(conf, "alert.grouping"), "window") == 0 ? FW_GROUP_WINDOW
                                                                                 : FW_GROUP_ATTACK;
         c.quiet_ms = fw_conf_duration_ms(conf, "alert.quiet");
+        c.count_policy = strcmp(fw_conf_str(conf, "detect.count"), "all") == 0
+                                 ? FW_COUNT_ALL
+                                 : FW_COUNT_FAILED_OR_NEW;
+        c.history_ms = fw_conf_duration_ms(conf, "detect.history");
         c.update_ms = fw_conf_duration_ms(conf, "alert.update_interval");
         if (c.quiet_ms > c.window_ms + c.lateness_ms) {
                 char wb[256];

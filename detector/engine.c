@@ -21,6 +21,7 @@
 
 #include "alert.h"
 #include "distinct.h"
+#include "history.h"
 #include "pairmap.h"
 #include "spike.h"
 
@@ -52,6 +53,7 @@ typedef struct fankey {
         int64_t doc_ms;   /* attack grouping: event time of the attack's last document */
         uint64_t peak;    /* attack grouping: highest count seen in the open attack */
         uint8_t held;     /* attack grouping: an update is due once update_ms has passed */
+        uint8_t live;     /* attack grouping: a session of the open attack was fed live */
         uint32_t nsample;
         fw_ip_t *sample_ip;    /* sweeps: sampled destinations (allocated near the threshold) */
         uint16_t *sample_port; /* port scans: sampled ports */
@@ -65,6 +67,7 @@ typedef struct rulestate {
         int64_t doc_ms;            /* attack grouping: event time of the last document */
         uint32_t count, alerted, nesc;
         uint32_t failed; /* of the matching sessions, failed connection attempts */
+        uint8_t live;    /* attack grouping: a session of the open attack was fed live */
 } rulestate_t;
 
 typedef struct src src_t;
@@ -87,6 +90,7 @@ struct src {
         uint32_t subcap, subused;
         fw_pairmap_t pm;
         rulestate_t *rules; /* cfg->nrules entries, NULL until a rule matches */
+        fw_history_t hist;  /* destinations reached with answered connections (detect.count) */
 };
 
 struct fw_engine {
@@ -376,7 +380,9 @@ static int fankey_end(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t
                 count = k->peak;
         if (count < k->alerted)
                 count = k->alerted; /* the busiest window stays the attack's count */
-        if (count > k->alerted || k->ep_last > k->doc_ms) { /* grew, or went on after it */
+        /* grew, or went on after its last document; and not an attack seen only while
+         * rebuilding state (a detector starting anew must not end alerts it never raised) */
+        if (k->live && (count > k->alerted || k->ep_last > k->doc_ms)) {
                 const uint32_t old_nesc = k->nesc;
                 k->nesc++;
                 fw_alert_t a;
@@ -393,6 +399,7 @@ static int fankey_end(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t
         k->nesc = 0;
         k->peak = 0;
         k->held = 0;
+        k->live = 0;
         return raised;
 }
 
@@ -425,6 +432,7 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                         } else {
                                 if (te > k->ep_last)
                                         k->ep_last = te;
+                                k->live |= (uint8_t)e->live;
                                 if (k->held && te - k->doc_ms < e->cfg->update_ms)
                                         return 0; /* an update waits; nothing else to decide */
                         }
@@ -482,6 +490,7 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                 k->epoch = floor_div(te, w);
                 k->nesc = 0;
                 k->ep_last = te;
+                k->live = (uint8_t)e->live;
         }
         k->alerted = count;
         if (count > k->peak)
@@ -562,6 +571,8 @@ static void src_trim(fw_engine_t *e, src_t *s) {
 
 static void src_destroy(fw_engine_t *e, src_t *s) {
         src_trim(e, s);
+        e->bytes -= fw_history_bytes(&s->hist);
+        fw_history_free(&s->hist);
         acct_free(e, s, src_size());
         e->st.keys--;
         e->st.sources--;
@@ -687,6 +698,7 @@ static tslot_t *src_get(fw_engine_t *e, const fw_ip_t *ip, uint64_t h) {
         fankey_init(&s->sweep, 0, 0);
         fw_spike_init(&s->spike);
         fw_pairmap_init(&s->pm);
+        fw_history_init(&s->hist);
         e->tab[i].s = s;
         e->tab[i].h = h;
         e->tab[i].last_ms = INT64_MIN;
@@ -860,7 +872,7 @@ static int rules_end(fw_engine_t *e, src_t *s, size_t r) {
         if (st->epoch == INT64_MIN)
                 return 0;
         int raised = 0;
-        if (st->alerted > 0 && st->count > st->alerted) {
+        if (st->live && st->alerted > 0 && st->count > st->alerted) {
                 rulestate_t fin = *st;
                 fin.nesc++;
                 fw_alert_t a;
@@ -907,7 +919,9 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                                 st->count = st->alerted = st->nesc = st->failed = 0;
                                 st->first_ms = st->last_ms = t;
                                 st->doc_ms = INT64_MIN;
+                                st->live = 0;
                         }
+                        st->live |= (uint8_t)e->live;
                 } else {
                         int64_t epoch = floor_div(t, c->window_ms);
                         if (epoch < st->epoch)
@@ -1146,8 +1160,20 @@ static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const s
                         return -1;
                 raised += r;
         }
+        /* detect.count: an answered session to a destination the source reached recently is
+         * routine (monitoring, backup, its servers) and counts for no fan-out */
+        int counts = 1;
+        if (c->count_policy == FW_COUNT_FAILED_OR_NEW && !failed) {
+                size_t before = fw_history_bytes(&s->hist);
+                int known =
+                        fw_history_contact(&s->hist, dst_elem, t, c->history_ms, FW_HISTORY_MAX);
+                if (known < 0)
+                        return -1;
+                e->bytes += fw_history_bytes(&s->hist) - before;
+                counts = !known;
+        }
         /* attack grouping: source+port keys first, so that the sweep lists this port too */
-        for (int pass = 0; pass < 2; pass++) {
+        for (int pass = 0; counts && pass < 2; pass++) {
                 int port_pass = attack_grouping(e) ? pass == 0 : pass == 1;
                 if (port_pass && fo[FW_DET_SWEEP_PORT].enabled &&
                     !fw_cidr_list_contains(&fo[FW_DET_SWEEP_PORT].allow_src, &s->ip) &&
@@ -1169,7 +1195,7 @@ static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const s
                         raised += r;
                 }
         }
-        if (fo[FW_DET_PORTSCAN].enabled &&
+        if (counts && fo[FW_DET_PORTSCAN].enabled &&
             !fw_cidr_list_contains(&fo[FW_DET_PORTSCAN].allow_src, &s->ip) &&
             !fw_cidr_list_contains(&fo[FW_DET_PORTSCAN].allow_dst, &ss->dst_ip)) {
                 if ((r = sub_sight(e, s, FW_DET_PORTSCAN, TAG_DST, sub_hash(TAG_DST, dst_elem, 0),

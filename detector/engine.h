@@ -80,7 +80,18 @@ typedef enum {
         FW_GROUP_WINDOW      /* one alert per key per window epoch, each detection on its own */
 } fw_grouping_t;
 
+/* Which sessions the fan-out detections count (detect.count). */
+typedef enum {
+        FW_COUNT_FAILED_OR_NEW = 0, /* failed connections, and answered ones to a destination the
+                                     * source has not reached within history_ms */
+        FW_COUNT_ALL                /* every session */
+} fw_count_policy_t;
+
+#define FW_HISTORY_MAX 4096 /* answered destinations remembered per source */
+
 typedef struct fw_detect_cfg {
+        int count_policy;    /* fw_count_policy_t */
+        int64_t history_ms;  /* FW_COUNT_FAILED_OR_NEW: how long a destination stays known */
         int grouping;        /* fw_grouping_t */
         int64_t quiet_ms;    /* attack grouping: an alert ends after this much event time without
                               * a session of its key (default 10 min, at most window + lateness) */

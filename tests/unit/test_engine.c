@@ -87,6 +87,7 @@ static void mksyn(fw_session_t *s, fw_ip_t src, fw_ip_t dst, uint16_t dport, int
 static void cfg_quiet(fw_detect_cfg_t *c) {
         fw_detect_cfg_defaults(c);
         c->grouping = FW_GROUP_WINDOW;
+        c->count_policy = FW_COUNT_ALL;
         c->spike.enabled = 0;
         c->spike_total.enabled = 0;
 }
@@ -1514,6 +1515,7 @@ static void test_idle_sources(void **state) {
 
         (void)state;
         fw_detect_cfg_defaults(&c);
+        c.count_policy = FW_COUNT_ALL; /* answered ports of a known host count here */
         fw_engine_t *e = mk(&c, &l);
         const int64_t last = T0 + 1000;
         /* 100 sources sweeping 30 hosts on 445 and 10 ports on one host, all at `last` */
@@ -1572,10 +1574,20 @@ static void test_idle_sources(void **state) {
  * Attack grouping (the default): one alert per attack, updated in place, ended after quiet
  * ------------------------------------------------------------------------------------------- */
 
-/* Defaults (attack grouping) with the spikes off. */
+/* Defaults (attack grouping, failed or new connections counted) with the spikes off. */
 static void cfg_attack(fw_detect_cfg_t *c) {
         cfg_quiet(c);
         c->grouping = FW_GROUP_ATTACK;
+        c->count_policy = FW_COUNT_FAILED_OR_NEW;
+}
+
+/* Feed an unanswered SYN probe live. */
+static int feed_syn(fw_engine_t *e, alog_t *l, fw_ip_t src, fw_ip_t dst, uint16_t dport,
+                    int64_t t) {
+        fw_session_t s;
+
+        mksyn(&s, src, dst, dport, t);
+        return feed(e, l, &s);
 }
 
 /* Distinct alert ids in the log. */
@@ -1606,8 +1618,8 @@ static void test_attack_one_sweep_one_alert(void **state) {
                 fw_ip_t src = ip_str("10.90.0.1");
                 /* 256 hosts x 3 ports, 1 s apart: 12.8 min, across three epoch edges */
                 for (uint32_t i = 0; i < 256 * 3; i++)
-                        feed_conn(e, &l, src, ip4n(172, 70, i / 3), ports[i % 3],
-                                  T0 + 200000 + (int64_t)i * 1000);
+                        feed_syn(e, &l, src, ip4n(172, 70, i / 3), ports[i % 3],
+                                 T0 + 200000 + (int64_t)i * 1000);
                 /* another source's traffic moves event time past the quiet period */
                 int64_t end = T0 + 200000 + 256 * 3 * 1000;
                 for (int k = 0; k < 4000; k++)
@@ -1656,16 +1668,16 @@ static void test_attack_quiet_period(void **state) {
         int64_t t = T0 + 1000;
         /* a port scan of 30 ports, a pause of quiet - 1 s, 30 more ports: one attack */
         for (uint32_t i = 0; i < 30; i++)
-                feed_conn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(1000 + i), t + i * 100);
+                feed_syn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(1000 + i), t + i * 100);
         t += 3000 + c.quiet_ms - 1000;
         for (uint32_t i = 0; i < 30; i++)
-                feed_conn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(2000 + i), t + i * 100);
+                feed_syn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(2000 + i), t + i * 100);
         assert_int_equal(count_ids(&l), 1);
         /* a pause of the whole quiet period: a new attack, a new id */
         t += 3000 + c.quiet_ms;
         size_t before = l.n;
         for (uint32_t i = 0; i < 30; i++)
-                feed_conn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(3000 + i), t + i * 100);
+                feed_syn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(3000 + i), t + i * 100);
         assert_int_equal(count_ids(&l), 2);
         assert_true(l.n > before);
         assert_string_not_equal(l.v[l.n - 1].a.id, l.v[0].a.id);
@@ -1685,12 +1697,12 @@ static void test_attack_final_update_and_flush(void **state) {
         fw_engine_t *e = mk(&c, &l);
         /* grows from 15 to 100 ports within a minute: the first alert, then held */
         for (uint32_t i = 0; i < 100; i++)
-                feed_conn(e, &l, ip_str("10.93.0.1"), ip_str("172.73.0.1"), (uint16_t)(1 + i),
-                          T0 + 1000 + i * 500);
+                feed_syn(e, &l, ip_str("10.93.0.1"), ip_str("172.73.0.1"), (uint16_t)(1 + i),
+                         T0 + 1000 + i * 500);
         /* exactly at its threshold, no growth after */
         for (uint32_t i = 0; i < 15; i++)
-                feed_conn(e, &l, ip_str("10.93.0.2"), ip_str("172.73.0.2"), (uint16_t)(1 + i),
-                          T0 + 1000 + i * 500);
+                feed_syn(e, &l, ip_str("10.93.0.2"), ip_str("172.73.0.2"), (uint16_t)(1 + i),
+                         T0 + 1000 + i * 500);
         assert_int_equal(l.n, 2);
         assert_int_equal(l.v[0].a.count, 15);
         assert_int_equal(fw_engine_flush(e, 1), 1);
@@ -1703,8 +1715,8 @@ static void test_attack_final_update_and_flush(void **state) {
         assert_int_equal(fw_engine_flush(e, 1), 0);
         /* a failing callback leaves the attack open; the next flush reports it */
         for (uint32_t i = 0; i < 40; i++)
-                feed_conn(e, &l, ip_str("10.93.0.3"), ip_str("172.73.0.3"), (uint16_t)(1 + i),
-                          T0 + 2000 + i * 100);
+                feed_syn(e, &l, ip_str("10.93.0.3"), ip_str("172.73.0.3"), (uint16_t)(1 + i),
+                         T0 + 2000 + i * 100);
         size_t n = l.n;
         l.fail_calls = 1;
         assert_int_equal(fw_engine_flush(e, 1), -1);
@@ -1786,6 +1798,69 @@ static void test_attack_replay(void **state) {
         alog_free(&all);
         alog_free(&half);
         free(ss);
+}
+
+/* detect.count = failed_or_new (the default): a host polling the same 30, 100 or 500 hosts
+ * every 3 minutes with answered connections raises nothing once it has history (the detector
+ * rebuilds it from its rewind); the same host reaching 30 new hosts on 445, answered, raises an
+ * address sweep; unanswered probes of hosts it knows count too (Zeek's failed connections). */
+static void test_count_failed_or_new(void **state) {
+        static const uint32_t sizes[3] = {30, 100, 500};
+        (void)state;
+        for (int k = 0; k < 3; k++) {
+                fw_detect_cfg_t c;
+                alog_t l = {0};
+                cfg_attack(&c);
+                fw_engine_t *e = mk(&c, &l);
+                fw_ip_t poller = ip4n(10, 95, (uint32_t)k);
+                int64_t t = T0;
+                for (int round = 0; round < 20; round++, t += 180000) {
+                        for (uint32_t i = 0; i < sizes[k]; i++) {
+                                fw_session_t s;
+                                mksess(&s, poller, ip4n(172, 80, i), 443, t + i * 100);
+                                if (round == 0)
+                                        assert_true(fw_engine_feed(e, &s, 0) >= 0); /* rewind */
+                                else
+                                        feed(e, &l, &s);
+                        }
+                }
+                assert_int_equal(l.n, 0);
+                /* unanswered probes of 30 hosts it knows (the first 30 polled), on 22: they
+                 * count, as Zeek counts failed connections */
+                for (uint32_t i = 0; i < 30; i++)
+                        feed_syn(e, &l, poller, ip4n(172, 80, i), 22, t + i * 100);
+                assert_int_equal(count_ids(&l), 1);
+                assert_int_equal(l.v[0].a.kind, FW_DET_SWEEP);
+                assert_int_equal(l.v[0].a.by_port[0], 22);
+                /* after the quiet period, lateral movement: 30 new hosts on 445, every
+                 * connection answered: a new alert */
+                t += c.quiet_ms + 60000;
+                for (uint32_t i = 0; i < 30; i++)
+                        feed_conn(e, &l, poller, ip4n(172, 81, i), 445, t + i * 1000);
+                assert_int_equal(count_ids(&l), 2);
+                const fw_alert_t *lat = &l.v[l.n - 1].a;
+                assert_int_equal(lat->kind, FW_DET_SWEEP);
+                assert_int_equal(lat->final, 0);
+                assert_int_equal(lat->nby_port, 1);
+                assert_int_equal(lat->by_port[0], 445);
+                fw_engine_free(e);
+                fw_detect_cfg_release(&c);
+                alog_free(&l);
+        }
+        /* detect.count = all: the same polling alerts */
+        fw_detect_cfg_t c;
+        alog_t l = {0};
+        cfg_attack(&c);
+        c.count_policy = FW_COUNT_ALL;
+        fw_engine_t *e = mk(&c, &l);
+        for (int round = 0; round < 3; round++)
+                for (uint32_t i = 0; i < 30; i++)
+                        feed_conn(e, &l, ip_str("10.97.0.1"), ip4n(172, 80, i), 443,
+                                  T0 + round * 180000 + i * 100);
+        assert_int_equal(count_ids(&l), 1);
+        fw_engine_free(e);
+        fw_detect_cfg_release(&c);
+        alog_free(&l);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -1966,6 +2041,7 @@ int main(void) {
                 cmocka_unit_test(test_attack_final_update_and_flush),
                 cmocka_unit_test(test_attack_rule),
                 cmocka_unit_test(test_attack_replay),
+                cmocka_unit_test(test_count_failed_or_new),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,89 @@
+/* Unit tests for detector/history.c: new and known destinations, expiry after the history,
+ * late contacts, the cap on remembered destinations, and the table shrinking when entries
+ * expire. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "history.h"
+
+#define T0  1716000000000LL
+#define MIN 60000LL
+#define H   (60 * MIN)
+
+static uint64_t elem(uint32_t i) {
+        uint64_t x = (uint64_t)i * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL;
+        x ^= x >> 31;
+        return x * 0xbf58476d1ce4e5b9ULL;
+}
+
+static void test_new_then_known(void **state) {
+        fw_history_t h;
+        (void)state;
+        fw_history_init(&h);
+        assert_int_equal(fw_history_bytes(&h), 0);
+        for (uint32_t i = 0; i < 500; i++)
+                assert_int_equal(fw_history_contact(&h, elem(i), T0 + i, H, 4096), 0);
+        for (uint32_t i = 0; i < 500; i++)
+                assert_int_equal(fw_history_contact(&h, elem(i), T0 + 30 * MIN, H, 4096), 1);
+        assert_int_equal(h.used, 500);
+        assert_true(fw_history_bytes(&h) <= 2048 * sizeof(uint64_t));
+        fw_history_free(&h);
+        assert_int_equal(fw_history_bytes(&h), 0);
+}
+
+/* Known while the last contact is within the history (minute resolution, rounded in favour of
+ * known); a late contact is known when a newer one exists. */
+static void test_expiry_and_late(void **state) {
+        fw_history_t h;
+        (void)state;
+        fw_history_init(&h);
+        assert_int_equal(fw_history_contact(&h, elem(1), T0, H, 16), 0);
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + H - MIN, H, 16), 1);
+        /* refreshed at T0 + 59 min: known until T0 + 119 min */
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 2 * H - 2 * MIN, H, 16), 1);
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 4 * H, H, 16), 0);
+        /* late: older than the newest contact, still known */
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 3 * H, H, 16), 1);
+        /* a destination never seen is new whatever the time */
+        assert_int_equal(fw_history_contact(&h, elem(2), T0 - H, H, 16), 0);
+        fw_history_free(&h);
+}
+
+/* At max live destinations a new one is reported known and not stored; once the old ones
+ * expire the table shrinks and learns again. */
+static void test_cap_and_shrink(void **state) {
+        fw_history_t h;
+        (void)state;
+        fw_history_init(&h);
+        for (uint32_t i = 0; i < 100; i++)
+                assert_int_equal(fw_history_contact(&h, elem(i), T0, H, 100), 0);
+        uint32_t known = 0;
+        for (uint32_t i = 100; i < 200; i++)
+                known += (uint32_t)fw_history_contact(&h, elem(i), T0 + MIN, H, 100);
+        /* past the cap (checked when the table must grow): reported known, not stored */
+        assert_true(known >= 50);
+        assert_true(h.used < 200);
+        size_t big = fw_history_bytes(&h);
+        /* two hours later everything expired: new again, and a rebuild shrinks the table */
+        for (uint32_t i = 0; i < 3; i++)
+                assert_int_equal(fw_history_contact(&h, elem(1000 + i), T0 + 2 * H + i, H, 100), 0);
+        for (uint32_t i = 0; i < 200; i++)
+                (void)fw_history_contact(&h, elem(2000 + i), T0 + 2 * H + 10, H, 100);
+        assert_true(h.used < 200);
+        assert_true(fw_history_bytes(&h) <= big);
+        assert_int_equal(fw_history_contact(&h, elem(5), T0 + 2 * H + 20, H, 100), 1);
+        fw_history_free(&h);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_new_then_known),
+                cmocka_unit_test(test_expiry_and_late),
+                cmocka_unit_test(test_cap_and_shrink),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

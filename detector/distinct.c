@@ -17,10 +17,12 @@
 #define SWEEP_DIV     4 /* sweep every list every window / SWEEP_DIV of event time */
 #define GROUP_BITS    5 /* registers per group: 32 */
 #define GROUP_REGS    (1u << GROUP_BITS)
+#define RETAIN_MAX    ((int64_t)1 << 30) /* exact offsets stay below 2^32 ms with room to rebase */
 
 struct fw_distinct_slot {
         uint64_t hash;
-        int64_t ts; /* last sighting; EMPTY_TS marks a free slot */
+        uint32_t first; /* first and last sighting, ms after fw_distinct.base; last == 0 marks a */
+        uint32_t last;  /* free slot */
 };
 
 /* The lists of GROUP_REGS consecutive registers, concatenated in register order. */
@@ -44,6 +46,7 @@ struct fw_sketch {
 struct fw_distinct {
         int64_t window;
         int64_t newest; /* newest event time added, EMPTY_TS before the first */
+        int64_t base;   /* exact: time of slot offset 0 (EMPTY_TS before the first add) */
         union {
                 struct fw_distinct_slot *slots; /* exact: linear probing, no deletions */
                 struct fw_sketch *sk;           /* sketch */
@@ -51,6 +54,7 @@ struct fw_distinct {
         uint32_t cap;  /* exact: slots allocated */
         uint32_t used; /* exact: slots in use (live or expired) */
         uint32_t exact_max;
+        uint32_t retain; /* exact: elements kept while last > newest - retain (>= window) */
         uint8_t p;
         uint8_t exact;
 };
@@ -83,7 +87,8 @@ fw_distinct_t *fw_distinct_new(const fw_distinct_cfg_t *cfg) {
         fw_distinct_t *d;
 
         if (cfg == NULL || cfg->window_ms <= 0 || cfg->hll_p < FW_DISTINCT_P_MIN ||
-            cfg->hll_p > FW_DISTINCT_P_MAX || cfg->exact_max > UINT32_MAX / 2)
+            cfg->hll_p > FW_DISTINCT_P_MAX || cfg->exact_max > UINT32_MAX / 2 ||
+            cfg->retain_ms < 0 || cfg->window_ms > RETAIN_MAX || cfg->retain_ms > RETAIN_MAX)
                 return NULL;
         /* the first EXACT_MIN_CAP slots live right behind the header: one allocation (and one
          * cache miss) for the many small keys */
@@ -94,9 +99,11 @@ fw_distinct_t *fw_distinct_new(const fw_distinct_cfg_t *cfg) {
         d->u.slots = inline_slots(d);
         d->cap = EXACT_MIN_CAP;
         for (uint32_t i = 0; i < EXACT_MIN_CAP; i++)
-                d->u.slots[i].ts = EMPTY_TS;
+                d->u.slots[i].last = 0;
         d->window = cfg->window_ms;
         d->newest = EMPTY_TS;
+        d->base = EMPTY_TS;
+        d->retain = (uint32_t)(cfg->retain_ms > cfg->window_ms ? cfg->retain_ms : cfg->window_ms);
         d->exact_max = cfg->exact_max;
         d->p = cfg->hll_p;
         d->exact = 1;
@@ -162,40 +169,63 @@ static uint32_t home_slot(uint64_t hash, uint32_t cap) {
 static uint32_t find_slot(const struct fw_distinct_slot *slots, uint32_t cap, uint64_t hash) {
         uint32_t i = home_slot(hash, cap);
 
-        while (slots[i].ts != EMPTY_TS && slots[i].hash != hash)
+        while (slots[i].last != 0 && slots[i].hash != hash)
                 i = i + 1 == cap ? 0 : i + 1;
         return i;
 }
 
+/* Times of an exact entry. */
+static int64_t slot_last(const fw_distinct_t *d, const struct fw_distinct_slot *s) {
+        return d->base + (int64_t)s->last;
+}
+
+static int64_t slot_first(const fw_distinct_t *d, const struct fw_distinct_slot *s) {
+        return d->base + (int64_t)s->first;
+}
+
+/* Entries whose last sighting is after cut. */
 static uint32_t exact_live(const fw_distinct_t *d, int64_t cut) {
         uint32_t n = 0;
 
         for (uint32_t i = 0; i < d->cap; i++)
-                if (d->u.slots[i].ts != EMPTY_TS && d->u.slots[i].ts > cut)
+                if (d->u.slots[i].last != 0 && slot_last(d, &d->u.slots[i]) > cut)
                         n++;
         return n;
 }
 
-/* Moves the entries newer than cut into a fresh table of newcap slots. */
-static int exact_rebuild(fw_distinct_t *d, uint32_t newcap, int64_t cut) {
+/* Moves the entries whose last sighting is after cut into a fresh table of newcap slots, with
+ * offsets from newbase (every kept time must lie in (newbase, newbase + 2^32)). */
+static int exact_rebuild_base(fw_distinct_t *d, uint32_t newcap, int64_t cut, int64_t newbase) {
         struct fw_distinct_slot *ns = malloc((size_t)newcap * sizeof(*ns));
         uint32_t used = 0;
 
         if (ns == NULL)
                 return -1;
         for (uint32_t i = 0; i < newcap; i++)
-                ns[i].ts = EMPTY_TS;
+                ns[i].last = 0;
         for (uint32_t i = 0; i < d->cap; i++) {
-                if (d->u.slots[i].ts == EMPTY_TS || d->u.slots[i].ts <= cut)
+                const struct fw_distinct_slot *o = &d->u.slots[i];
+                if (o->last == 0 || slot_last(d, o) <= cut)
                         continue;
-                ns[find_slot(ns, newcap, d->u.slots[i].hash)] = d->u.slots[i];
+                int64_t first = slot_first(d, o);
+                if (first <= newbase)
+                        first = newbase + 1; /* older than any window still queried */
+                struct fw_distinct_slot *n = &ns[find_slot(ns, newcap, o->hash)];
+                n->hash = o->hash;
+                n->first = (uint32_t)(first - newbase);
+                n->last = (uint32_t)(slot_last(d, o) - newbase);
                 used++;
         }
         free_slots(d, d->u.slots);
         d->u.slots = ns;
         d->cap = newcap;
         d->used = used;
+        d->base = newbase;
         return 0;
+}
+
+static int exact_rebuild(fw_distinct_t *d, uint32_t newcap, int64_t cut) {
+        return exact_rebuild_base(d, newcap, cut, d->base);
 }
 
 static int fits(uint32_t n, uint32_t cap) {
@@ -441,9 +471,9 @@ static int promote(fw_distinct_t *d) {
         d->exact = 0;
         sketch_sweep(d); /* sets sweep_at */
         for (uint32_t i = 0; i < d->cap; i++) {
-                if (slots[i].ts == EMPTY_TS || slots[i].ts <= cut)
+                if (slots[i].last == 0 || slot_last(d, &slots[i]) <= cut)
                         continue;
-                if (sketch_add(d, slots[i].hash, slots[i].ts) != 0) {
+                if (sketch_add(d, slots[i].hash, slot_last(d, &slots[i])) != 0) {
                         sketch_free(sk);
                         d->u.slots = slots;
                         d->exact = 1;
@@ -458,13 +488,16 @@ static int promote(fw_distinct_t *d) {
 
 /* ---- public ---------------------------------------------------------------------------- */
 
-int fw_distinct_add(fw_distinct_t *d, uint64_t hash, int64_t ts_ms) {
+int fw_distinct_add_ex(fw_distinct_t *d, uint64_t hash, int64_t ts_ms, int64_t *changed_from) {
         int64_t old_newest = d->newest;
+        int64_t keep = d->exact ? (int64_t)d->retain : d->window;
         uint32_t i;
 
+        if (changed_from != NULL)
+                *changed_from = INT64_MAX;
         if (ts_ms == EMPTY_TS)
                 return 0;
-        if (d->newest != EMPTY_TS && ts_ms <= cutoff_of(d->newest, d->window))
+        if (d->newest != EMPTY_TS && ts_ms <= cutoff_of(d->newest, keep))
                 return 0; /* already out of every window still to be queried */
         if (d->newest == EMPTY_TS || ts_ms > d->newest)
                 d->newest = ts_ms;
@@ -473,18 +506,52 @@ int fw_distinct_add(fw_distinct_t *d, uint64_t hash, int64_t ts_ms) {
                         d->newest = old_newest;
                         return -1;
                 }
+                if (changed_from != NULL)
+                        *changed_from = ts_ms;
                 return 0;
         }
+        if (d->base == EMPTY_TS) {
+                d->base = cutoff_of(ts_ms, (int64_t)d->retain + 1);
+        } else if (ts_ms - d->base >= (int64_t)UINT32_MAX ||
+                   ts_ms - d->base < 1) { /* offsets out of 32 bits: rebase on the retention */
+                int64_t nb = cutoff_of(d->newest, (int64_t)d->retain + 1);
+                if (ts_ms - nb < 1)
+                        nb = ts_ms - 1;
+                if (exact_rebuild_base(d, d->cap, cutoff_of(d->newest, d->retain), nb) != 0) {
+                        d->newest = old_newest;
+                        return -1;
+                }
+        }
+        uint32_t off = (uint32_t)(ts_ms - d->base);
         if (d->cap > 0) {
                 i = find_slot(d->u.slots, d->cap, hash);
-                if (d->u.slots[i].ts != EMPTY_TS) {
-                        if (ts_ms > d->u.slots[i].ts)
-                                d->u.slots[i].ts = ts_ms;
+                struct fw_distinct_slot *sl = &d->u.slots[i];
+                if (sl->last != 0 && off > sl->last && (int64_t)(off - sl->last) > d->retain) {
+                        /* seen again after more than the retention: a new run of sightings */
+                        sl->first = sl->last = off;
+                        if (changed_from != NULL)
+                                *changed_from = ts_ms;
+                        return 0;
+                }
+                if (sl->last != 0) {
+                        int64_t from = INT64_MAX;
+                        if (off < sl->first) { /* windows ending in [ts, first) gain it */
+                                sl->first = off;
+                                from = ts_ms;
+                        }
+                        if (off > sl->last) { /* ... and those ending in [last + W, ts + W) */
+                                int64_t g = slot_last(d, sl) + d->window;
+                                if (g < from)
+                                        from = g;
+                                sl->last = off;
+                        }
+                        if (changed_from != NULL)
+                                *changed_from = from;
                         return 0;
                 }
         }
         if (d->used >= d->exact_max || !fits(d->used + 1, d->cap)) {
-                int64_t cut = cutoff_of(d->newest, d->window);
+                int64_t cut = cutoff_of(d->newest, d->retain);
                 uint32_t live = d->cap > 0 ? exact_live(d, cut) : 0;
 
                 if (live >= d->exact_max) {
@@ -492,6 +559,8 @@ int fw_distinct_add(fw_distinct_t *d, uint64_t hash, int64_t ts_ms) {
                                 d->newest = old_newest;
                                 return -1;
                         }
+                        if (changed_from != NULL)
+                                *changed_from = ts_ms;
                         return 0;
                 }
                 if (exact_rebuild(d, exact_target_cap(d, live), cut) != 0) {
@@ -501,9 +570,25 @@ int fw_distinct_add(fw_distinct_t *d, uint64_t hash, int64_t ts_ms) {
         }
         i = find_slot(d->u.slots, d->cap, hash);
         d->u.slots[i].hash = hash;
-        d->u.slots[i].ts = ts_ms;
+        d->u.slots[i].first = off;
+        d->u.slots[i].last = off;
         d->used++;
+        if (changed_from != NULL)
+                *changed_from = ts_ms;
         return 0;
+}
+
+int fw_distinct_add(fw_distinct_t *d, uint64_t hash, int64_t ts_ms) {
+        return fw_distinct_add_ex(d, hash, ts_ms, NULL);
+}
+
+uint32_t fw_distinct_size(const fw_distinct_t *d) {
+        return d->exact ? d->used : UINT32_MAX;
+}
+
+static int cmp_i64(const void *a, const void *b) {
+        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+        return (x > y) - (x < y);
 }
 
 /* Ertl 2017 ("New cardinality estimation algorithms for HyperLogLog sketches", eqs. for sigma
@@ -561,10 +646,12 @@ uint64_t fw_distinct_count(fw_distinct_t *d, int64_t now_ms) {
                 int64_t cutms = cutoff_of(now_ms, d->window);
                 uint64_t n = 0;
 
-                for (uint32_t i = 0; i < d->cap; i++)
-                        if (d->u.slots[i].ts != EMPTY_TS && d->u.slots[i].ts > cutms &&
-                            d->u.slots[i].ts <= now_ms)
+                for (uint32_t i = 0; i < d->cap; i++) {
+                        const struct fw_distinct_slot *sl = &d->u.slots[i];
+                        if (sl->last != 0 && slot_last(d, sl) > cutms &&
+                            slot_first(d, sl) <= now_ms)
                                 n++;
+                }
                 return n;
         }
         len = sk_len(sk);
@@ -592,4 +679,63 @@ uint64_t fw_distinct_count(fw_distinct_t *d, int64_t now_ms) {
                 }
         }
         return (uint64_t)(ertl_estimate(hist, 64u - d->p, m) + 0.5);
+}
+
+uint64_t fw_distinct_peak(fw_distinct_t *d, int64_t lo_ms, int64_t hi_ms, int64_t *at_ms) {
+        if (at_ms != NULL)
+                *at_ms = hi_ms;
+        if (!d->exact || lo_ms >= hi_ms)
+                return fw_distinct_count(d, hi_ms);
+        /* count(e) = #(first <= e) - #(last <= e - window); it rises only at a first sighting,
+         * so the maximum over [lo, hi] is at lo or at a first sighting inside (lo, hi] */
+        uint32_t n = 0;
+        int64_t stack_f[64], stack_l[64];
+        int64_t *f = stack_f, *l = stack_l;
+        if (d->used > 64) {
+                f = malloc((size_t)d->used * 2 * sizeof(int64_t));
+                if (f == NULL)
+                        return fw_distinct_count(d, hi_ms); /* best effort */
+                l = f + d->used;
+        }
+        for (uint32_t i = 0; i < d->cap; i++) {
+                const struct fw_distinct_slot *sl = &d->u.slots[i];
+                if (sl->last == 0)
+                        continue;
+                f[n] = slot_first(d, sl);
+                l[n] = slot_last(d, sl);
+                n++;
+        }
+        qsort(f, n, sizeof(*f), cmp_i64);
+        qsort(l, n, sizeof(*l), cmp_i64);
+        uint64_t best = 0;
+        int64_t best_at = hi_ms;
+        uint32_t a = 0, b = 0;
+        /* candidates in increasing order: lo, then the first sightings in (lo, hi] */
+        for (uint32_t c = 0; c <= n; c++) {
+                int64_t e;
+                if (c == 0) {
+                        e = lo_ms;
+                } else {
+                        e = f[c - 1];
+                        if (e <= lo_ms)
+                                continue;
+                        if (e > hi_ms)
+                                break;
+                }
+                while (a < n && f[a] <= e)
+                        a++;
+                int64_t cut = cutoff_of(e, d->window);
+                while (b < n && l[b] <= cut)
+                        b++;
+                uint64_t cnt = a > b ? (uint64_t)(a - b) : 0;
+                if (cnt > best || (c == 0 && best == 0)) {
+                        best = cnt;
+                        best_at = e;
+                }
+        }
+        if (f != stack_f)
+                free(f);
+        if (at_ms != NULL)
+                *at_ms = best_at;
+        return best;
 }

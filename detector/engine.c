@@ -110,6 +110,7 @@ struct fw_engine {
         fw_engine_stats_t st;
         const fw_session_t *cur; /* session being fed */
         int live;
+        int64_t chg; /* earliest end of a window the current sighting changed (fankey_add) */
 };
 
 static const char *const kind_names[FW_DET_NKINDS] = {
@@ -207,8 +208,11 @@ static int fankey_add(fw_engine_t *e, fankey_t *k, uint64_t elem, int64_t ts) {
         }
         size_t before = fw_distinct_bytes(k->d);
         int was_exact = fw_distinct_is_exact(k->d);
-        if (fw_distinct_add(k->d, elem, ts) < 0)
+        int64_t from;
+        if (fw_distinct_add_ex(k->d, elem, ts, &from) < 0)
                 return -1;
+        if (from < e->chg)
+                e->chg = from;
         k->ub++; /* a sighting adds at most one live element */
         e->bytes += fw_distinct_bytes(k->d) - before;
         if (was_exact && !fw_distinct_is_exact(k->d))
@@ -421,6 +425,8 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
         int64_t te = t > k->last_ms ? t : k->last_ms;
         const int attack = attack_grouping(e);
         int raised = 0;
+        const int64_t from = e->chg; /* set by this sighting's fankey_add calls */
+        e->chg = INT64_MAX;
         if (attack) {
                 if (kind == FW_DET_SWEEP_PORT && sweep_port_folded(e, s))
                         return 0; /* the source's address_sweep reports it */
@@ -433,8 +439,10 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                                 if (te > k->ep_last)
                                         k->ep_last = te;
                                 k->live |= (uint8_t)e->live;
-                                if (k->held && te - k->doc_ms < e->cfg->update_ms)
-                                        return 0; /* an update waits; nothing else to decide */
+                                if (k->held && te - k->doc_ms < e->cfg->update_ms &&
+                                    !fw_distinct_is_exact(k->d))
+                                        return 0; /* an update waits; the sketch's peak is
+                                                   * approximate anyway: no recount */
                         }
                 }
         }
@@ -449,16 +457,29 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
         uint64_t need = open ? (uint64_t)ceil(e->cfg->escalation * (double)k->alerted) : thr_min;
         if (k->nsample < e->cfg->sample_max && (thr_min + 1) / 2 < need)
                 need = (thr_min + 1) / 2;
+        int sketch = !fw_distinct_is_exact(k->d);
+        /* an open attack reports its busiest window: while exact, follow it count by count */
+        if (attack && open && !sketch && k->peak + 1 < need)
+                need = k->peak + 1;
         /* The sketch's estimate may run ahead of the sightings (error 1.04/sqrt(m)): recount
          * from 1/16 below the target on, at most every need/512 sightings. */
-        int sketch = !fw_distinct_is_exact(k->d);
         if (sketch)
                 need -= need / 16;
-        if (k->ub < need || k->ub < k->floor)
-                return raised;
-        uint64_t count = fw_distinct_count(k->d, te);
-        k->ub = count;
-        k->floor = sketch ? count + 1 + need / 512 : 0;
+        uint64_t count;
+        if (from < te && !sketch) {
+                /* a late sighting (or one after a pause) changed windows ending before te: the
+                 * busiest of them decides, whatever the order the sessions came in */
+                if (fw_distinct_size(k->d) < need)
+                        return raised;
+                int64_t hi = te - t < w ? te : t + w - 1;
+                count = fw_distinct_peak(k->d, from, hi, &te);
+        } else {
+                if (k->ub < need || k->ub < k->floor)
+                        return raised;
+                count = fw_distinct_count(k->d, te);
+                k->ub = count;
+                k->floor = sketch ? count + 1 + need / 512 : 0;
+        }
         if (open && count > k->peak)
                 k->peak = count;
         uint64_t sessions = (uint64_t)k->sess[0] + k->sess[1];
@@ -1035,6 +1056,8 @@ fw_engine_t *fw_engine_new(const fw_detect_cfg_t *cfg, fw_alert_fn fn, void *opa
                 return NULL;
         }
         fw_engine_t *e = calloc(1, sizeof(*e));
+        if (e != NULL)
+                e->chg = INT64_MAX;
         if (e == NULL) {
                 if (errlen > 0)
                         snprintf(err, errlen, "out of memory");
@@ -1046,6 +1069,8 @@ fw_engine_t *fw_engine_new(const fw_detect_cfg_t *cfg, fw_alert_fn fn, void *opa
         e->dcfg.window_ms = cfg->window_ms;
         e->dcfg.exact_max = cfg->exact_baseline ? UINT32_MAX / 2 : cfg->exact_max;
         e->dcfg.hll_p = cfg->hll_p;
+        /* late sessions count in the windows they belong to: keep targets window + lateness */
+        e->dcfg.retain_ms = cfg->window_ms + cfg->lateness_ms;
         fw_distinct_t *probe = fw_distinct_new(&e->dcfg);
         if (probe == NULL) {
                 if (errlen > 0)
@@ -1130,6 +1155,7 @@ static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const s
 
         e->cur = ss;
         e->live = live;
+        e->chg = INT64_MAX;
         e->st.sessions++;
         if (e->clock != INT64_MIN && t < cutoff(e->clock, c->lateness_ms))
                 e->st.late++;

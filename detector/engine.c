@@ -70,7 +70,20 @@ typedef struct rulestate {
         uint8_t live;    /* attack grouping: a session of the open attack was fed live */
 } rulestate_t;
 
+/* Attack grouping of a session spike: the run of alerting intervals it belongs to. */
+typedef struct spkrun {
+        int64_t anchor; /* start of the run's first alerting interval, INT64_MIN for none */
+        int64_t end;    /* end of its last alerting interval */
+        int64_t doc;    /* event time of its last document */
+        uint32_t n;     /* documents after the first */
+} spkrun_t;
+
 typedef struct src src_t;
+
+static void spkrun_init(spkrun_t *r) {
+        r->anchor = r->end = r->doc = INT64_MIN;
+        r->n = 0;
+}
 
 /* A source-table slot: the hash and last event time sit next to the pointer, so probing and the
  * idle sweep do not touch the source record. */
@@ -86,6 +99,7 @@ struct src {
         int64_t last_ms;
         fankey_t sweep;
         fw_spike_t spike;
+        spkrun_t spkrun;
         fankey_t **subs; /* open addressing on fankey_t.h */
         uint32_t subcap, subused;
         fw_pairmap_t pm;
@@ -100,6 +114,7 @@ struct fw_engine {
         fw_distinct_cfg_t dcfg;
         fw_spike_params_t sp, sp_total;
         fw_spike_t total;
+        spkrun_t total_run;
         tslot_t *tab; /* source table, open addressing, backward-shift deletion */
         uint32_t cap, used;
         uint32_t hand; /* idle sweep position */
@@ -718,6 +733,7 @@ static tslot_t *src_get(fw_engine_t *e, const fw_ip_t *ip, uint64_t h) {
         s->last_ms = INT64_MIN;
         fankey_init(&s->sweep, 0, 0);
         fw_spike_init(&s->spike);
+        spkrun_init(&s->spkrun);
         fw_pairmap_init(&s->pm);
         fw_history_init(&s->hist);
         e->tab[i].s = s;
@@ -996,12 +1012,34 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
         return raised;
 }
 
-static int spike_eval(fw_engine_t *e, fw_spike_t *sp, const fw_spike_params_t *p,
+static int spike_eval(fw_engine_t *e, fw_spike_t *sp, spkrun_t *run, const fw_spike_params_t *p,
                       fw_det_kind_t kind, const src_t *s, int64_t t) {
         fw_spike_verdict_t v;
         const fw_spike_t saved = *sp;
+        const spkrun_t saved_run = *run;
         if (fw_spike_add(sp, p, t, &v) != 1)
                 return 0;
+        int64_t anchor = v.interval_start_ms;
+        uint32_t esc = v.escalation;
+        if (attack_grouping(e)) {
+                /* alerting intervals less than alert.quiet apart are one attack: one id (the
+                 * first interval's), an update at most every alert.update_interval */
+                int64_t iend = v.interval_start_ms + p->interval_ms;
+                if (run->anchor != INT64_MIN && v.interval_start_ms - run->end < e->cfg->quiet_ms) {
+                        if (iend > run->end)
+                                run->end = iend;
+                        if (t - run->doc < e->cfg->update_ms)
+                                return 0;
+                        anchor = run->anchor;
+                        esc = ++run->n;
+                } else {
+                        run->anchor = v.interval_start_ms;
+                        run->end = iend;
+                        run->n = 0;
+                        esc = 0;
+                }
+                run->doc = t;
+        }
         const fw_spike_cfg_t *sc = kind == FW_DET_SPIKE ? &e->cfg->spike : &e->cfg->spike_total;
         fw_alert_t a;
         memset(&a, 0, sizeof(a));
@@ -1012,22 +1050,23 @@ static int spike_eval(fw_engine_t *e, fw_spike_t *sp, const fw_spike_params_t *p
                 a.has_src = 1;
                 a.src = s->ip;
         }
-        a.epoch_start_ms = v.interval_start_ms;
+        a.epoch_start_ms = anchor;
         a.window_start_ms = v.interval_start_ms;
         a.window_end_ms = v.interval_start_ms + p->interval_ms;
-        a.first_seen_ms = v.interval_start_ms;
+        a.first_seen_ms = anchor;
         a.last_seen_ms = t;
         a.count = v.count;
         a.threshold = (uint64_t)v.limit + 1; /* the smallest count above the limit ... */
         if (a.threshold < p->min_count)
                 a.threshold = p->min_count; /* ... or min_count when that is what held it back */
         a.exact = 1;
-        a.escalation = v.escalation;
+        a.escalation = esc;
         a.sessions = v.count;
         a.baseline_mean = v.mean;
         a.baseline_dev = v.dev;
         if (emit(e, &a) < 0) {
                 *sp = saved; /* the session may be fed again: count it once */
+                *run = saved_run;
                 return -1;
         }
         return 1;
@@ -1091,6 +1130,7 @@ fw_engine_t *fw_engine_new(const fw_detect_cfg_t *cfg, fw_alert_fn fn, void *opa
                 sp[i]->escalation = cfg->escalation;
         }
         fw_spike_init(&e->total);
+        spkrun_init(&e->total_run);
         e->clock = INT64_MIN;
         e->max_bytes = cfg->max_bytes;
         e->bytes = sizeof(*e); /* the cap covers the engine itself too */
@@ -1165,7 +1205,8 @@ static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const s
                 e->clock = t;
 
         if (c->spike_total.enabled) {
-                if ((r = spike_eval(e, &e->total, &e->sp_total, FW_DET_SPIKE_TOTAL, NULL, t)) < 0)
+                if ((r = spike_eval(e, &e->total, &e->total_run, &e->sp_total, FW_DET_SPIKE_TOTAL,
+                                    NULL, t)) < 0)
                         return -1;
                 raised += r;
         }
@@ -1182,7 +1223,7 @@ static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const s
         const fw_fanout_cfg_t *fo = c->fanout;
 
         if (c->spike.enabled && !fw_cidr_list_contains(&c->spike.allow_src, &s->ip)) {
-                if ((r = spike_eval(e, &s->spike, &e->sp, FW_DET_SPIKE, s, t)) < 0)
+                if ((r = spike_eval(e, &s->spike, &s->spkrun, &e->sp, FW_DET_SPIKE, s, t)) < 0)
                         return -1;
                 raised += r;
         }

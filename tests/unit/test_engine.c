@@ -1863,6 +1863,46 @@ static void test_count_failed_or_new(void **state) {
         alog_free(&l);
 }
 
+/* A session spike that lasts: a source at 5 sessions a minute jumps to 100 a minute for 8
+ * minutes. Window grouping raises a new id every interval the baseline still flags; attack
+ * grouping one id (the first interval's), updated at most every alert.update_interval. */
+static void test_attack_spike(void **state) {
+        (void)state;
+        size_t ids[2] = {0, 0}, docs[2] = {0, 0};
+        for (int grouping = 0; grouping < 2; grouping++) {
+                fw_detect_cfg_t c;
+                alog_t l = {0};
+                cfg_attack(&c);
+                c.grouping = grouping;
+                for (int i = 0; i < 3; i++)
+                        c.fanout[i].enabled = 0;
+                spike_cfg(&c.spike, 20);
+                fw_engine_t *e = mk(&c, &l);
+                fw_ip_t src = ip_str("10.98.0.1");
+                for (int64_t iv = 0; iv < 18; iv++) {
+                        int n = iv >= 10 ? 100 : 5;
+                        for (int k = 0; k < n; k++)
+                                feed_conn(e, &l, src, ip_str("172.98.0.1"), 443,
+                                          T0 + iv * 60000 + k * 500);
+                }
+                ids[grouping] = count_ids(&l);
+                docs[grouping] = l.n;
+                for (size_t i = 0; i < l.n; i++) {
+                        assert_int_equal(l.v[i].a.kind, FW_DET_SPIKE);
+                        if (grouping == FW_GROUP_ATTACK) {
+                                assert_int_equal(l.v[i].a.epoch_start_ms, T0 + 10 * 60000);
+                                assert_int_equal(l.v[i].a.escalation, i);
+                        }
+                }
+                fw_engine_free(e);
+                fw_detect_cfg_release(&c);
+                alog_free(&l);
+        }
+        assert_true(ids[FW_GROUP_WINDOW] >= 3);
+        assert_int_equal(ids[FW_GROUP_ATTACK], 1);
+        assert_true(docs[FW_GROUP_ATTACK] >= 2 && docs[FW_GROUP_ATTACK] <= 3);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Alert fields, callback failure
  * ------------------------------------------------------------------------------------------- */
@@ -2042,6 +2082,7 @@ int main(void) {
                 cmocka_unit_test(test_attack_rule),
                 cmocka_unit_test(test_attack_replay),
                 cmocka_unit_test(test_count_failed_or_new),
+                cmocka_unit_test(test_attack_spike),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

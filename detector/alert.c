@@ -395,7 +395,8 @@ static void technique_ref(const char *id, char *buf, size_t buflen) {
                 snprintf(buf, buflen, ATTACK_TECH "%s/", id);
 }
 
-/* Lateral-movement ports (DESIGN.md) and the T1021 sub-technique their service is. */
+/* Lateral-movement ports (docs/detector.md, ATT&CK T1021) and the T1021 sub-technique their service
+ * is. */
 static const char *lateral_subtechnique(uint16_t port) {
         switch (port) {
         case 22:

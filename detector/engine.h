@@ -5,7 +5,7 @@
  * callback. No wall clock and no I/O: the same sessions in the same order give the same alerts,
  * live, replayed from Kafka or read from a file. Not thread-safe; one engine per partition.
  *
- * Detections (DESIGN.md "Detector"): address sweep per source and per source+destination port
+ * Detections (docs/detector.md): address sweep per source and per source+destination port
  * (distinct destination IPs), port scan per source+destination (distinct destination ports),
  * session spike per source and in total (sessions per interval vs an EWMA/MAD baseline), and
  * expression rules (matching sessions per source). Alerts are grouped by attack (default,
@@ -99,7 +99,7 @@ typedef struct fw_detect_cfg {
                               * (default 5 min) */
         int64_t window_ms;   /* sliding window and alert epoch length (default 5 min) */
         int64_t lateness_ms; /* bounded lateness: how far behind the newest event time a session
-                              * may arrive and still count (default 60 s) */
+                              * may arrive and still count (default 10 min) */
         double escalation;   /* re-raise when count >= escalation * last reported (> 1) */
         uint32_t exact_max;  /* promotion point: exact counting while distinct <= exact_max */
         uint8_t hll_p;       /* sketch precision after promotion */

@@ -683,13 +683,14 @@ static void message(const fw_alert_t *a, char *buf, size_t buflen) {
                 char on[64] = "";
                 size_t n = 0;
 
-                for (uint32_t i = 0; i < a->nby_port && i < 3; i++)
-                        n += (size_t)snprintf(
-                                on + n, sizeof(on) - n, "%s%u",
-                                i == 0 ? (a->nby_port > 1 ? " on ports " : " on port ") : ", ",
-                                (unsigned)a->by_port[i]);
-                if (a->nby_port > 3)
-                        snprintf(on + n, sizeof(on) - n, ", ...");
+                uint32_t nmain = 0; /* the ports that reached at least half the hosts */
+                while (nmain < a->nby_port && nmain < 3 && a->by_port_hosts[nmain] * 2 >= a->count)
+                        nmain++;
+                for (uint32_t i = 0; i < nmain; i++)
+                        n += (size_t)snprintf(on + n, sizeof(on) - n, "%s%u",
+                                              i == 0 ? (nmain > 1 ? " on ports " : " on port ")
+                                                     : ", ",
+                                              (unsigned)a->by_port[i]);
                 snprintf(buf, buflen, "%s contacted %s host%s%s in %s (threshold %" PRIu64 "%s)",
                          src, count, s, on, dur, a->threshold, esc);
                 break;

@@ -190,7 +190,10 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         }
         memcpy(n->key, a->id, 33);
         n->part = p;
-        n->offset = w->offs[a->trigger - w->sess]; /* the run's session that raised it */
+        /* the run's session being fed when it was raised (a final update has no trigger): the
+         * offset is not committed past it before Kafka acknowledges the alert */
+        const fw_session_t *at = a->fed != NULL ? a->fed : w->sess;
+        n->offset = w->offs[at - w->sess];
         n->clock_before = w->clock_before;
         if (produce_node(c, n, 0) < 0) {
                 free(n->payload);

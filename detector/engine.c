@@ -291,6 +291,7 @@ static void sample_add(fw_engine_t *e, fankey_t *k, int ports, const fw_ip_t *ip
 static int emit(fw_engine_t *e, fw_alert_t *a) {
         fw_alert_set_id(a);
         a->trigger = a->final ? NULL : e->cur; /* a final update has no triggering session */
+        a->fed = e->cur;
         if (!e->live) {
                 e->st.alerts_by_kind[a->kind]++;
                 e->st.alerts_silent++;
@@ -310,15 +311,16 @@ static int attack_grouping(const fw_engine_t *e) {
 static fankey_t **sub_slot(src_t *s, uint64_t h);
 
 /* Attack-grouped sweeps: the ports of source s reaching the most hosts (sub-keys with at least
- * two hosts), most first, with their host counts at te. */
+ * two hosts and a tenth of the sweep's count), most first, with their host counts at te. */
 static void fill_by_port(const fw_engine_t *e, const src_t *s, fw_alert_t *a, int64_t te) {
         uint32_t max = e->cfg->sample_max, n = 0;
+        uint64_t min_hosts = a->count / 10 > 2 ? a->count / 10 : 2;
         for (uint32_t i = 0; i < s->subcap; i++) {
                 const fankey_t *k = s->subs[i];
                 if (k == NULL || k->tag != TAG_PORT || k->d == NULL)
                         continue;
                 uint64_t c = fw_distinct_count(k->d, te);
-                if (c < 2)
+                if (c < min_hosts)
                         continue;
                 /* insertion into the top list; ties: the lower port first (deterministic) */
                 uint32_t j = n < max ? n++ : max;

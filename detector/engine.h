@@ -145,7 +145,11 @@ typedef struct fw_alert {
                                                 * most hosts (at least 2), most first ... */
         uint64_t by_port_hosts[FW_ALERT_SAMPLE_MAX]; /* ... and the hosts each reached */
         uint32_t nby_port;
-        const fw_session_t *trigger; /* the session that crossed the threshold */
+        const fw_session_t *trigger; /* the session that crossed the threshold; NULL for a final
+                                      * update */
+        const fw_session_t *fed;     /* the session being fed when it was raised (a final update is
+                                      * raised while feeding a later session of any key); NULL
+                                      * from fw_engine_flush */
 } fw_alert_t;
 
 /* Called for each alert; return 0, or -1 to make fw_engine_feed return -1 (e.g. out of memory

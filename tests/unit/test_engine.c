@@ -105,6 +105,7 @@ typedef struct rec {
         int64_t trigger_t;
         uint16_t trigger_dport;
         size_t seq; /* index of the session that raised it */
+        int fed;    /* raised while a session was fed (not by fw_engine_flush) */
 } rec_t;
 
 typedef struct alog {
@@ -138,9 +139,13 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         r->trigger_t = a->trigger != NULL ? a->trigger->first_packet_ms : INT64_MIN;
         r->trigger_dport = a->trigger != NULL ? a->trigger->dst_port : 0;
         r->seq = l->seq;
+        r->fed = a->fed != NULL;
+        if (!a->final) /* the consumer commits against the session being fed */
+                assert_ptr_equal(a->fed, a->trigger);
         r->a.rule = NULL;
         r->a.rule_cfg = NULL;
         r->a.trigger = NULL;
+        r->a.fed = NULL;
         return 0;
 }
 
@@ -1670,16 +1675,19 @@ static void test_attack_quiet_period(void **state) {
         for (uint32_t i = 0; i < 30; i++)
                 feed_syn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(1000 + i), t + i * 100);
         t += 3000 + c.quiet_ms - 1000;
-        for (uint32_t i = 0; i < 30; i++)
+        for (uint32_t i = 0; i < 40; i++) /* an update at 30, then growth held back */
                 feed_syn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(2000 + i), t + i * 100);
         assert_int_equal(count_ids(&l), 1);
         /* a pause of the whole quiet period: a new attack, a new id */
-        t += 3000 + c.quiet_ms;
+        t += 4000 + c.quiet_ms;
         size_t before = l.n;
         for (uint32_t i = 0; i < 30; i++)
                 feed_syn(e, &l, src, ip_str("172.72.0.1"), (uint16_t)(3000 + i), t + i * 100);
         assert_int_equal(count_ids(&l), 2);
         assert_true(l.n > before);
+        /* the first attack's final update came with the next sighting, while it was fed */
+        assert_int_equal(l.v[before].a.final, 1);
+        assert_int_equal(l.v[before].fed, 1);
         assert_string_not_equal(l.v[l.n - 1].a.id, l.v[0].a.id);
         assert_int_equal(l.v[l.n - 1].a.escalation, 0);
         fw_engine_free(e);
@@ -1708,6 +1716,7 @@ static void test_attack_final_update_and_flush(void **state) {
         assert_int_equal(fw_engine_flush(e, 1), 1);
         assert_int_equal(l.n, 3);
         assert_int_equal(l.v[2].a.final, 1);
+        assert_int_equal(l.v[2].fed, 0); /* a flush feeds no session */
         assert_int_equal(l.v[2].a.count, 100);
         assert_string_equal(l.v[2].a.id, l.v[0].a.id);
         assert_int_equal(l.v[2].a.nports, c.sample_max);

@@ -988,6 +988,8 @@ static json_t *build(const fw_alert_t *a, const fw_alert_json_opts_t *o, const c
                         err |= json_array_append_new(ports, json_integer(a->ports[i]));
         }
         err |= set(fw, "state", json_string(a->final ? "ended" : "active"));
+        if (a->late)
+                err |= set(fw, "late", json_true());
         if (a->nby_port > 0) {
                 json_t *bp = child(fw, "by_port", json_array(), &err);
 

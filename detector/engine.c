@@ -54,6 +54,7 @@ typedef struct fankey {
         uint64_t peak;    /* attack grouping: highest count seen in the open attack */
         uint8_t held;     /* attack grouping: an update is due once update_ms has passed */
         uint8_t live;     /* attack grouping: a session of the open attack was fed live */
+        uint8_t late;     /* attack grouping: started by a session older than window + lateness */
         uint32_t nsample;
         fw_ip_t *sample_ip;    /* sweeps: sampled destinations (allocated near the threshold) */
         uint16_t *sample_port; /* port scans: sampled ports */
@@ -68,6 +69,7 @@ typedef struct rulestate {
         uint32_t count, alerted, nesc;
         uint32_t failed; /* of the matching sessions, failed connection attempts */
         uint8_t live;    /* attack grouping: a session of the open attack was fed live */
+        uint8_t late;    /* attack grouping: started by a session older than window + lateness */
 } rulestate_t;
 
 /* Attack grouping of a session spike: the run of alerting intervals it belongs to. */
@@ -125,7 +127,8 @@ struct fw_engine {
         fw_engine_stats_t st;
         const fw_session_t *cur; /* session being fed */
         int live;
-        int64_t chg; /* earliest end of a window the current sighting changed (fankey_add) */
+        int too_late; /* the session is older than window + lateness behind the newest */
+        int64_t chg;  /* earliest end of a window the current sighting changed (fankey_add) */
 };
 
 static const char *const kind_names[FW_DET_NKINDS] = {
@@ -368,6 +371,7 @@ static void fankey_alert(const fw_engine_t *e, const src_t *s, const fankey_t *k
         a->threshold = thr;
         a->exact = fw_distinct_is_exact(k->d);
         a->escalation = k->nesc;
+        a->late = k->late;
         a->sessions = (uint64_t)k->sess[0] + k->sess[1];
         a->failed = (uint64_t)k->fail[0] + k->fail[1];
         if (k->sample_ip != NULL) {
@@ -525,7 +529,11 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                 }
                 k->nesc++;
         } else {
-                k->epoch = floor_div(te, w);
+                /* started by a session too late for the lateness (the key's state, and the
+                 * attack it belonged to, may be gone): anchored on the partition's newest time,
+                 * so that it never takes the id of an attack that ended there */
+                k->late = (uint8_t)(attack && e->too_late);
+                k->epoch = floor_div(k->late ? e->clock : te, w);
                 k->nesc = 0;
                 k->ep_last = te;
                 k->live = (uint8_t)e->live;
@@ -900,6 +908,7 @@ static void rule_alert(const fw_engine_t *e, const src_t *s, size_t r, const rul
         a->threshold = rc->threshold;
         a->exact = 1;
         a->escalation = st->nesc;
+        a->late = st->late;
         a->sessions = st->count;
         a->failed = st->failed;
 }
@@ -954,7 +963,9 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                                 raised += ended;
                         }
                         if (st->epoch == INT64_MIN) {
-                                st->epoch = floor_div(t, c->window_ms);
+                                /* too late for the lateness: anchored as in fankey_eval */
+                                st->late = (uint8_t)e->too_late;
+                                st->epoch = floor_div(e->too_late ? e->clock : t, c->window_ms);
                                 st->count = st->alerted = st->nesc = st->failed = 0;
                                 st->first_ms = st->last_ms = t;
                                 st->doc_ms = INT64_MIN;
@@ -1201,7 +1212,8 @@ static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const s
         e->st.sessions++;
         if (e->clock != INT64_MIN && t < cutoff(e->clock, c->lateness_ms))
                 e->st.late++;
-        if (e->clock != INT64_MIN && t <= cutoff(e->clock, c->window_ms + c->lateness_ms))
+        e->too_late = e->clock != INT64_MIN && t <= cutoff(e->clock, c->window_ms + c->lateness_ms);
+        if (e->too_late)
                 e->st.too_late++;
         if (t > e->clock)
                 e->clock = t;

@@ -121,8 +121,10 @@ typedef struct fw_alert {
         const char *rule;              /* fw_det_kind_name(kind) or the expression rule's name */
         const fw_rule_cfg_t *rule_cfg; /* the expression rule, NULL for built-in kinds */
         char id[33];                   /* hex XXH3-128 of (rule, key, epoch start): the Kafka key */
-        int final;                     /* attack grouping: the attack's last update (its key has
-                                        * been quiet for quiet_ms, or the engine was flushed) */
+        int late;  /* attack grouping: started by a session older than window + lateness behind
+                    * the newest; epoch_start is then of the newest event time */
+        int final; /* attack grouping: the attack's last update (its key has
+                    * been quiet for quiet_ms, or the engine was flushed) */
         int severity;
         int has_src, has_dst, has_dport; /* which key parts are set (spike_total: none) */
         fw_ip_t src, dst;

@@ -1912,6 +1912,45 @@ static void test_attack_spike(void **state) {
         assert_true(docs[FW_GROUP_ATTACK] >= 2 && docs[FW_GROUP_ATTACK] <= 3);
 }
 
+/* Sessions older than window + lateness behind the newest (capture flushing half-open probes
+ * at the end of a pcap, a stuck sensor) still raise an attack, flagged late and anchored on the
+ * newest event time: the attack they belong to may have ended already, and one in its epoch
+ * would reuse its id (a SIEM would overwrite the final update with a smaller first document). */
+static void test_attack_too_late(void **state) {
+        fw_detect_cfg_t c;
+        alog_t l = {0};
+        (void)state;
+        cfg_attack(&c);
+        fw_engine_t *e = mk(&c, &l);
+        fw_ip_t src = ip_str("10.99.0.1"), dst = ip_str("172.99.0.1");
+        for (uint32_t i = 0; i < 40; i++)
+                feed_syn(e, &l, src, dst, (uint16_t)(1 + i), T0 + 1000 + i * 100);
+        assert_int_equal(count_ids(&l), 1);
+        /* other traffic moves event time on: the scan's state is dropped, its attack ended */
+        int64_t later = T0 + c.window_ms + c.lateness_ms + 120000;
+        for (int k = 0; k < 20000; k++)
+                feed_conn(e, &l, ip4n(10, 97, 1 + (uint32_t)k % 200), ip_str("172.99.9.9"), 443,
+                          later + k);
+        size_t n = l.n;
+        assert_int_equal(l.v[n - 1].a.final, 1); /* the scan's attack ended */
+        assert_int_equal(l.v[n - 1].a.late, 0);
+        /* 60 more probes of the same scan, written late */
+        for (uint32_t i = 0; i < 60; i++)
+                feed_syn(e, &l, src, dst, (uint16_t)(100 + i), T0 + 6000 + i * 100);
+        assert_true(l.n > n);
+        assert_int_equal(count_ids(&l), 2);
+        assert_string_not_equal(l.v[n].a.id, l.v[0].a.id);
+        assert_int_equal(l.v[n].a.late, 1);
+        assert_int_equal(l.v[n].a.escalation, 0);
+        assert_true(l.v[n].a.epoch_start_ms > l.v[0].a.epoch_start_ms);
+        fw_engine_stats_t st;
+        stats(e, &st);
+        assert_true(st.too_late >= 60);
+        fw_engine_free(e);
+        fw_detect_cfg_release(&c);
+        alog_free(&l);
+}
+
 /* ---------------------------------------------------------------------------------------------
  * Alert fields, callback failure
  * ------------------------------------------------------------------------------------------- */
@@ -2092,6 +2131,7 @@ int main(void) {
                 cmocka_unit_test(test_attack_replay),
                 cmocka_unit_test(test_count_failed_or_new),
                 cmocka_unit_test(test_attack_spike),
+                cmocka_unit_test(test_attack_too_late),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

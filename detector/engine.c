@@ -701,7 +701,9 @@ static void idle_sweep(fw_engine_t *e) {
 /* Over the cap: drop the least recently seen of a few sampled sources, until under it. */
 static void enforce_cap(fw_engine_t *e, const src_t *keep) {
         int rounds = 0;
-        while (e->bytes > e->max_bytes && e->used > 1 && rounds++ < 64) {
+        /* a few sources per session, more when a table doubling put it far over the cap */
+        while (e->bytes > e->max_bytes && e->used > 1 &&
+               (rounds++ < 64 || e->bytes > e->max_bytes + 65536)) {
                 uint32_t best = UINT32_MAX;
                 for (int n = 0, tries = 0; n < EVICT_SAMPLE && tries < 4 * EVICT_SAMPLE; tries++) {
                         e->rng = e->rng * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -1246,8 +1248,10 @@ static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const s
         int counts = 1;
         if (c->count_policy == FW_COUNT_FAILED_OR_NEW && !failed) {
                 size_t before = fw_history_bytes(&s->hist);
-                int known =
-                        fw_history_contact(&s->hist, dst_elem, t, c->history_ms, FW_HISTORY_MAX);
+                /* new for one window after the first contact: every session of a first visit
+                 * counts, in any order (445 then 3389 to the same host) */
+                int known = fw_history_contact(&s->hist, dst_elem, t, c->history_ms, c->window_ms,
+                                               FW_HISTORY_MAX);
                 if (known < 0)
                         return -1;
                 e->bytes += fw_history_bytes(&s->hist) - before;

@@ -3,9 +3,12 @@
  * The fan-out detections count a session when its connection failed (Zeek's scan policy) or
  * when it was answered by a destination new to the source: a host that reaches the same hosts
  * every few minutes (monitoring, backup, configuration management) then counts nothing, while
- * lateral movement to hosts the source has not talked to does. An open-addressing table of
- * (32-bit fingerprint of the destination, last contact in minutes), 8 bytes per slot, load at
- * most 1/2, entries older than the history dropped when the table is rebuilt. Not thread-safe.
+ * lateral movement to hosts the source has not talked to does. A destination stays new for a
+ * grace period after its first answered contact (every session of a first visit counts, whatever
+ * the order they arrive in: 445, then 3389 to the same host) and becomes known after it, for as
+ * long as it is contacted again within the history. An open-addressing table of (32-bit
+ * fingerprint, first and last contact in minutes), 12 bytes per slot, load at most 1/2, entries
+ * older than the history dropped when the table is rebuilt. Not thread-safe.
  */
 #ifndef FW_HISTORY_H
 #define FW_HISTORY_H
@@ -13,10 +16,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+typedef struct fw_history_slot {
+        uint32_t fp;    /* fingerprint of the destination; 0: free */
+        uint32_t first; /* first answered contact, minutes since 1970 */
+        uint32_t last;  /* last answered contact */
+} fw_history_slot_t;
+
 typedef struct fw_history {
-        uint64_t *slots; /* fingerprint << 32 | last contact (minutes since 1970); 0: free */
-        uint32_t cap;    /* slots, a power of two (0 before the first contact) */
-        uint32_t used;   /* slots in use (some may have expired) */
+        fw_history_slot_t *slots;
+        uint32_t cap;  /* slots, a power of two (0 before the first contact) */
+        uint32_t used; /* slots in use (some may have expired) */
 } fw_history_t;
 
 /* An empty history (no allocation). */
@@ -29,12 +38,13 @@ void fw_history_free(fw_history_t *h);
 size_t fw_history_bytes(const fw_history_t *h);
 
 /* Record an answered contact with destination `elem` (a 64-bit hash) at event time t_ms.
- * Returns 1 if the destination was contacted within history_ms before (or after: late
- * sessions) t_ms, 0 if it is new, -1 on out of memory (nothing recorded). Once max live
- * destinations are known (checked when the table must grow: up to 2 max are kept), a new one is
- * not recorded and reported known (1): a source reaching that many hosts with answered
- * connections within the history is a server or a proxy, not a worm. */
+ * Returns 1 if the destination is known at t_ms: its first answered contact is at least grace_ms
+ * (rounded to whole minutes) before t_ms and its last contact before t_ms within history_ms (a
+ * late session finds the contacts after it too); 0 if it is new; -1 on out of memory (nothing
+ * recorded). Once max live destinations are known (checked when the table must grow: up to 2 max
+ * are kept), a new one is not recorded and reported known (1): a source reaching that many hosts
+ * with answered connections within the history is a server or a proxy, not a worm. */
 int fw_history_contact(fw_history_t *h, uint64_t elem, int64_t t_ms, int64_t history_ms,
-                       uint32_t max);
+                       int64_t grace_ms, uint32_t max);
 
 #endif

@@ -1827,8 +1827,11 @@ static void test_count_failed_or_new(void **state) {
                         for (uint32_t i = 0; i < sizes[k]; i++) {
                                 fw_session_t s;
                                 mksess(&s, poller, ip4n(172, 80, i), 443, t + i * 100);
-                                if (round == 0)
-                                        assert_true(fw_engine_feed(e, &s, 0) >= 0); /* rewind */
+                                /* the rewind a detector replays first (2 x window +
+                                 * lateness): a destination is new for a window after its first
+                                 * contact, so the first two rounds count there */
+                                if (round < 2)
+                                        assert_true(fw_engine_feed(e, &s, 0) >= 0);
                                 else
                                         feed(e, &l, &s);
                         }

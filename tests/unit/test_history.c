@@ -26,9 +26,9 @@ static void test_new_then_known(void **state) {
         fw_history_init(&h);
         assert_int_equal(fw_history_bytes(&h), 0);
         for (uint32_t i = 0; i < 500; i++)
-                assert_int_equal(fw_history_contact(&h, elem(i), T0 + i, H, 4096), 0);
+                assert_int_equal(fw_history_contact(&h, elem(i), T0 + i, H, 0, 4096), 0);
         for (uint32_t i = 0; i < 500; i++)
-                assert_int_equal(fw_history_contact(&h, elem(i), T0 + 30 * MIN, H, 4096), 1);
+                assert_int_equal(fw_history_contact(&h, elem(i), T0 + 30 * MIN, H, 0, 4096), 1);
         assert_int_equal(h.used, 500);
         assert_true(fw_history_bytes(&h) <= 2048 * sizeof(uint64_t));
         fw_history_free(&h);
@@ -41,15 +41,15 @@ static void test_expiry_and_late(void **state) {
         fw_history_t h;
         (void)state;
         fw_history_init(&h);
-        assert_int_equal(fw_history_contact(&h, elem(1), T0, H, 16), 0);
-        assert_int_equal(fw_history_contact(&h, elem(1), T0 + H - MIN, H, 16), 1);
+        assert_int_equal(fw_history_contact(&h, elem(1), T0, H, 0, 16), 0);
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + H - MIN, H, 0, 16), 1);
         /* refreshed at T0 + 59 min: known until T0 + 119 min */
-        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 2 * H - 2 * MIN, H, 16), 1);
-        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 4 * H, H, 16), 0);
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 2 * H - 2 * MIN, H, 0, 16), 1);
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 4 * H, H, 0, 16), 0);
         /* late: older than the newest contact, still known */
-        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 3 * H, H, 16), 1);
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 3 * H, H, 0, 16), 1);
         /* a destination never seen is new whatever the time */
-        assert_int_equal(fw_history_contact(&h, elem(2), T0 - H, H, 16), 0);
+        assert_int_equal(fw_history_contact(&h, elem(2), T0 - H, H, 0, 16), 0);
         fw_history_free(&h);
 }
 
@@ -60,22 +60,40 @@ static void test_cap_and_shrink(void **state) {
         (void)state;
         fw_history_init(&h);
         for (uint32_t i = 0; i < 100; i++)
-                assert_int_equal(fw_history_contact(&h, elem(i), T0, H, 100), 0);
+                assert_int_equal(fw_history_contact(&h, elem(i), T0, H, 0, 100), 0);
         uint32_t known = 0;
         for (uint32_t i = 100; i < 200; i++)
-                known += (uint32_t)fw_history_contact(&h, elem(i), T0 + MIN, H, 100);
+                known += (uint32_t)fw_history_contact(&h, elem(i), T0 + MIN, H, 0, 100);
         /* past the cap (checked when the table must grow): reported known, not stored */
         assert_true(known >= 50);
         assert_true(h.used < 200);
         size_t big = fw_history_bytes(&h);
         /* two hours later everything expired: new again, and a rebuild shrinks the table */
         for (uint32_t i = 0; i < 3; i++)
-                assert_int_equal(fw_history_contact(&h, elem(1000 + i), T0 + 2 * H + i, H, 100), 0);
+                assert_int_equal(fw_history_contact(&h, elem(1000 + i), T0 + 2 * H + i, H, 0, 100),
+                                 0);
         for (uint32_t i = 0; i < 200; i++)
-                (void)fw_history_contact(&h, elem(2000 + i), T0 + 2 * H + 10, H, 100);
+                (void)fw_history_contact(&h, elem(2000 + i), T0 + 2 * H + 10, H, 0, 100);
         assert_true(h.used < 200);
         assert_true(fw_history_bytes(&h) <= big);
-        assert_int_equal(fw_history_contact(&h, elem(5), T0 + 2 * H + 20, H, 100), 1);
+        assert_int_equal(fw_history_contact(&h, elem(5), T0 + 2 * H + 20, H, 0, 100), 1);
+        fw_history_free(&h);
+}
+
+/* A destination is new for the grace period after its first contact (minute resolution), in
+ * any order of the contacts; known after it. */
+static void test_grace(void **state) {
+        fw_history_t h;
+        (void)state;
+        fw_history_init(&h);
+        const int64_t G = 5 * MIN;
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 2 * MIN, H, G, 16), 0);
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 6 * MIN, H, G, 16), 0);
+        assert_int_equal(fw_history_contact(&h, elem(1), T0 + 7 * MIN, H, G, 16), 1);
+        /* a late contact before the first moves it: later ones are judged from it */
+        assert_int_equal(fw_history_contact(&h, elem(2), T0 + 9 * MIN, H, G, 16), 0);
+        assert_int_equal(fw_history_contact(&h, elem(2), T0 + 3 * MIN, H, G, 16), 0);
+        assert_int_equal(fw_history_contact(&h, elem(2), T0 + 9 * MIN, H, G, 16), 1);
         fw_history_free(&h);
 }
 
@@ -84,6 +102,7 @@ int main(void) {
                 cmocka_unit_test(test_new_then_known),
                 cmocka_unit_test(test_expiry_and_late),
                 cmocka_unit_test(test_cap_and_shrink),
+                cmocka_unit_test(test_grace),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -59,9 +59,9 @@ const fw_conf_def_t fw_detector_conf_defs[] = {
          "how late (behind the newest event time) sessions may arrive: Arkime writes an "
          "unanswered SYN after tcpTimeout (8 min); sets idle eviction and the rewind"},
         {"detect.count", FW_CT_ENUM, "failed_or_new", 0, 0, "failed_or_new|all", 0,
-         "sessions the fan-out detections count: failed connections and answered ones to a "
-         "destination the source has not reached within detect.history (Zeek counts failed "
-         "ones only), or all"},
+         "sessions the fan-out detections count: failed connections, and answered ones to a "
+         "destination new to the source (first reached less than a window before, and not within "
+         "detect.history before that; Zeek counts failed ones only), or all"},
         {"detect.history", FW_CT_DURATION, "1h", MS_MIN, 7 * MS_DAY, NULL, 0,
          "how long a destination reached with an answered connection stays known to its source "
          "(detect.count = failed_or_new)"},

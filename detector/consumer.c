@@ -53,6 +53,7 @@ struct part {
         worker_t *w;        /* the worker thread that owns the partition's engine */
         fw_engine_t *eng;
         int64_t replay_until; /* offsets below are replayed silently */
+        int warmup;           /* ... as a new group's rewind: their alerts were never published */
         int64_t processed;    /* last processed offset + 1, -1 before the first */
         int64_t clock_processed;
         int64_t committed; /* last offset committed (or attempted), -1 none */
@@ -66,7 +67,7 @@ typedef struct run {
         part_t *p;
         rd_kafka_message_t **msgs; /* owned: destroyed by the worker */
         size_t n;
-        int live;
+        int live; /* FW_FEED_LIVE, _REPLAY or _WARMUP */
 } run_t;
 
 /* A worker thread: feeds the runs of the partitions it owns (partition id % threads). */
@@ -442,6 +443,7 @@ static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
                         rd_kafka_err2str(e));
         rd_kafka_topic_partition_list_t *ts = rd_kafka_topic_partition_list_new(parts->cnt);
         int64_t *replay_until = calloc((size_t)parts->cnt, sizeof(int64_t));
+        char *warmup = calloc((size_t)parts->cnt, 1);
         for (int i = 0; i < parts->cnt; i++) {
                 rd_kafka_topic_partition_t *tp = &parts->elems[i];
                 rd_kafka_topic_partition_t *ct = &com->elems[i];
@@ -464,6 +466,8 @@ static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
                                                              &lo, &hi, BROKER_TIMEOUT_MS) == 0) {
                                 tp->offset = hi;
                                 replay_until[i] = hi;
+                                if (warmup != NULL)
+                                        warmup[i] = 1;
                                 target = wall_ms() - history;
                         } else {
                                 tp->offset = RD_KAFKA_OFFSET_END;
@@ -511,6 +515,7 @@ static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
                 p->w = &c->workers[tp->partition % c->nworkers];
                 p->id = tp->partition;
                 p->replay_until = replay_until ? replay_until[i] : -1;
+                p->warmup = warmup != NULL && warmup[i];
                 p->processed = -1;
                 p->committed = -1;
                 p->clock_processed = FW_ABSENT;
@@ -529,6 +534,7 @@ static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
                 kafka_ok(c);
         }
         free(replay_until);
+        free(warmup);
         rd_kafka_topic_partition_list_destroy(ts);
         rd_kafka_topic_partition_list_destroy(com);
         rebalance_caps(c);
@@ -700,7 +706,7 @@ static void run_feed(worker_t *w, run_t *r) {
         } else {
                 p->processed = r->msgs[r->n - 1]->offset + 1;
         }
-        if (!r->live)
+        if (r->live != FW_FEED_LIVE)
                 fw_counter_add(c->m_replayed, done);
         p->clock_processed = fw_engine_clock(p->eng);
         pthread_mutex_unlock(&p->mu);
@@ -763,7 +769,10 @@ static void handle_batch(ctx_t *c, rd_kafka_message_t **msgs, size_t n) {
                        msgs[j]->offset > msgs[j - 1]->offset &&
                        (msgs[j]->offset >= p->replay_until) == live)
                         j++;
-                run_t r = {p, malloc((j - i) * sizeof(*msgs)), j - i, live};
+                run_t r = {p, malloc((j - i) * sizeof(*msgs)), j - i,
+                           live        ? FW_FEED_LIVE
+                           : p->warmup ? FW_FEED_WARMUP
+                                       : FW_FEED_REPLAY};
                 if (r.msgs == NULL) {
                         set_fatal(c, "out of memory");
                         continue; /* destroyed above on the next pass */

@@ -556,9 +556,8 @@ int fw_distinct_add_ex(fw_distinct_t *d, uint64_t hash, int64_t ts_ms, int64_t *
 
                 if (live >= d->exact_max) {
                         /* the sketch keeps one window: an older (late) sighting is dropped */
-                        if (promote(d) != 0 ||
-                            (ts_ms > cutoff_of(d->newest, d->window) &&
-                             sketch_add(d, hash, ts_ms) != 0)) {
+                        if (promote(d) != 0 || (ts_ms > cutoff_of(d->newest, d->window) &&
+                                                sketch_add(d, hash, ts_ms) != 0)) {
                                 d->newest = old_newest;
                                 return -1;
                         }

@@ -55,6 +55,7 @@ typedef struct fankey {
         uint8_t held;     /* attack grouping: an update is due once update_ms has passed */
         uint8_t live;     /* attack grouping: a session of the open attack was fed live */
         uint8_t late;     /* attack grouping: started by a session older than window + lateness */
+        uint8_t pub;      /* attack grouping: its first document was reported (or replayed) */
         uint32_t nsample;
         fw_ip_t *sample_ip;    /* sweeps: sampled destinations (allocated near the threshold) */
         uint16_t *sample_port; /* port scans: sampled ports */
@@ -70,6 +71,7 @@ typedef struct rulestate {
         uint32_t failed; /* of the matching sessions, failed connection attempts */
         uint8_t live;    /* attack grouping: a session of the open attack was fed live */
         uint8_t late;    /* attack grouping: started by a session older than window + lateness */
+        uint8_t pub;     /* attack grouping: opened while reporting or replaying reported history */
 } rulestate_t;
 
 /* Attack grouping of a session spike: the run of alerting intervals it belongs to. */
@@ -127,6 +129,7 @@ struct fw_engine {
         fw_engine_stats_t st;
         const fw_session_t *cur; /* session being fed */
         int live;
+        int warm;     /* FW_FEED_WARMUP: attacks opened now were never reported */
         int too_late; /* the session is older than window + lateness behind the newest */
         int64_t chg;  /* earliest end of a window the current sighting changed (fankey_add) */
 };
@@ -407,7 +410,7 @@ static int fankey_end(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t
                 count = k->alerted; /* the busiest window stays the attack's count */
         /* grew, or went on after its last document; and not an attack seen only while
          * rebuilding state (a detector starting anew must not end alerts it never raised) */
-        if (k->live && (count > k->alerted || k->ep_last > k->doc_ms)) {
+        if (k->live && (count > k->alerted || (k->pub && k->ep_last > k->doc_ms))) {
                 const uint32_t old_nesc = k->nesc;
                 k->nesc++;
                 fw_alert_t a;
@@ -459,6 +462,13 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                         } else {
                                 if (te > k->ep_last)
                                         k->ep_last = te;
+                                if (e->live && !k->live && !k->pub) {
+                                        /* a new group's rewind opened it, unreported: only
+                                         * what grows live from here is news */
+                                        if (k->peak > k->alerted)
+                                                k->alerted = k->peak;
+                                        k->held = 0;
+                                }
                                 k->live |= (uint8_t)e->live;
                                 if (k->held && te - k->doc_ms < e->cfg->update_ms &&
                                     !fw_distinct_is_exact(k->d))
@@ -537,6 +547,7 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                 k->nesc = 0;
                 k->ep_last = te;
                 k->live = (uint8_t)e->live;
+                k->pub = (uint8_t)!e->warm;
         }
         k->alerted = count;
         if (count > k->peak)
@@ -967,12 +978,15 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                         if (st->epoch == INT64_MIN) {
                                 /* too late for the lateness: anchored as in fankey_eval */
                                 st->late = (uint8_t)e->too_late;
+                                st->pub = (uint8_t)!e->warm;
                                 st->epoch = floor_div(e->too_late ? e->clock : t, c->window_ms);
                                 st->count = st->alerted = st->nesc = st->failed = 0;
                                 st->first_ms = st->last_ms = t;
                                 st->doc_ms = INT64_MIN;
                                 st->live = 0;
                         }
+                        if (e->live && !st->live && !st->pub && st->alerted > 0)
+                                st->alerted = st->count; /* as in fankey_eval */
                         st->live |= (uint8_t)e->live;
                 } else {
                         int64_t epoch = floor_div(t, c->window_ms);
@@ -1165,7 +1179,8 @@ void fw_engine_free(fw_engine_t *e) {
 
 int fw_engine_flush(fw_engine_t *e, int live) {
         int raised = 0;
-        e->live = live;
+        e->live = live == FW_FEED_LIVE;
+        e->warm = 0;
         e->cur = NULL;
         for (uint32_t i = 0; i < e->cap; i++) {
                 if (e->tab[i].s == NULL)
@@ -1209,7 +1224,8 @@ static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const s
         int raised = 0, r;
 
         e->cur = ss;
-        e->live = live;
+        e->live = live == FW_FEED_LIVE;
+        e->warm = live == FW_FEED_WARMUP;
         e->chg = INT64_MAX;
         e->st.sessions++;
         if (e->clock != INT64_MIN && t < cutoff(e->clock, c->lateness_ms))

@@ -182,8 +182,18 @@ fw_engine_t *fw_engine_new(const fw_detect_cfg_t *cfg, fw_alert_fn fn, void *opa
                            size_t errlen);
 void fw_engine_free(fw_engine_t *e);
 
-/* Feed one session. live = 0 rebuilds state (windows, epochs, escalation levels) exactly as live
- * processing would but reports nothing (replay after a rebalance). Returns the number of alerts
+/* How a session is fed (fw_engine_feed's live). */
+#define FW_FEED_REPLAY                                                                             \
+        0              /* rebuild state, report nothing: sessions whose alerts were reported       \
+                        * already (replay up to a committed offset after a rebalance) */
+#define FW_FEED_LIVE 1 /* report alerts */
+#define FW_FEED_WARMUP                                                                             \
+        2 /* rebuild state, report nothing, and take the attacks it opens for                      \
+           * never reported (a new group's rewind): they are reported again only                   \
+           * when they grow, never by a final update alone */
+
+/* Feed one session; live is one of FW_FEED_* (0 rebuilds state -- windows, epochs, escalation
+ * levels -- exactly as live processing would but reports nothing). Returns the number of alerts
  * raised (reported or not), or -1 if the callback failed or memory ran out (the engine stays
  * consistent; the session may be fed again). */
 int fw_engine_feed(fw_engine_t *e, const fw_session_t *s, int live);

@@ -1831,7 +1831,7 @@ static void test_count_failed_or_new(void **state) {
                                  * lateness): a destination is new for a window after its first
                                  * contact, so the first two rounds count there */
                                 if (round < 2)
-                                        assert_true(fw_engine_feed(e, &s, 0) >= 0);
+                                        assert_true(fw_engine_feed(e, &s, FW_FEED_WARMUP) >= 0);
                                 else
                                         feed(e, &l, &s);
                         }

@@ -471,7 +471,8 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                                 }
                                 k->live |= (uint8_t)e->live;
                                 if (k->held && te - k->doc_ms < e->cfg->update_ms &&
-                                    !fw_distinct_is_exact(k->d))
+                                    (!fw_distinct_is_exact(k->d) ||
+                                     fw_distinct_size(k->d) > e->cfg->exact_max))
                                         return 0; /* an update waits; the sketch's peak is
                                                    * approximate anyway: no recount */
                         }
@@ -490,7 +491,8 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                 need = (thr_min + 1) / 2;
         int sketch = !fw_distinct_is_exact(k->d);
         /* an open attack reports its busiest window: while exact, follow it count by count */
-        if (attack && open && !sketch && k->peak + 1 < need)
+        if (attack && open && !sketch && k->peak + 1 < need &&
+            fw_distinct_size(k->d) <= e->cfg->exact_max)
                 need = k->peak + 1;
         /* The sketch's estimate may run ahead of the sightings (error 1.04/sqrt(m)): recount
          * from 1/16 below the target on, at most every need/512 sightings. */

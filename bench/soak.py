@@ -22,9 +22,11 @@ jitter (its lateness is recorded and checked). Content: --new-share of the sessi
 source address never used before (an ever-growing population: without idle eviction or the cap
 the detectors' state would grow all the time), the rest from a pool of --pool recurring hosts
 with a few fixed destinations and ports each; every --sweep-every s a new source sweeps 40 hosts
-on 445 (address_sweep + address_sweep_port) and every --scan-every s a new source probes 28
-ports of one host (port_scan), each spread over 10 s. Their probes take slots of the grid, so
-the rate stays exactly --rate.
+on 445 (one address_sweep alert, 445 in its fanwatch.by_port: the default alert.grouping =
+attack folds address_sweep_port into it) and every --scan-every s a new source probes 28 ports
+of one host (one port_scan alert), each spread over 10 s with unanswered SYNs (failed
+connections: they count under the default detect.count = failed_or_new). Their probes take
+slots of the grid, so the rate stays exactly --rate.
 
 Sampled every --sample-s (10) s into the CSV (--out): VmRSS and VmHWM (/proc/<pid>/status) and
 CPU of the producer, each detector, the viewer and the broker; the producer's published/pulled
@@ -48,7 +50,9 @@ topic (every id, by number) and the alerts topic. Checks (exit 1 if one fails):
                 end before the state fills: cap_reached and rss_* are only reported)
   alive         every process alive at every sample
   sigterm       producer and detectors exit 0 on SIGTERM
-  scans         every injected sweep and port scan raised its alert
+  scans         every injected sweep and port scan raised exactly one alert (one event.id per
+                attack, whatever its updates; a sweep's is address_sweep with 445 in
+                fanwatch.by_port, and no address_sweep_port alert for it)
   feeder        the feeder posted every batch before it became visible
   drained       producer and detectors caught up within --tail-timeout after the stream
 Bounded: rate x minutes x 60 sessions; every wait has a time limit and the whole run stops
@@ -82,8 +86,10 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 ALERT_PARTITIONS = 3
-SWEEP_HOSTS = 40        # > 25 (threshold), < 50 (first escalation): one alert per key
-SCAN_PORTS = 28         # > 15, < 30: one alert
+SWEEP_HOSTS = 40        # > 25 (threshold), < 50 (first escalation): one alert, one document
+SCAN_PORTS = 28         # > 15, < 30: one alert (the growth past the threshold is reported
+                        # by a final update only once the source is idle for 15 min of event time)
+SWEEP_PORT = 445
 SCAN_SPAN_S = 10        # each injected scan is spread over 10 s
 BENIGN_PORTS = (443, 80, 53, 22, 445, 3389, 389, 88, 8080, 123)
 
@@ -167,7 +173,7 @@ class Workload:
                 (kind, _k, _s, src, targets), p = probes[j]
                 fp = ts - 1000 - r.randrange(500)
                 if kind == 'sweep':
-                    dst, dport = targets[p], 445
+                    dst, dport = targets[p], SWEEP_PORT
                 else:
                     dst, dport = targets[0], 1000 + p * 7
                 doc = {'firstPacket': fp, 'lastPacket': fp, 'ipProtocol': 6,
@@ -774,36 +780,50 @@ def main():
 
         alert_ids, alert_msgs, by_rule, hit = set(), 0, {}, set()
         fp_alerts = 0
+        ended_msgs = 0
         injected = {}
         for kind, _k, _s, src, targets in wl.scans:
             injected[src] = (kind, targets[0])
+        ids_of = {}       # injected (source, rule) -> the event.ids raised for it
+        unfolded = set()  # injected sweeps with an address_sweep_port alert of their own
+        no_port = set()   # injected sweeps whose address_sweep does not name 445 in by_port
 
         def on_alert(m):
-            nonlocal alert_msgs, fp_alerts
+            nonlocal alert_msgs, fp_alerts, ended_msgs
             doc = json.loads(m.value())
             alert_msgs += 1
             rule = doc['rule']['id']
+            if doc.get('fanwatch', {}).get('state') == 'ended':
+                ended_msgs += 1  # a final update: the source went quiet (long runs only)
+            src = doc.get('source', {}).get('ip')
+            inj = injected.get(src)
+            matched = False  # the alert of an injected attack
+            if inj and inj[0] == 'sweep' and rule == 'address_sweep':
+                matched = True
+                if SWEEP_PORT not in [p.get('port') for p in
+                                      doc.get('fanwatch', {}).get('by_port', [])]:
+                    no_port.add(src)
+            elif inj and inj[0] == 'sweep' and rule == 'address_sweep_port':
+                unfolded.add(src)
+            elif inj and inj[0] == 'portscan' and rule == 'port_scan' and \
+                    doc.get('destination', {}).get('ip') == inj[1]:
+                matched = True
+            if matched:
+                ids_of.setdefault((src, rule), set()).add(doc['event']['id'])
             if doc['event']['id'] in alert_ids:
                 return
             alert_ids.add(doc['event']['id'])
             by_rule[rule] = by_rule.get(rule, 0) + 1
-            src = doc.get('source', {}).get('ip')
-            inj = injected.get(src)
-            if inj and inj[0] == 'sweep' and rule in ('address_sweep', 'address_sweep_port'):
-                hit.add((src, rule))
-            elif inj and inj[0] == 'portscan' and rule == 'port_scan' and \
-                    doc.get('destination', {}).get('ip') == inj[1]:
+            if matched:
                 hit.add((src, rule))
             elif rule in ('address_sweep', 'address_sweep_port', 'port_scan'):
                 fp_alerts += 1
         read_topic(boot, alerts_topic, ALERT_PARTITIONS, on_alert, 120)
         expected = set()
         for src, (kind, _t) in injected.items():
-            if kind == 'sweep':
-                expected |= {(src, 'address_sweep'), (src, 'address_sweep_port')}
-            else:
-                expected.add((src, 'port_scan'))
+            expected.add((src, 'address_sweep' if kind == 'sweep' else 'port_scan'))
         missed = sorted(expected - hit)
+        several = sorted(k for k, ids in ids_of.items() if len(ids) > 1)
 
         # ---- the verdict ----
         with open(args.out, 'w', newline='') as f:
@@ -862,10 +882,16 @@ def main():
         check('alive', not dead_seen, 'died: %s' % dead_seen if dead_seen else
               'all %d processes alive at all %d samples' % (len(procs), len(rows)))
         check('sigterm', all(rc == 0 for rc in rcs.values()), 'exit statuses %s' % rcs)
-        check('scans', not missed and len(hit) > 0,
-              '%d/%d injected alert keys raised%s; %d other fan-out alerts' % (
+        check('scans', not missed and len(hit) > 0 and not several and not unfolded and
+              not no_port,
+              '%d/%d injected attacks raised their alert%s%s%s%s; %d other fan-out alerts; '
+              '%d final updates' % (
                   len(hit & expected), len(expected),
-                  ' (missed %s)' % missed[:6] if missed else '', fp_alerts))
+                  ' (missed %s)' % missed[:6] if missed else '',
+                  '; several ids for %s' % several[:6] if several else '',
+                  '; address_sweep_port alerts for %s' % sorted(unfolded)[:6] if unfolded else '',
+                  '; no %d in by_port for %s' % (SWEEP_PORT, sorted(no_port)[:6])
+                  if no_port else '', fp_alerts, ended_msgs))
         check('feeder', feeder.done and feeder.min_margin_s is not None and
               feeder.min_margin_s > 0,
               'posted %d; least margin before visibility %.1fs; worst start delay %.2fs'

@@ -914,6 +914,8 @@ static void rule_alert(const fw_engine_t *e, const src_t *s, size_t r, const rul
         a->src = s->ip;
         a->epoch_start_ms = st->epoch * c->window_ms;
         a->window_start_ms = a->epoch_start_ms;
+        if (st->first_ms < a->window_start_ms) /* a late attack: named by a later epoch */
+                a->window_start_ms = st->first_ms;
         /* the newest counted session, not the trigger: sessions of the epoch that
          * arrived earlier may be newer than it (as fankey_eval's te) */
         a->window_end_ms = st->last_ms;

@@ -20,16 +20,21 @@ What is in it (campus range 131.206.0.0/16):
   benign      200 workstations 131.206.20.1-200, 3 to 5 sessions each to a few servers
               (DNS, SMB file server, proxy, mail, SSH) and two web sites: nothing to report;
   sweep       131.206.20.77, one of the workstations, tries 445 on 40 hosts 131.206.30.1-40
-              within 2 minutes (SYNs answered by RST, a few unanswered, two accepted)
-              -> address_sweep and address_sweep_port (445);
-  port scan   131.206.61.23 probes 30 ports of the server 131.206.8.20 in 60 s
-              -> port_scan (and again at 30 ports: escalation 1);
+              within 2 minutes (SYNs answered by RST, a few unanswered, two accepted: failed
+              connections, and new destinations, all count under detect.count = failed_or_new)
+              -> one address_sweep alert, fanwatch.by_port listing 445 (the default
+              alert.grouping = attack folds address_sweep_port into it);
+  port scan   131.206.61.23 probes 30 ports of the server 131.206.8.20 in 60 s (answered by RST)
+              -> one port_scan alert at 15 ports; its growth to 30 is reported by the attack's
+              final update (fanwatch.state "ended"), which fanwatch-replay prints at the end of
+              the sample and a live detector sends once later sessions move event time on;
   scanner     the campus vulnerability scanner 131.206.250.10 probes ports 1-1000 of
               131.206.8.21 and port 22 on 40 hosts 131.206.31.1-40: allowlisted in the demo's
               sweep, sweep_port, port_scan and spike allow_src, so it must raise nothing;
   leak        the misconfigured router: single-packet TCP sessions with neither end in
               131.206.0.0/16, 10.10.3.7 -> 192.168.7.20 (three SYNs, 443) and
-              172.16.40.2 -> 10.0.8.8 (one SYN, 8080) -> private_leak (the study's rule).
+              172.16.40.2 -> 10.0.8.8 (one SYN, 8080) -> one private_leak alert (the study's
+              rule) per source.
 """
 import argparse
 import base64
@@ -125,7 +130,8 @@ def build(base_ms):
                       r.randrange(200, 3000), r.randrange(500, 40000), handshake(pk),
                       dur=r.randrange(100, 20000), delay=r.randrange(5000, 9000))
 
-    # address sweep on 445 by a workstation: 40 hosts in 117 s
+    # address sweep on 445 by a workstation: 40 hosts in 117 s (its own services above are
+    # its first round of answered connections: new destinations, they count for the sweep too)
     for i in range(40):
         dst = "131.206.30.%d" % (i + 1)
         off = 60000 + i * 3000

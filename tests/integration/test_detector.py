@@ -9,9 +9,18 @@ sources (a few destinations and ports each) plus injected scans (docs in SCENARI
 same stream is written to a msgpack file and fanwatch-replay --partitions 6 computes the expected
 alert ids (the oracle: the same engine fed partition by partition in the same order); the
 injected scanners are also checked independently (right rule, allowlisted silent, benign
-silent). Every scenario then compares the alert ids on the alerts topic with the oracle: lost
-must be 0; duplicates (an id published more often than the oracle raised it: at-least-once
-after a crash or a rebalance) are reported.
+silent, one alert per attack). Every scenario then compares the alert ids on the alerts topic
+with the oracle: lost must be 0; duplicates (an id published more often than the oracle raised
+it: at-least-once after a crash or a rebalance) are reported.
+
+Default alert semantics (alert.grouping = attack, detect.count = failed_or_new): one alert id
+per key and attack, updated in place (same id, escalation 1, 2, ...); address_sweep_port is
+folded into the source's address_sweep (fanwatch.by_port lists the ports). fanwatch-replay ends
+every open attack at the end of its input with a final update (fanwatch.state "ended"), which a
+live detector sends only once later sessions move its event time on: those documents are not
+required on the topic (see oracle_split); an "ended" document the detectors do publish must be
+one of the oracle's. The scans are unanswered SYNs (failed connections: they count under
+detect.count = failed_or_new).
 Needs Debian's python3-confluent-kafka (>= 1.7) and python3-msgpack.
 """
 
@@ -123,20 +132,24 @@ threshold = 1
 ALLOW = '131.206.60.0/24'
 
 # The injected sources and the rules each must raise (checked independently of the oracle).
+# With the default alert.grouping = attack, a sweep of one port is one address_sweep alert whose
+# fanwatch.by_port names the port (no separate address_sweep_port alert).
 SWEEP_A, SWEEP_B, SWEEP_SPLIT = '131.206.50.1', '131.206.50.2', '131.206.50.3'
 PSCAN_A, PSCAN_B, SLOW = '131.206.50.4', '131.206.50.5', '131.206.50.6'
 ALLOWED = '131.206.60.1'
 LEAK_A, LEAK_B = '10.1.2.3', '172.16.5.5'
 EXPECT_RULES = {
-    SWEEP_A: {'address_sweep', 'address_sweep_port'},
-    SWEEP_B: {'address_sweep', 'address_sweep_port'},
-    SWEEP_SPLIT: {'address_sweep', 'address_sweep_port'},
+    SWEEP_A: {'address_sweep'},
+    SWEEP_B: {'address_sweep'},
+    SWEEP_SPLIT: {'address_sweep'},
     PSCAN_A: {'port_scan'},
     PSCAN_B: {'port_scan'},
-    SLOW: {'address_sweep', 'address_sweep_port'},
+    SLOW: {'address_sweep'},
     LEAK_A: {'private_leak'},
     LEAK_B: {'private_leak'},
 }
+# the port each sweep probed: the top entry of its alert's fanwatch.by_port
+SWEEP_PORTS = {SWEEP_A: 445, SWEEP_B: 3389, SWEEP_SPLIT: 445, SLOW: 22}
 BENIGN = 2400
 
 
@@ -258,6 +271,23 @@ def replay_alerts(conf, path):
     if out.returncode != 0:
         raise AssertionError('fanwatch-replay failed (%d): %s' % (out.returncode, out.stderr))
     return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def is_final(doc):
+    """A final update (fanwatch.state "ended") of an attack-grouped alert."""
+    return doc.get('fanwatch', {}).get('state') == 'ended'
+
+
+def oracle_split(docs):
+    """fanwatch-replay's documents as the live detectors are compared with them:
+    (Counter of ids over the documents that are not final updates, {(id, escalation)} of those,
+    {(id, escalation)} of the final updates). Replay calls fw_engine_flush at the end of its input,
+    so it ends every open attack with a final update ("ended") that a live detector sends only
+    once later sessions move event time on: those are excluded from what must be published."""
+    active = [d for d in docs if not is_final(d)]
+    return (collections.Counter(d['event']['id'] for d in active),
+            {(d['event']['id'], d['fanwatch']['escalation']) for d in active},
+            {(d['event']['id'], d['fanwatch']['escalation']) for d in docs if is_final(d)})
 
 
 def admin():
@@ -399,8 +429,12 @@ class Alerts:
         self.c = Consumer({'bootstrap.servers': bootstrap(), 'group.id': 'read-' + topic,
                            'enable.auto.commit': False, 'fetch.wait.max.ms': 50})
         self.c.assign([TopicPartition(topic, p, -2) for p in range(ALERT_PARTITIONS)])
-        self.count = collections.Counter()
+        self.count = collections.Counter()   # every document, by id
+        self.active = collections.Counter()  # documents that are not final updates, by id
+        self.pairs = set()                   # (id, escalation) of those
+        self.ended = set()                   # (id, escalation) of final updates ("ended")
         self.docs = {}
+        self.all = collections.defaultdict(list)  # id -> every document, in arrival order
         self.next = [0] * ALERT_PARTITIONS
         self.bad = []
 
@@ -422,7 +456,15 @@ class Alerts:
                 if doc.get('event', {}).get('id') != key:
                     self.bad.append('key %s != event.id %s' % (key, doc.get('event', {}).get('id')))
                 self.count[key] += 1
-                self.docs[key] = doc
+                self.all[key].append(doc)
+                esc = doc.get('fanwatch', {}).get('escalation')
+                if is_final(doc):
+                    self.ended.add((key, esc))
+                else:
+                    self.active[key] += 1
+                    self.pairs.add((key, esc))
+                    self.docs[key] = doc  # the alert's latest document that is not final
+                self.docs.setdefault(key, doc)
 
     def high(self):
         return tuple(self.c.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
@@ -456,12 +498,16 @@ class DetectorTest(unittest.TestCase):
             f.write(RULES_INI)
         conf = cls.write_conf('oracle', 'unused', 'unused', 'unused')
         cls.oracle_docs = replay_alerts(conf, cls.file)
-        cls.oracle = collections.Counter(d['event']['id'] for d in cls.oracle_docs)
-        cls.by_id = {d['event']['id']: d for d in cls.oracle_docs}
+        # what the live detectors must publish: every document but replay's final updates
+        cls.oracle, cls.oracle_pairs, cls.oracle_ended = oracle_split(cls.oracle_docs)
+        cls.by_id = {}
+        for d in cls.oracle_docs:  # the first document of each alert
+            cls.by_id.setdefault(d['event']['id'], d)
         print('\nstream: %d sessions (%d before the split, %d after), %d benign sources; '
-              'oracle (fanwatch-replay --partitions %d): %d alerts, %d distinct ids, by rule %s'
+              'oracle (fanwatch-replay --partitions %d): %d documents (%d final updates at the end '
+              'of the input, not expected live), %d distinct ids, by rule %s'
               % (len(cls.recs), len(cls.first), len(cls.second), BENIGN, PARTITIONS,
-                 len(cls.oracle_docs), len(cls.oracle),
+                 len(cls.oracle_docs), len(cls.oracle_ended), len(cls.by_id),
                  dict(collections.Counter(d['rule']['id'] for d in cls.by_id.values()))))
         # the whole stream on one topic, shared by the three runs of test (a)
         cls.full_topic = 'sessions-' + uuid.uuid4().hex[:12]
@@ -535,19 +581,27 @@ allow_src = %s
     def wait_done(self, checker, topic, reader, live, timeout=120):
         wait_done(checker, topic, reader, live, self.logs, timeout)
 
-    def compare(self, what, reader, sessions, oracle=None):
-        """The alert ids on the topic are the oracle's; returns the duplicates."""
-        oracle = oracle if oracle is not None else self.oracle
-        got = reader.count
+    def compare(self, what, reader, sessions, docs=None):
+        """The alert documents on the topic are the oracle's (docs: replay's output, default the
+        stream's), its final updates at the end of the input excepted: the same ids, each with
+        the same escalations; a final update published live must be one of the oracle's.
+        Returns the duplicates (documents beyond the oracle's count of an id)."""
+        if docs is None:
+            oracle, pairs, ended = self.oracle, self.oracle_pairs, self.oracle_ended
+        else:
+            oracle, pairs, ended = oracle_split(docs)
+        got = reader.active
         missing = sorted(set(oracle) - set(got))
         unexpected = sorted(set(got) - set(oracle))
         dups = sum(((got - oracle)).values())
-        print('\n%s: sessions produced %d, alerts expected %d (%d ids), published %d (%d ids), '
-              'missing %d, unexpected %d, duplicates %d%s'
-              % (what, sessions, sum(oracle.values()), len(oracle), sum(got.values()), len(got),
-                 len(missing), len(unexpected), dups,
-                 (' (ids: %s)' % ', '.join('%s x%d' % (k[:8], v)
-                                           for k, v in (got - oracle).items())) if dups else ''))
+        print('\n%s: sessions produced %d, alerts expected %d (%d ids; %d final updates of '
+              'replay not expected live), published %d (%d ids) and %d final updates, missing %d, '
+              'unexpected %d, duplicates %d%s'
+              % (what, sessions, sum(oracle.values()), len(oracle), len(ended),
+                 sum(got.values()), len(got), len(reader.ended), len(missing), len(unexpected),
+                 dups, (' (ids: %s)' % ', '.join('%s x%d' % (k[:8], v)
+                                                 for k, v in (got - oracle).items()))
+                 if dups else ''))
         self.assertEqual(reader.bad, [])
         self.assertEqual(missing, [], 'missing: %s\n%s' % (
             [(self.by_id.get(i, {}).get('rule', {}).get('id'),
@@ -556,6 +610,11 @@ allow_src = %s
         self.assertEqual(unexpected, [], 'unexpected: %s' % [
             (reader.docs[i].get('rule', {}).get('id'), reader.docs[i].get('source', {}).get('ip'))
             for i in unexpected])
+        # the same updates of each alert (escalation 0, 1, ...), none missing, none invented
+        self.assertEqual(sorted(pairs - reader.pairs), [], 'escalations missing')
+        self.assertEqual(sorted(reader.pairs - pairs), [], 'escalations not in the oracle')
+        self.assertEqual(sorted(reader.ended - ended), [],
+                         'final updates published that the oracle did not raise')
         return dups
 
     # -- the oracle itself ---------------------------------------------------------------------
@@ -577,6 +636,38 @@ allow_src = %s
         # the scans' rules and nothing else for the scanners (no spike, no rule on campus probes)
         for src, rules in by_src.items():
             self.assertEqual(rules, EXPECT_RULES[src], src)
+        # one alert per attack: one id per rule and key (source; port scan: source + host),
+        # whatever its updates; no separate address_sweep_port alert (folded into the sweep)
+        keys = collections.Counter((d['rule']['id'], d['source']['ip'],
+                                    d.get('destination', {}).get('ip'))
+                                   for d in self.by_id.values())
+        self.assertEqual([k for k, n in keys.items() if n != 1], [], 'keys with several ids')
+        self.assertEqual(len(keys), sum(len(r) for r in EXPECT_RULES.values()))
+        docs_of = collections.defaultdict(list)
+        for d in self.oracle_docs:
+            docs_of[d['event']['id']].append(d)
+        for i, ds in docs_of.items():
+            # an alert's documents: escalation 0, 1, 2, ... in order; at most one final
+            # update ("ended"), its last; every document keeps the first one's epoch_start
+            self.assertEqual([d['fanwatch']['escalation'] for d in ds], list(range(len(ds))), i)
+            self.assertEqual([d['fanwatch']['state'] for d in ds[:-1]], ['active'] * (len(ds) - 1),
+                             i)
+            self.assertIn(ds[-1]['fanwatch']['state'], ('active', 'ended'), i)
+            self.assertEqual({d['fanwatch']['epoch_start'] for d in ds},
+                             {ds[0]['fanwatch']['epoch_start']}, i)
+        for src, port in SWEEP_PORTS.items():
+            for d in self.oracle_docs:
+                if d['rule']['id'] == 'address_sweep' and d['source']['ip'] == src:
+                    by_port = d['fanwatch'].get('by_port') or []
+                    self.assertTrue(by_port, d)
+                    self.assertEqual(by_port[0]['port'], port, d)
+                    self.assertGreaterEqual(by_port[0]['hosts'], 2, d)
+        # every sweep and scan kept going after its first alert: replay's end of input reports
+        # the last growth in a final update (not expected live, see oracle_split)
+        ended = {i for i, _ in self.oracle_ended}
+        for d in self.by_id.values():
+            if d['rule']['id'] in ('address_sweep', 'port_scan'):
+                self.assertIn(d['event']['id'], ended, d)
         # the split sweep crosses its threshold after the split (the restart tests need it)
         split = [d for d in self.by_id.values()
                  if d['source']['ip'] == SWEEP_SPLIT and d['rule']['id'] == 'address_sweep']
@@ -665,10 +756,10 @@ allow_src = %s
         self.assertEqual(d2.stop(), 0, d2.output()[-3000:])
         replayed = m.get('fanwatch_detector_replayed_sessions_total')
         print('\nrestart: the new member replayed %s sessions silently; split sweep alert %s '
-              'published %d time(s), oracle %d'
-              % (replayed, split_id[:8], reader.count[split_id], self.oracle[split_id]))
+              'published %d time(s), oracle %d (final update at the end of its input not counted)'
+              % (replayed, split_id[:8], reader.active[split_id], self.oracle[split_id]))
         self.assertTrue(replayed and replayed > 0, 'no silent replay after the restart')
-        self.assertEqual(reader.count[split_id], self.oracle[split_id])
+        self.assertEqual(reader.active[split_id], self.oracle[split_id])
         doc = reader.docs[split_id]
         self.assertEqual((doc['rule']['id'], doc['source']['ip']), ('address_sweep', SWEEP_SPLIT))
         dups = self.compare('SIGTERM restart mid-stream', reader, n)
@@ -694,8 +785,8 @@ allow_src = %s
                    (pos, key, None)]
         path = os.path.join(self.tmp, 'garbage.msgpack')
         write_file(path, recs)
-        oracle = collections.Counter(x['event']['id'] for x in replay_alerts(conf, path))
-        self.assertTrue(oracle, 'the oracle raises nothing for the sweep')
+        oracle = replay_alerts(conf, path)
+        self.assertTrue(oracle_split(oracle)[0], 'the oracle raises nothing for the sweep')
         d = self.detector(tag, conf, 0).start()
         n = produce(topic, recs, garbage)
         self.wait_done(checker, topic, reader, [d])

@@ -314,7 +314,6 @@ static int attack_grouping(const fw_engine_t *e) {
         return e->cfg->grouping == FW_GROUP_ATTACK;
 }
 
-static fankey_t **sub_slot(src_t *s, uint64_t h);
 
 /* Attack-grouped sweeps: the ports of source s reaching the most hosts (sub-keys with at least
  * two hosts and a tenth of the sweep's count), most first, with their host counts at te. */

@@ -314,7 +314,6 @@ static int attack_grouping(const fw_engine_t *e) {
         return e->cfg->grouping == FW_GROUP_ATTACK;
 }
 
-
 /* Attack-grouped sweeps: the ports of source s reaching the most hosts (sub-keys with at least
  * two hosts and a tenth of the sweep's count), most first, with their host counts at te. */
 static void fill_by_port(const fw_engine_t *e, const src_t *s, fw_alert_t *a, int64_t te) {

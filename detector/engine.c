@@ -539,11 +539,12 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                 }
                 k->nesc++;
         } else {
-                /* started by a session too late for the lateness (the key's state, and the
-                 * attack it belonged to, may be gone): anchored on the partition's newest time,
-                 * so that it never takes the id of an attack that ended there */
+                /* started by a session too late for the lateness: the key's state, and the
+                 * attack it belonged to, may be gone. Named by its own epoch all the same, so a
+                 * duplicate delivered late re-raises the id replay raises (at-least-once stays
+                 * idempotent); flagged, since it may re-open an alert that already ended */
                 k->late = (uint8_t)(attack && e->too_late);
-                k->epoch = floor_div(k->late ? e->clock : te, w);
+                k->epoch = floor_div(te, w);
                 k->nesc = 0;
                 k->ep_last = te;
                 k->live = (uint8_t)e->live;
@@ -978,10 +979,10 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                                 raised += ended;
                         }
                         if (st->epoch == INT64_MIN) {
-                                /* too late for the lateness: anchored as in fankey_eval */
+                                /* too late for the lateness: flagged as in fankey_eval */
                                 st->late = (uint8_t)e->too_late;
                                 st->pub = (uint8_t)!e->warm;
-                                st->epoch = floor_div(e->too_late ? e->clock : t, c->window_ms);
+                                st->epoch = floor_div(t, c->window_ms);
                                 st->count = st->alerted = st->nesc = st->failed = 0;
                                 st->first_ms = st->last_ms = t;
                                 st->doc_ms = INT64_MIN;

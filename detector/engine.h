@@ -122,7 +122,7 @@ typedef struct fw_alert {
         const fw_rule_cfg_t *rule_cfg; /* the expression rule, NULL for built-in kinds */
         char id[33];                   /* hex XXH3-128 of (rule, key, epoch start): the Kafka key */
         int late;  /* attack grouping: started by a session older than window + lateness behind
-                    * the newest; epoch_start is then of the newest event time */
+                    * the newest (it may re-open an alert that already ended, under its id) */
         int final; /* attack grouping: the attack's last update (its key has
                     * been quiet for quiet_ms, or the engine was flushed) */
         int severity;

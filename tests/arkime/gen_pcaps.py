@@ -1088,18 +1088,18 @@ def check_alerts(docs, expected, quiet, complete=True, time_order=True):
                 problems.append("%s: documents of other keys under one id" % what)
             eps = {iso_ms(f["epoch_start"]) for f in fws}
             late = any(f.get("late") for f in fws)
-            if late and not time_order:
-                # started by sessions more than window + lateness late: named by the newest
-                # event time then (docs/detector.md), not by the attack's own epoch
-                if not all(f.get("late") for f in fws) or len(eps) != 1:
-                    problems.append("%s: late on some documents only, or several epochs" % what)
-                notes.append("%s: started late (fanwatch.late), epoch_start %s" % (what,
-                                                                                  sorted(eps)))
-            elif late:
+            if late and time_order:
                 problems.append("%s: fanwatch.late in event-time order" % what)
-            elif eps != {e["epoch"]}:
+            if eps != {e["epoch"]}:
                 problems.append("%s: epoch_start %s, expected %d" % (what, sorted(eps),
                                                                      e["epoch"]))
+            if late:
+                # sessions more than window + lateness late (capture flushing a pcap's half-open
+                # probes after the next pcap's sessions) may re-open the attack under its id,
+                # escalations from 0 again (docs/detector.md): a note, not a problem
+                notes.append("%s: re-opened by late sessions (fanwatch.late): %s" % (
+                    what, [(f["escalation"], f["state"], f["count"]) for f in fws]))
+                continue
             if [f["escalation"] for f in fws] != list(range(len(fws))):
                 problems.append("%s: escalations not 0, 1, 2, ...: %s" % (what, seq))
             if any(f["state"] != "active" for f in fws[:-1]) or \

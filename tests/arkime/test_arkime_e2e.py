@@ -828,8 +828,7 @@ viewer_url = %s
         bridge_ids = {d['event']['id'] for d in bridge_docs}
         # capture writes the half-open probes of a pcap when the next pcap (days later) moves its
         # clock on: those sessions are more than window + lateness late, and an attack they
-        # start is flagged fanwatch.late and named by the newest event time (docs/detector.md):
-        # its id differs from the viewer path's; the attack itself must still be there
+        # start or re-open is flagged fanwatch.late (docs/detector.md); it keeps its id
         late_keys = {G.attack_key(d) for d in bridge_docs if d['fanwatch'].get('late')}
         late_ids = {d['event']['id'] for d in bridge_docs if G.attack_key(d) in late_keys}
         viewer_late_ids = {d['event']['id'] for d in self.need('alert_docs')
@@ -844,8 +843,8 @@ viewer_url = %s
         self.report['bridge'] = (
             '%d sessions sent by capture\'s plugin, %d republished (%d duplicates); %d equal to '
             'the viewer\'s records, %d differ; fanwatch-replay: %d documents, alert ids %d, equal '
-            'to the viewer path\'s: %s (%d attacks started by sessions written more than '
-            'window + lateness late, flagged late, named by a later epoch), manifest problems %d'
+            'to the viewer path\'s: %s (%d attacks started or re-opened by sessions written more '
+            'than window + lateness late, flagged late), manifest problems %d'
             % (len(sent), len(copies), dups, sum((a & b).values()), sum(only_api.values()),
                len(bridge_docs), len(bridge_ids), bridge_ids - late_ids == ids - viewer_late_ids,
                len(late_keys), len(bridge_res['problems'])))

@@ -92,6 +92,11 @@ const fw_conf_def_t fw_detector_conf_defs[] = {
         {"alert.update_interval", FW_CT_DURATION, "5m", 0, MS_DAY, NULL, 0,
          "attack grouping: at most one update of an alert per this much event time; growth "
          "held back is reported when the attack ends"},
+        {"alert.settle", FW_CT_DURATION, "0s", 0, MS_DAY, NULL, 0,
+         "attack grouping: hold an attack's first document until the partition's event time "
+         "is this far past its crossing, so that sessions arriving out of order cannot name it "
+         "by a later window (alert ids equal in any order within it); at most detect.lateness; "
+         "0: send at once"},
         {"alert.viewer_url", FW_CT_URL, "", 0, 0, NULL, 0,
          "Arkime viewer base URL for the session links in alerts, e.g. https://arkime:8005; "
          "empty: no links"},
@@ -905,6 +910,17 @@ int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *e
                                  : FW_COUNT_FAILED_OR_NEW;
         c.history_ms = fw_conf_duration_ms(conf, "detect.history");
         c.update_ms = fw_conf_duration_ms(conf, "alert.update_interval");
+        c.settle_ms = fw_conf_duration_ms(conf, "alert.settle");
+        if (c.settle_ms > c.lateness_ms) {
+                char wb[256];
+                snprintf(
+                        err, errlen,
+                        "%s: key 'alert.settle': %lld ms is longer than detect.lateness (%lld ms), "
+                        "beyond which sessions are not waited for",
+                        where(conf, "alert.settle", wb, sizeof(wb)), (long long)c.settle_ms,
+                        (long long)c.lateness_ms);
+                goto fail;
+        }
         if (c.quiet_ms > c.window_ms + c.lateness_ms) {
                 char wb[256];
                 snprintf(err, errlen,

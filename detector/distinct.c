@@ -683,20 +683,21 @@ uint64_t fw_distinct_count(fw_distinct_t *d, int64_t now_ms) {
         return (uint64_t)(ertl_estimate(hist, 64u - d->p, m) + 0.5);
 }
 
-uint64_t fw_distinct_peak(fw_distinct_t *d, int64_t lo_ms, int64_t hi_ms, int64_t *at_ms) {
-        if (at_ms != NULL)
-                *at_ms = hi_ms;
-        if (!d->exact || lo_ms >= hi_ms)
-                return fw_distinct_count(d, hi_ms);
-        /* count(e) = #(first <= e) - #(last <= e - window); it rises only at a first sighting,
-         * so the maximum over [lo, hi] is at lo or at a first sighting inside (lo, hi] */
+/* Scan the windows ending in [lo, hi] in increasing order (count(e) rises only at a first
+ * sighting: the candidates are lo and the first sightings in (lo, hi]). With thr > 0, stop at the
+ * first window reaching thr (returns its count, 0 if none); else the highest count. */
+static uint64_t scan_windows(fw_distinct_t *d, int64_t lo_ms, int64_t hi_ms, uint64_t thr,
+                             int64_t *at_ms) {
         uint32_t n = 0;
         int64_t stack_f[64], stack_l[64];
         int64_t *f = stack_f, *l = stack_l;
         if (d->used > 64) {
                 f = malloc((size_t)d->used * 2 * sizeof(int64_t));
-                if (f == NULL)
-                        return fw_distinct_count(d, hi_ms); /* best effort */
+                if (f == NULL) {
+                        *at_ms = hi_ms; /* best effort */
+                        uint64_t c = fw_distinct_count(d, hi_ms);
+                        return thr == 0 || c >= thr ? c : 0;
+                }
                 l = f + d->used;
         }
         for (uint32_t i = 0; i < d->cap; i++) {
@@ -712,7 +713,6 @@ uint64_t fw_distinct_peak(fw_distinct_t *d, int64_t lo_ms, int64_t hi_ms, int64_
         uint64_t best = 0;
         int64_t best_at = hi_ms;
         uint32_t a = 0, b = 0;
-        /* candidates in increasing order: lo, then the first sightings in (lo, hi] */
         for (uint32_t c = 0; c <= n; c++) {
                 int64_t e;
                 if (c == 0) {
@@ -730,14 +730,41 @@ uint64_t fw_distinct_peak(fw_distinct_t *d, int64_t lo_ms, int64_t hi_ms, int64_
                 while (b < n && l[b] <= cut)
                         b++;
                 uint64_t cnt = a > b ? (uint64_t)(a - b) : 0;
-                if (cnt > best || (c == 0 && best == 0)) {
+                if (thr > 0) {
+                        if (cnt >= thr) {
+                                best = cnt;
+                                best_at = e;
+                                break;
+                        }
+                } else if (cnt > best || (c == 0 && best == 0)) {
                         best = cnt;
                         best_at = e;
                 }
         }
         if (f != stack_f)
                 free(f);
-        if (at_ms != NULL)
-                *at_ms = best_at;
+        *at_ms = best_at;
         return best;
+}
+
+uint64_t fw_distinct_peak(fw_distinct_t *d, int64_t lo_ms, int64_t hi_ms, int64_t *at_ms) {
+        int64_t at = hi_ms;
+        uint64_t best = !d->exact || lo_ms >= hi_ms ? fw_distinct_count(d, hi_ms)
+                                                    : scan_windows(d, lo_ms, hi_ms, 0, &at);
+        if (at_ms != NULL)
+                *at_ms = at;
+        return best;
+}
+
+int fw_distinct_first_reach(fw_distinct_t *d, int64_t lo_ms, int64_t hi_ms, uint64_t thr,
+                            int64_t *at_ms) {
+        if (!d->exact)
+                return -1;
+        if (thr == 0)
+                thr = 1;
+        int64_t at = hi_ms;
+        if (lo_ms > hi_ms || scan_windows(d, lo_ms, hi_ms, thr, &at) < thr)
+                return 0;
+        *at_ms = at;
+        return 1;
 }

@@ -76,6 +76,11 @@ uint32_t fw_distinct_size(const fw_distinct_t *d);
  * of the first window reaching it. Exact regime: O(n log n); sketch: the count at hi_ms. */
 uint64_t fw_distinct_peak(fw_distinct_t *d, int64_t lo_ms, int64_t hi_ms, int64_t *at_ms);
 
+/* The end of the earliest window ending in [lo_ms, hi_ms] whose count reaches thr, in *at_ms;
+ * 1 if there is one, 0 if not. Exact regime only (the sketch keeps no past windows): -1. */
+int fw_distinct_first_reach(fw_distinct_t *d, int64_t lo_ms, int64_t hi_ms, uint64_t thr,
+                            int64_t *at_ms);
+
 /* Prefetch the memory an add or query of hash will touch (a hint; no effect on the result). */
 void fw_distinct_prefetch(const fw_distinct_t *d, uint64_t hash);
 

@@ -56,6 +56,8 @@ typedef struct fankey {
         uint8_t live;     /* attack grouping: a session of the open attack was fed live */
         uint8_t late;     /* attack grouping: started by a session older than window + lateness */
         uint8_t pub;      /* attack grouping: its first document was reported (or replayed) */
+        uint8_t pend;     /* attack grouping, alert.settle: its first document is held back;
+                           * doc_ms is then the earliest window end known to cross */
         uint32_t nsample;
         fw_ip_t *sample_ip;    /* sweeps: sampled destinations (allocated near the threshold) */
         uint16_t *sample_port; /* port scans: sampled ports */
@@ -72,6 +74,10 @@ typedef struct rulestate {
         uint8_t live;    /* attack grouping: a session of the open attack was fed live */
         uint8_t late;    /* attack grouping: started by a session older than window + lateness */
         uint8_t pub;     /* attack grouping: opened while reporting or replaying reported history */
+        uint8_t pend;    /* attack grouping, alert.settle: the first document is held back
+                          * (doc_ms: when the threshold was reached) */
+        uint16_t dport;  /* pend: the destination of the session that reached it */
+        fw_ip_t dst;
 } rulestate_t;
 
 /* Attack grouping of a session spike: the run of alerting intervals it belongs to. */
@@ -83,6 +89,14 @@ typedef struct spkrun {
 } spkrun_t;
 
 typedef struct src src_t;
+
+/* An attack whose first document is held back (alert.settle): a fan-out key, or rule r of s. */
+typedef struct pend {
+        src_t *s;
+        fankey_t *k; /* NULL for a rule */
+        uint32_t rule;
+        uint8_t kind; /* fw_det_kind_t */
+} pend_t;
 
 static void spkrun_init(spkrun_t *r) {
         r->anchor = r->end = r->doc = INT64_MIN;
@@ -132,6 +146,9 @@ struct fw_engine {
         int warm;     /* FW_FEED_WARMUP: attacks opened now were never reported */
         int too_late; /* the session is older than window + lateness behind the newest */
         int64_t chg;  /* earliest end of a window the current sighting changed (fankey_add) */
+        pend_t *pend; /* attacks whose first document is held back (alert.settle) */
+        size_t npend, pendcap;
+        int64_t pend_min; /* earliest due time in pend */
 };
 
 static const char *const kind_names[FW_DET_NKINDS] = {
@@ -197,6 +214,7 @@ static void fankey_init(fankey_t *k, uint8_t tag, uint64_t h) {
         k->tag = tag;
         k->h = h;
         k->epoch = INT64_MIN;
+        k->ep_last = INT64_MIN;
         k->half = INT64_MIN;
         k->first_ms = INT64_MIN;
         k->last_ms = INT64_MIN;
@@ -296,7 +314,8 @@ static void sample_add(fw_engine_t *e, fankey_t *k, int ports, const fw_ip_t *ip
 /* Report an alert (live) or count it (replay). 0 or -1 if the callback failed. */
 static int emit(fw_engine_t *e, fw_alert_t *a) {
         fw_alert_set_id(a);
-        a->trigger = a->final ? NULL : e->cur; /* a final update has no triggering session */
+        /* a final update, or a first document held back, has no triggering session */
+        a->trigger = a->final || a->settled ? NULL : e->cur;
         a->fed = e->cur;
         if (!e->live) {
                 e->st.alerts_by_kind[a->kind]++;
@@ -312,6 +331,45 @@ static int emit(fw_engine_t *e, fw_alert_t *a) {
 
 static int attack_grouping(const fw_engine_t *e) {
         return e->cfg->grouping == FW_GROUP_ATTACK;
+}
+
+/* ---- first documents held back (alert.settle) ---- */
+
+/* When a held-back first document is due: settle_ms after its crossing. */
+static int64_t pend_due(const fw_engine_t *e, const pend_t *p) {
+        int64_t at = p->k != NULL ? p->k->doc_ms : p->s->rules[p->rule].doc_ms;
+        return at > INT64_MAX - e->cfg->settle_ms ? INT64_MAX : at + e->cfg->settle_ms;
+}
+
+static int pend_add(fw_engine_t *e, src_t *s, fankey_t *k, uint32_t rule, fw_det_kind_t kind) {
+        if (e->npend == e->pendcap) {
+                size_t ncap = e->pendcap ? e->pendcap * 2 : 8;
+                pend_t *n = realloc(e->pend, ncap * sizeof(*n));
+                if (n == NULL)
+                        return -1;
+                e->bytes += (ncap - e->pendcap) * sizeof(*n);
+                e->pend = n;
+                e->pendcap = ncap;
+        }
+        pend_t *p = &e->pend[e->npend++];
+        p->s = s;
+        p->k = k;
+        p->rule = rule;
+        p->kind = (uint8_t)kind;
+        int64_t due = pend_due(e, p);
+        if (e->npend == 1 || due < e->pend_min)
+                e->pend_min = due; /* a lower bound of the due times (removals keep it one) */
+        return 0;
+}
+
+/* Drop the held-back entries of key k (k non-NULL), or every one of source s. */
+static void pend_forget(fw_engine_t *e, const src_t *s, const fankey_t *k) {
+        for (size_t i = 0; i < e->npend;) {
+                if (k != NULL ? e->pend[i].k == k : e->pend[i].s == s)
+                        e->pend[i] = e->pend[--e->npend];
+                else
+                        i++;
+        }
 }
 
 /* Attack-grouped sweeps: the ports of source s reaching the most hosts (sub-keys with at least
@@ -342,6 +400,18 @@ static void fill_by_port(const fw_engine_t *e, const src_t *s, fw_alert_t *a, in
                 }
         }
         a->nby_port = n;
+}
+
+/* The threshold key k must reach: the detection's, or its failed_threshold while the key's
+ * recent sessions are failed connections in at least failed_share. */
+static uint64_t fankey_thr(const fw_engine_t *e, const fankey_t *k, fw_det_kind_t kind) {
+        const fw_fanout_cfg_t *fc = &e->cfg->fanout[kind];
+        uint64_t sessions = (uint64_t)k->sess[0] + k->sess[1];
+        uint64_t failed = (uint64_t)k->fail[0] + k->fail[1];
+        if (fc->failed_threshold > 0 && fc->failed_threshold < fc->threshold && sessions > 0 &&
+            (double)failed >= fc->failed_share * (double)sessions)
+                return fc->failed_threshold;
+        return fc->threshold;
 }
 
 /* The alert of fan-out key k of source s: count targets at te against thr. */
@@ -394,13 +464,38 @@ static void fankey_alert(const fw_engine_t *e, const src_t *s, const fankey_t *k
         }
 }
 
-/* Attack grouping: end key k's open attack, reporting in a final update what happened since its
- * last document (a higher count, or sessions after it). 0, 1 if a final update was raised, -1 if
- * the callback failed (nothing changed). */
-static int fankey_end(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t kind) {
-        if (k->epoch == INT64_MIN)
-                return 0;
-        int raised = 0;
+/* alert.settle: send key k's held-back first document (final: also its last), named by the
+ * earliest crossing known, with the busiest window since. 1, or -1 if the callback failed
+ * (nothing changed). */
+static int fankey_settle(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t kind,
+                         int final) {
+        const fankey_t saved = *k;
+        int64_t te = k->ep_last;
+        uint64_t count = k->d != NULL ? fw_distinct_peak(k->d, k->doc_ms, te, NULL) : 0;
+        if (count < k->peak)
+                count = k->peak;
+        if (count < k->alerted)
+                count = k->alerted;
+        k->pend = 0;
+        k->alerted = k->peak = count;
+        k->doc_ms = te;
+        k->held = 0;
+        k->pub = (uint8_t)!e->warm;
+        fw_alert_t a;
+        fankey_alert(e, s, k, kind, te, count, fankey_thr(e, k, kind), &a);
+        a.settled = 1;
+        a.final = final;
+        if (emit(e, &a) < 0) {
+                *k = saved;
+                return -1;
+        }
+        return 1;
+}
+
+/* Attack grouping: the final update of key k's open attack, reporting what happened since its
+ * last document (a higher count, or sessions after it). 0, 1 if one was raised, -1 if the
+ * callback failed (nothing changed). */
+static int fankey_final(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t kind) {
         uint64_t count = k->d != NULL ? fw_distinct_count(k->d, k->ep_last) : 0;
         if (count < k->peak)
                 count = k->peak;
@@ -408,17 +503,33 @@ static int fankey_end(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t
                 count = k->alerted; /* the busiest window stays the attack's count */
         /* grew, or went on after its last document; and not an attack seen only while
          * rebuilding state (a detector starting anew must not end alerts it never raised) */
-        if (k->live && (count > k->alerted || (k->pub && k->ep_last > k->doc_ms))) {
-                const uint32_t old_nesc = k->nesc;
-                k->nesc++;
-                fw_alert_t a;
-                fankey_alert(e, s, k, kind, k->ep_last, count, e->cfg->fanout[kind].threshold, &a);
-                a.final = 1;
-                if (emit(e, &a) < 0) {
-                        k->nesc = old_nesc;
+        if (!k->live || (count <= k->alerted && !(k->pub && k->ep_last > k->doc_ms)))
+                return 0;
+        const uint32_t old_nesc = k->nesc;
+        k->nesc++;
+        fw_alert_t a;
+        fankey_alert(e, s, k, kind, k->ep_last, count, e->cfg->fanout[kind].threshold, &a);
+        a.final = 1;
+        if (emit(e, &a) < 0) {
+                k->nesc = old_nesc;
+                return -1;
+        }
+        return 1;
+}
+
+/* Attack grouping: end key k's open attack with its final update (or its held-back first
+ * document). 0, 1 if a document was raised, -1 if the callback failed (nothing changed). */
+static int fankey_end(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t kind) {
+        if (k->epoch == INT64_MIN)
+                return 0;
+        int raised;
+        if (k->pend) {
+                /* its first document, held back, is also its last */
+                if ((raised = fankey_settle(e, s, k, kind, 1)) < 0)
                         return -1;
-                }
-                raised = 1;
+                pend_forget(e, NULL, k);
+        } else if ((raised = fankey_final(e, s, k, kind)) < 0) {
+                return -1;
         }
         k->epoch = INT64_MIN;
         k->alerted = 0;
@@ -439,9 +550,23 @@ static int sweep_port_folded(const fw_engine_t *e, const src_t *s) {
                !fw_cidr_list_contains(&sw->allow_src, &s->ip);
 }
 
+/* alert.settle, key k's first document held back: a sighting that changed windows ending from
+ * `from` on may show an earlier crossing, which then names the attack. */
+static void fankey_recross(fw_engine_t *e, fankey_t *k, fw_det_kind_t kind, int64_t from) {
+        int64_t at;
+        if (from >= k->doc_ms || k->d == NULL ||
+            fw_distinct_first_reach(k->d, from, k->doc_ms - 1, fankey_thr(e, k, kind), &at) != 1)
+                return;
+        k->doc_ms = at;
+        k->epoch = floor_div(at, e->cfg->window_ms);
+        int64_t due = at + e->cfg->settle_ms;
+        if (due < e->pend_min)
+                e->pend_min = due;
+}
+
 /* Evaluate a fan-out key after a sighting at t. Returns 1 if an alert was raised, 0 if not, -1
  * if the callback failed. */
-static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_t kind, int64_t t) {
+static int fankey_eval(fw_engine_t *e, src_t *s, fankey_t *k, fw_det_kind_t kind, int64_t t) {
         const fw_fanout_cfg_t *fc = &e->cfg->fanout[kind];
         int64_t w = e->cfg->window_ms;
         int64_t te = t > k->last_ms ? t : k->last_ms;
@@ -468,6 +593,10 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                                         k->held = 0;
                                 }
                                 k->live |= (uint8_t)e->live;
+                                if (k->pend) {
+                                        fankey_recross(e, k, kind, from);
+                                        return 0; /* its first document is held back */
+                                }
                                 if (k->held && te - k->doc_ms < e->cfg->update_ms &&
                                     (!fw_distinct_is_exact(k->d) ||
                                      fw_distinct_size(k->d) > e->cfg->exact_max))
@@ -513,12 +642,7 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
         }
         if (open && count > k->peak)
                 k->peak = count;
-        uint64_t sessions = (uint64_t)k->sess[0] + k->sess[1];
-        uint64_t failed = (uint64_t)k->fail[0] + k->fail[1];
-        uint64_t thr = fc->threshold;
-        if (fc->failed_threshold > 0 && fc->failed_threshold < thr && sessions > 0 &&
-            (double)failed >= fc->failed_share * (double)sessions)
-                thr = fc->failed_threshold;
+        uint64_t thr = fankey_thr(e, k, kind);
         if (k->sample_ip == NULL && k->sample_port == NULL && count * 2 < thr)
                 return raised;
         if (count * 2 >= thr) {
@@ -544,11 +668,32 @@ static int fankey_eval(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kind_
                  * duplicate delivered late re-raises the id replay raises (at-least-once stays
                  * idempotent); flagged, since it may re-open an alert that already ended */
                 k->late = (uint8_t)(attack && e->too_late);
-                k->epoch = floor_div(te, w);
+                /* attack grouping: named by the earliest window known to cross since the key's
+                 * previous attack, not the first one seen (a late session may reach back) */
+                int64_t cross = te, at;
+                if (attack && k->d != NULL &&
+                    fw_distinct_first_reach(k->d,
+                                            k->ep_last == INT64_MIN ? INT64_MIN : k->ep_last + w,
+                                            te, thr, &at) == 1)
+                        cross = at;
+                k->epoch = floor_div(cross, w);
                 k->nesc = 0;
                 k->ep_last = te;
                 k->live = (uint8_t)e->live;
                 k->pub = (uint8_t)!e->warm;
+                if (attack && e->cfg->settle_ms > 0 && !e->warm) {
+                        /* alert.settle: the first document waits for sessions that may show an
+                         * earlier crossing (a new group's rewind sends nothing anyway) */
+                        k->alerted = k->peak = count > k->peak ? count : k->peak;
+                        k->doc_ms = cross;
+                        k->held = 0;
+                        k->pend = 1;
+                        if (pend_add(e, s, k, 0, kind) < 0) {
+                                *k = saved;
+                                return -1;
+                        }
+                        return raised;
+                }
         }
         k->alerted = count;
         if (count > k->peak)
@@ -619,6 +764,8 @@ static void subs_free(fw_engine_t *e, src_t *s) {
 
 /* Drop a source's fan-out state (windows long expired); keep its spike baseline. */
 static void src_trim(fw_engine_t *e, src_t *s) {
+        if (e->npend > 0)
+                pend_forget(e, s, NULL); /* ended before (src_end_all): nothing held is lost */
         subs_free(e, s);
         fankey_release(e, &s->sweep);
         e->bytes -= fw_pairmap_bytes(&s->pm);
@@ -929,6 +1076,32 @@ static void rule_alert(const fw_engine_t *e, const src_t *s, size_t r, const rul
         a->failed = st->failed;
 }
 
+/* alert.settle: send rule r's held-back first document for source s (final: also its last),
+ * named by the epoch of the attack's earliest matching session. 1, or -1 if the callback failed
+ * (nothing changed). */
+static int rule_settle(fw_engine_t *e, src_t *s, size_t r, int final) {
+        rulestate_t *st = &s->rules[r];
+        const rulestate_t saved = *st;
+        st->pend = 0;
+        st->epoch = floor_div(st->first_ms, e->cfg->window_ms);
+        st->alerted = st->count;
+        st->doc_ms = st->last_ms;
+        st->pub = (uint8_t)!e->warm;
+        fw_alert_t a;
+        rule_alert(e, s, r, st, &a);
+        a.targets[0] = st->dst;
+        a.ntargets = 1;
+        a.ports[0] = st->dport;
+        a.nports = 1;
+        a.settled = 1;
+        a.final = final;
+        if (emit(e, &a) < 0) {
+                *st = saved;
+                return -1;
+        }
+        return 1;
+}
+
 /* Attack grouping: end rule r's open attack for source s, reporting its growth. 0, 1 if a final
  * update was raised, -1 if the callback failed (nothing changed). */
 static int rules_end(fw_engine_t *e, src_t *s, size_t r) {
@@ -936,7 +1109,17 @@ static int rules_end(fw_engine_t *e, src_t *s, size_t r) {
         if (st->epoch == INT64_MIN)
                 return 0;
         int raised = 0;
-        if (st->live && st->alerted > 0 && st->count > st->alerted) {
+        if (st->pend) {
+                /* its first document, held back, is also its last */
+                if (rule_settle(e, s, r, 1) < 0)
+                        return -1;
+                raised = 1;
+                for (size_t i = 0; i < e->npend; i++)
+                        if (e->pend[i].s == s && e->pend[i].k == NULL && e->pend[i].rule == r) {
+                                e->pend[i] = e->pend[--e->npend];
+                                break;
+                        }
+        } else if (st->live && st->alerted > 0 && st->count > st->alerted) {
                 rulestate_t fin = *st;
                 fin.nesc++;
                 fw_alert_t a;
@@ -1009,9 +1192,27 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                         st->count++;
                 if (session_failed(e->cur) && st->failed < UINT32_MAX)
                         st->failed++;
-                if (st->count < rc->threshold)
+                if (st->count < rc->threshold || st->pend)
                         continue;
                 const rulestate_t before = *st;
+                if (attack && st->alerted == 0 && c->settle_ms > 0 && !e->warm) {
+                        /* alert.settle: the first document waits (rule_settle) */
+                        st->pend = 1;
+                        st->doc_ms = st->last_ms;
+                        st->dst = e->cur->dst_ip;
+                        st->dport = e->cur->dst_port;
+                        if (pend_add(e, s, NULL, (uint32_t)r, FW_DET_RULE) < 0) {
+                                *st = ended ? before : saved;
+                                st->pend = 0;
+                                if (ended) {
+                                        st->count--;
+                                        if (session_failed(e->cur))
+                                                st->failed--;
+                                }
+                                return -1;
+                        }
+                        continue;
+                }
                 if (st->alerted > 0) {
                         if ((double)st->count < c->escalation * (double)st->alerted)
                                 continue;
@@ -1104,6 +1305,34 @@ static int spike_eval(fw_engine_t *e, fw_spike_t *sp, spkrun_t *run, const fw_sp
         return 1;
 }
 
+/* alert.settle: send the held-back first documents that are due (event time has passed their
+ * crossing by settle_ms). Returns the documents raised, or -1 if the callback failed (the ones
+ * not sent stay held). */
+static int pend_run(fw_engine_t *e) {
+        int raised = 0;
+        int64_t min = INT64_MAX;
+        for (size_t i = 0; i < e->npend;) {
+                pend_t *p = &e->pend[i];
+                int64_t due = pend_due(e, p);
+                if (due > e->clock) {
+                        if (due < min)
+                                min = due;
+                        i++;
+                        continue;
+                }
+                int r = p->k != NULL ? fankey_settle(e, p->s, p->k, (fw_det_kind_t)p->kind, 0)
+                                     : rule_settle(e, p->s, p->rule, 0);
+                if (r < 0) {
+                        e->pend_min = INT64_MIN; /* look again at the next session */
+                        return -1;
+                }
+                raised += r;
+                e->pend[i] = e->pend[--e->npend];
+        }
+        e->pend_min = min;
+        return raised;
+}
+
 /* ---- the engine ---- */
 
 fw_engine_t *fw_engine_new(const fw_detect_cfg_t *cfg, fw_alert_fn fn, void *opaque, char *err,
@@ -1115,6 +1344,8 @@ fw_engine_t *fw_engine_new(const fw_detect_cfg_t *cfg, fw_alert_fn fn, void *opa
                 why = "detect.window must be at least 2 ms";
         else if (cfg->lateness_ms < 0)
                 why = "detect.lateness must not be negative";
+        else if (cfg->settle_ms < 0 || cfg->settle_ms > cfg->lateness_ms)
+                why = "alert.settle must be between 0 and detect.lateness";
         else if (!(cfg->escalation > 1.0))
                 why = "alert.escalation must be greater than 1";
         else if (cfg->sample_max < 1 || cfg->sample_max > FW_ALERT_SAMPLE_MAX)
@@ -1177,6 +1408,7 @@ void fw_engine_free(fw_engine_t *e) {
                 if (e->tab[i].s != NULL)
                         src_destroy(e, e->tab[i].s);
         free(e->tab);
+        free(e->pend);
         free(e);
 }
 
@@ -1238,6 +1470,12 @@ static int feed_hashed(fw_engine_t *e, const fw_session_t *ss, int live, const s
                 e->st.too_late++;
         if (t > e->clock)
                 e->clock = t;
+        if (e->npend > 0 && e->clock >= e->pend_min) {
+                /* before this session changes any state: on failure it may be fed again */
+                if ((r = pend_run(e)) < 0)
+                        return -1;
+                raised += r;
+        }
 
         if (c->spike_total.enabled) {
                 if ((r = spike_eval(e, &e->total, &e->total_run, &e->sp_total, FW_DET_SPIKE_TOTAL,

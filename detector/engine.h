@@ -97,6 +97,9 @@ typedef struct fw_detect_cfg {
                               * a session of its key (default 10 min, at most window + lateness) */
         int64_t update_ms;   /* attack grouping: at most one update per this much event time
                               * (default 5 min) */
+        int64_t settle_ms;   /* attack grouping: hold an attack's first document until event
+                              * time passes its first crossing by this much, then name it by the
+                              * earliest crossing then known (0: at once; at most lateness) */
         int64_t window_ms;   /* sliding window and alert epoch length (default 5 min) */
         int64_t lateness_ms; /* bounded lateness: how far behind the newest event time a session
                               * may arrive and still count (default 10 min) */
@@ -121,10 +124,12 @@ typedef struct fw_alert {
         const char *rule;              /* fw_det_kind_name(kind) or the expression rule's name */
         const fw_rule_cfg_t *rule_cfg; /* the expression rule, NULL for built-in kinds */
         char id[33];                   /* hex XXH3-128 of (rule, key, epoch start): the Kafka key */
-        int late;  /* attack grouping: started by a session older than window + lateness behind
-                    * the newest (it may re-open an alert that already ended, under its id) */
-        int final; /* attack grouping: the attack's last update (its key has
-                    * been quiet for quiet_ms, or the engine was flushed) */
+        int late;    /* attack grouping: started by a session older than window + lateness behind
+                      * the newest (it may re-open an alert that already ended, under its id) */
+        int settled; /* attack grouping with settle_ms: a first document held back, sent when
+                      * event time passed its crossing by settle_ms (trigger NULL) */
+        int final;   /* attack grouping: the attack's last update (its key has
+                      * been quiet for quiet_ms, or the engine was flushed) */
         int severity;
         int has_src, has_dst, has_dport; /* which key parts are set (spike_total: none) */
         fw_ip_t src, dst;

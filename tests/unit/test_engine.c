@@ -120,8 +120,10 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         alog_t *l = opaque;
 
         l->calls++;
-        if (!a->final) /* a final update is raised by no session */
+        if (!a->final && !a->settled) /* a final update, or one held back: no trigger */
                 assert_non_null(a->trigger);
+        if (a->settled)
+                assert_null(a->trigger);
         assert_non_null(a->rule);
         if (l->fail_calls > 0) {
                 l->fail_calls--;
@@ -140,7 +142,7 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         r->trigger_dport = a->trigger != NULL ? a->trigger->dst_port : 0;
         r->seq = l->seq;
         r->fed = a->fed != NULL;
-        if (!a->final) /* the consumer commits against the session being fed */
+        if (!a->final && !a->settled) /* the consumer commits against the session being fed */
                 assert_ptr_equal(a->fed, a->trigger);
         r->a.rule = NULL;
         r->a.rule_cfg = NULL;
@@ -2102,6 +2104,144 @@ static void test_ipv6(void **state) {
         alog_free(&l);
 }
 
+/* A port scan of 40 ports from T0 + 200 s to T0 + 395 s, 5 s apart, fed newest first (all
+ * within detect.lateness): its 15th port, in time order, is reached at T0 + 270 s, in epoch 0. */
+static void feed_scan_reversed(fw_engine_t *e, alog_t *l, int64_t step) {
+        for (int i = 39; i >= 0; i--)
+                feed_syn(e, l, ip_str("10.95.0.1"), ip_str("172.75.0.1"), (uint16_t)(100 + i),
+                         T0 + 200000 + i * step);
+}
+
+/* alert.settle: newest first, the first crossing seen is in epoch 1 and names the attack at once;
+ * held for settle, the first document waits until event time passes the earliest crossing by
+ * settle, then goes with the id time order gives, the whole scan counted, raised while the
+ * session moving event time is fed. A failing callback keeps it held; a flush sends it. */
+static void test_attack_settle(void **state) {
+        (void)state;
+        fw_detect_cfg_t c;
+        cfg_attack(&c);
+        char in_order[33];
+        {
+                alog_t l = {0};
+                fw_engine_t *e = mk(&c, &l);
+                for (int i = 0; i < 40; i++)
+                        feed_syn(e, &l, ip_str("10.95.0.1"), ip_str("172.75.0.1"),
+                                 (uint16_t)(100 + i), T0 + 200000 + i * 5000);
+                assert_true(l.n >= 1);
+                assert_int_equal(l.v[0].a.epoch_start_ms, T0);
+                memcpy(in_order, l.v[0].a.id, sizeof(in_order));
+                fw_engine_free(e);
+                alog_free(&l);
+        }
+        {
+                alog_t l = {0};
+                fw_engine_t *e = mk(&c, &l);
+                feed_scan_reversed(e, &l, 5000);
+                assert_true(l.n >= 1);
+                assert_int_equal(l.v[0].a.epoch_start_ms, T0 + W); /* the first crossing seen */
+                assert_string_not_equal(l.v[0].a.id, in_order);
+                fw_engine_free(e);
+                alog_free(&l);
+        }
+        c.settle_ms = c.lateness_ms;
+        alog_t l = {0};
+        fw_engine_t *e = mk(&c, &l);
+        feed_scan_reversed(e, &l, 5000);
+        assert_int_equal(l.n, 0);
+        /* due at T0 + 270 s + settle: not a millisecond before */
+        int64_t due = T0 + 270000 + c.settle_ms;
+        feed_conn(e, &l, ip_str("10.96.0.1"), ip_str("172.76.0.1"), 443, due - 1);
+        assert_int_equal(l.n, 0);
+        l.fail_calls = 1;
+        fw_session_t s;
+        mksess(&s, ip_str("10.96.0.1"), ip_str("172.76.0.1"), 443, due);
+        assert_int_equal(fw_engine_feed(e, &s, 1), -1); /* the callback failed: still held */
+        assert_int_equal(l.n, 0);
+        assert_int_equal(feed(e, &l, &s), 1); /* fed again */
+        assert_int_equal(l.n, 1);
+        const fw_alert_t *a = &l.v[0].a;
+        assert_string_equal(a->id, in_order);
+        assert_int_equal(a->epoch_start_ms, T0);
+        assert_int_equal(a->settled, 1);
+        assert_int_equal(a->final, 0);
+        assert_int_equal(a->escalation, 0);
+        assert_int_equal(a->count, 40);
+        assert_int_equal(l.v[0].fed, 1);
+        /* nothing more until it ends; the end reports no growth */
+        assert_int_equal(fw_engine_flush(e, 1), 0);
+        assert_int_equal(l.n, 1);
+        fw_engine_free(e);
+        alog_free(&l);
+
+        /* held when the stream ends: a flush sends it, first and last document at once */
+        e = mk(&c, &l);
+        feed_scan_reversed(e, &l, 5000);
+        assert_int_equal(l.n, 0);
+        assert_int_equal(fw_engine_flush(e, 1), 1);
+        assert_int_equal(l.n, 1);
+        assert_string_equal(l.v[0].a.id, in_order);
+        assert_int_equal(l.v[0].a.final, 1);
+        assert_int_equal(l.v[0].fed, 0);
+        fw_engine_free(e);
+        alog_free(&l);
+
+        /* replayed (a new owner rebuilding state): held and released as live, reported nothing */
+        e = mk(&c, &l);
+        for (int i = 39; i >= 0; i--) {
+                mksyn(&s, ip_str("10.95.0.1"), ip_str("172.75.0.1"), (uint16_t)(100 + i),
+                      T0 + 200000 + i * 5000);
+                assert_true(fw_engine_feed(e, &s, FW_FEED_REPLAY) >= 0);
+        }
+        mksess(&s, ip_str("10.96.0.1"), ip_str("172.76.0.1"), 443, due);
+        assert_int_equal(fw_engine_feed(e, &s, FW_FEED_REPLAY), 1);
+        assert_int_equal(l.n, 0);
+        assert_int_equal(fw_engine_flush(e, 1), 0); /* sent already (by the owner before) */
+        fw_engine_free(e);
+        alog_free(&l);
+
+        /* a setting longer than detect.lateness is refused */
+        c.settle_ms = c.lateness_ms + 1;
+        char err[256] = "";
+        assert_null(fw_engine_new(&c, on_alert, &l, err, sizeof(err)));
+        assert_non_null(strstr(err, "alert.settle"));
+        fw_detect_cfg_release(&c);
+}
+
+/* alert.settle for an expression rule: matches fed newest first within the lateness are named
+ * by the epoch of the earliest one, as in time order. */
+static void test_attack_settle_rule(void **state) {
+        (void)state;
+        char ids[2][33];
+        for (int settle = 0; settle < 2; settle++) {
+                fw_detect_cfg_t c;
+                alog_t l = {0};
+                cfg_attack(&c);
+                c.settle_ms = settle ? c.lateness_ms : 0;
+                add_rule(&c, "private_leak", STUDY_RULE, 1);
+                fw_engine_t *e = mk(&c, &l);
+                fw_session_t s;
+                for (int m = 9; m >= 0; m--) {
+                        one_packet(&s, "192.168.1.10", "172.16.0.5", T0 + m * 60000);
+                        feed(e, &l, &s);
+                }
+                assert_int_equal(l.n, settle ? 0 : 1);
+                fw_engine_flush(e, 1);
+                assert_true(l.n >= 1);
+                assert_int_equal(l.v[0].a.epoch_start_ms, settle ? T0 : T0 + W);
+                assert_int_equal(l.v[0].a.count, settle ? 10 : 1);
+                memcpy(ids[settle], l.v[0].a.id, 33);
+                if (settle) {
+                        assert_int_equal(l.n, 1);
+                        assert_int_equal(l.v[0].a.ntargets, 1);
+                        assert_int_equal(l.v[0].a.first_seen_ms, T0);
+                }
+                fw_engine_free(e);
+                fw_detect_cfg_release(&c);
+                alog_free(&l);
+        }
+        assert_string_not_equal(ids[0], ids[1]);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_defaults_and_names),
@@ -2135,6 +2275,8 @@ int main(void) {
                 cmocka_unit_test(test_count_failed_or_new),
                 cmocka_unit_test(test_attack_spike),
                 cmocka_unit_test(test_attack_too_late),
+                cmocka_unit_test(test_attack_settle),
+                cmocka_unit_test(test_attack_settle_rule),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

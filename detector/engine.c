@@ -35,34 +35,35 @@
 #define SWEEP_STEP             4    /* source-table slots examined per session for idle sources */
 
 /* A key counting distinct targets in the window, with its alert state. */
+/* Laid out without holes: 8-byte fields, then 4-byte, then the rest (168 bytes). */
 typedef struct fankey {
         uint64_t h;                /* sub-key hash (0 for a source's own sweep key) */
-        fw_ip_t dst;               /* the sub-key's destination (TAG_DST) */
-        uint16_t port;             /* the sub-key's destination port (TAG_PORT) */
-        uint8_t tag;               /* 0 (sweep), TAG_PORT or TAG_DST */
         fw_distinct_t *d;          /* NULL until the first target */
         int64_t first_ms, last_ms; /* first session of the current run of activity, last session */
         int64_t half;              /* index of the current half-window (failed-connection counts) */
-        uint32_t sess[2],
-                fail[2];  /* sessions / failed ones, [0] current half-window, [1] previous */
-        int64_t epoch;    /* epoch of the last alert (attack grouping: of the open attack's first
-                           * alert), INT64_MIN for none */
-        uint64_t alerted; /* count last reported */
-        uint32_t nesc;    /* escalations reported in that epoch (attack) */
-        int64_t ep_last;  /* attack grouping: newest sighting of the open attack */
-        int64_t doc_ms;   /* attack grouping: event time of the attack's last document */
-        uint64_t peak;    /* attack grouping: highest count seen in the open attack */
-        uint8_t held;     /* attack grouping: an update is due once update_ms has passed */
-        uint8_t live;     /* attack grouping: a session of the open attack was fed live */
-        uint8_t late;     /* attack grouping: started by a session older than window + lateness */
-        uint8_t pub;      /* attack grouping: its first document was reported (or replayed) */
-        uint8_t pend;     /* attack grouping, alert.settle: its first document is held back;
-                           * doc_ms is then the earliest window end known to cross */
-        uint32_t nsample;
-        fw_ip_t *sample_ip;    /* sweeps: sampled destinations (allocated near the threshold) */
+        int64_t epoch;      /* epoch of the last alert (attack grouping: of the open attack's first
+                             * alert), INT64_MIN for none */
+        int64_t ep_last;    /* attack grouping: newest sighting of the open attack */
+        int64_t doc_ms;     /* attack grouping: event time of the attack's last document */
+        fw_ip_t *sample_ip; /* sweeps: sampled destinations (allocated near the threshold) */
         uint16_t *sample_port; /* port scans: sampled ports */
         uint64_t ub;           /* upper bound of the distinct count: last count + sightings since */
         uint64_t floor;        /* sketch regime: no recount before ub reaches it */
+        uint32_t sess[2],
+                fail[2];  /* sessions / failed ones, [0] current half-window, [1] previous */
+        uint32_t alerted; /* count last reported (saturated, as peak) */
+        uint32_t peak;    /* attack grouping: highest count seen in the open attack */
+        uint32_t nesc;    /* escalations reported in that epoch (attack) */
+        uint32_t nsample;
+        fw_ip_t dst;   /* the sub-key's destination (TAG_DST) */
+        uint8_t tag;   /* 0 (sweep), TAG_PORT or TAG_DST */
+        uint16_t port; /* the sub-key's destination port (TAG_PORT) */
+        uint8_t held;  /* attack grouping: an update is due once update_ms has passed */
+        uint8_t live;  /* attack grouping: a session of the open attack was fed live */
+        uint8_t late;  /* attack grouping: started by a session older than window + lateness */
+        uint8_t pub;   /* attack grouping: its first document was reported (or replayed) */
+        uint8_t pend;  /* attack grouping, alert.settle: its first document is held back;
+                        * doc_ms is then the earliest window end known to cross */
 } fankey_t;
 
 typedef struct rulestate {
@@ -174,6 +175,10 @@ static uint64_t mix64(uint64_t x) {
 static int64_t floor_div(int64_t a, int64_t b) {
         int64_t q = a / b;
         return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+static uint32_t sat32(uint64_t v) {
+        return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
 
 static int64_t cutoff(int64_t t, int64_t w) {
@@ -477,7 +482,7 @@ static int fankey_settle(fw_engine_t *e, const src_t *s, fankey_t *k, fw_det_kin
         if (count < k->alerted)
                 count = k->alerted;
         k->pend = 0;
-        k->alerted = k->peak = count;
+        k->alerted = k->peak = sat32(count);
         k->doc_ms = te;
         k->held = 0;
         k->pub = (uint8_t)!e->warm;
@@ -641,7 +646,7 @@ static int fankey_eval(fw_engine_t *e, src_t *s, fankey_t *k, fw_det_kind_t kind
                 k->floor = sketch ? count + 1 + need / 512 : 0;
         }
         if (open && count > k->peak)
-                k->peak = count;
+                k->peak = sat32(count);
         uint64_t thr = fankey_thr(e, k, kind);
         if (k->sample_ip == NULL && k->sample_port == NULL && count * 2 < thr)
                 return raised;
@@ -684,7 +689,7 @@ static int fankey_eval(fw_engine_t *e, src_t *s, fankey_t *k, fw_det_kind_t kind
                 if (attack && e->cfg->settle_ms > 0 && !e->warm) {
                         /* alert.settle: the first document waits for sessions that may show an
                          * earlier crossing (a new group's rewind sends nothing anyway) */
-                        k->alerted = k->peak = count > k->peak ? count : k->peak;
+                        k->alerted = k->peak = count > k->peak ? sat32(count) : k->peak;
                         k->doc_ms = cross;
                         k->held = 0;
                         k->pend = 1;
@@ -695,9 +700,9 @@ static int fankey_eval(fw_engine_t *e, src_t *s, fankey_t *k, fw_det_kind_t kind
                         return raised;
                 }
         }
-        k->alerted = count;
+        k->alerted = sat32(count);
         if (count > k->peak)
-                k->peak = count;
+                k->peak = sat32(count);
         k->doc_ms = te;
         k->held = 0;
 

@@ -1,4 +1,5 @@
 #include "log.h"
+#include "timeutil.h"
 
 #include <stdarg.h>
 #include <string.h>
@@ -79,16 +80,11 @@ void fw_log(fw_log_level_t level, const char *comp, const char *fmt, ...) {
 
 /* ---- times and durations for messages ---- */
 
-static int64_t floor_div(int64_t a, int64_t b) {
-        int64_t q = a / b;
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* Proleptic Gregorian calendar from days since 1970 (H. Hinnant's civil_from_days), so no
  * dependence on gmtime's range or the time zone. */
 static void civil(int64_t days, int64_t *y, int *m, int *d) {
         int64_t z = days + 719468;
-        int64_t era = floor_div(z, 146097);
+        int64_t era = fw_floor_div(z, 146097);
         int64_t doe = z - era * 146097;
         int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
         int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -105,7 +101,7 @@ char *fw_log_time_ms(int64_t epoch_ms, char *buf, size_t buflen) {
                 snprintf(buf, buflen, "%lld ms", (long long)epoch_ms); /* not a plausible time */
                 return buf;
         }
-        int64_t days = floor_div(epoch_ms, 86400000);
+        int64_t days = fw_floor_div(epoch_ms, 86400000);
         int64_t rem = epoch_ms - days * 86400000;
         int64_t y;
         int m, d;

@@ -1,4 +1,5 @@
 #include "metrics.h"
+#include "timeutil.h"
 
 #include <dirent.h>
 #include <math.h>
@@ -275,12 +276,6 @@ static void buf_put_series_start(struct buf *b, const char *name, const char *su
 
 /* ---- registry ---- */
 
-static int64_t wall_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 fw_metrics_t *fw_metrics_new_empty(void) {
         fw_metrics_t *m = calloc(1, sizeof(*m));
         if (!m)
@@ -290,7 +285,7 @@ fw_metrics_t *fw_metrics_new_empty(void) {
                 return NULL;
         }
         m->families_tail = &m->families;
-        m->created_ms = wall_ms();
+        m->created_ms = fw_wall_ms();
         return m;
 }
 
@@ -708,7 +703,7 @@ static void render_standard(struct buf *b, const fw_metrics_t *m) {
 }
 
 char *fw_metrics_render(fw_metrics_t *m, size_t *len) {
-        return fw_metrics_render_at(m, wall_ms(), len);
+        return fw_metrics_render_at(m, fw_wall_ms(), len);
 }
 
 char *fw_metrics_render_at(fw_metrics_t *m, int64_t now_ms, size_t *len) {

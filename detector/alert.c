@@ -3,6 +3,7 @@
  * JSON Schema the output validates against. */
 #include "alert.h"
 #include "log.h"
+#include "timeutil.h"
 #include "utf8.h"
 
 #include <inttypes.h>
@@ -190,20 +191,13 @@ static char *expr_dup(const fw_alert_t *a) {
 /* ------------------------------------------------------------------------------------------ */
 /* text helpers */
 
-/* Floor division for event times before 1970 (tests, broken clocks). */
-static int64_t floor_div(int64_t a, int64_t b) {
-        int64_t q = a / b;
-
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 /* ISO-8601 UTC with milliseconds, "2024-05-18T10:00:05.123Z"; proleptic Gregorian calendar
  * (days_from_civil inverse, H. Hinnant), so no dependence on gmtime or the time zone. */
 static void iso_time(int64_t ms, char *buf, size_t buflen) {
-        int64_t days = floor_div(ms, 86400000);
+        int64_t days = fw_floor_div(ms, 86400000);
         int64_t rem = ms - days * 86400000;
         int64_t z = days + 719468;
-        int64_t era = floor_div(z, 146097);
+        int64_t era = fw_floor_div(z, 146097);
         int64_t doe = z - era * 146097;
         int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
         int64_t y = yoe + era * 400;
@@ -292,8 +286,8 @@ static int pct_append(char **buf, size_t *len, size_t *cap, const char *s) {
 static char *viewer_url(const char *base, const char *expr, const fw_alert_t *a) {
         size_t blen = strlen(base), len, cap;
         char *buf, tail[96];
-        int64_t start = floor_div(a->window_start_ms, 1000);
-        int64_t stop = -floor_div(-a->window_end_ms, 1000);
+        int64_t start = fw_floor_div(a->window_start_ms, 1000);
+        int64_t stop = -fw_floor_div(-a->window_end_ms, 1000);
 
         while (blen > 0 && base[blen - 1] == '/')
                 blen--;

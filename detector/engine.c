@@ -13,6 +13,8 @@
  * state (the spike baseline stays) and are dropped after FW_IDLE_DROP_INTERVALS intervals; over
  * max_bytes the least recently seen of a sample of sources is dropped (Redis-style sampled LRU). */
 #include "engine.h"
+#include "errmsg.h"
+#include "timeutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -172,11 +174,6 @@ static uint64_t mix64(uint64_t x) {
         return x;
 }
 
-static int64_t floor_div(int64_t a, int64_t b) {
-        int64_t q = a / b;
-        return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 static uint32_t sat32(uint64_t v) {
         return v > UINT32_MAX ? UINT32_MAX : (uint32_t)v;
 }
@@ -273,7 +270,7 @@ static void fankey_touch(fw_engine_t *e, fankey_t *k, int64_t t, int failed) {
                 k->first_ms = t; /* out of order, earlier than the run's first session */
         if (t > k->last_ms)
                 k->last_ms = t;
-        int64_t half = floor_div(t, w / 2 > 0 ? w / 2 : 1);
+        int64_t half = fw_floor_div(t, w / 2 > 0 ? w / 2 : 1);
         if (half > k->half) {
                 if (half == k->half + 1) {
                         k->sess[1] = k->sess[0];
@@ -563,7 +560,7 @@ static void fankey_recross(fw_engine_t *e, fankey_t *k, fw_det_kind_t kind, int6
             fw_distinct_first_reach(k->d, from, k->doc_ms - 1, fankey_thr(e, k, kind), &at) != 1)
                 return;
         k->doc_ms = at;
-        k->epoch = floor_div(at, e->cfg->window_ms);
+        k->epoch = fw_floor_div(at, e->cfg->window_ms);
         int64_t due = at + e->cfg->settle_ms;
         if (due < e->pend_min)
                 e->pend_min = due;
@@ -610,7 +607,7 @@ static int fankey_eval(fw_engine_t *e, src_t *s, fankey_t *k, fw_det_kind_t kind
                         }
                 }
         }
-        const int open = attack ? k->epoch != INT64_MIN : k->epoch == floor_div(te, w);
+        const int open = attack ? k->epoch != INT64_MIN : k->epoch == fw_floor_div(te, w);
         /* fw_distinct_count costs O(table) exact and O(2^p) in the sketch: skip it while an
          * upper bound of the count cannot reach what would change state: half the lowest
          * threshold while the sample is not full, the lowest threshold in a new epoch, else
@@ -681,7 +678,7 @@ static int fankey_eval(fw_engine_t *e, src_t *s, fankey_t *k, fw_det_kind_t kind
                                             k->ep_last == INT64_MIN ? INT64_MIN : k->ep_last + w,
                                             te, thr, &at) == 1)
                         cross = at;
-                k->epoch = floor_div(cross, w);
+                k->epoch = fw_floor_div(cross, w);
                 k->nesc = 0;
                 k->ep_last = te;
                 k->live = (uint8_t)e->live;
@@ -1088,7 +1085,7 @@ static int rule_settle(fw_engine_t *e, src_t *s, size_t r, int final) {
         rulestate_t *st = &s->rules[r];
         const rulestate_t saved = *st;
         st->pend = 0;
-        st->epoch = floor_div(st->first_ms, e->cfg->window_ms);
+        st->epoch = fw_floor_div(st->first_ms, e->cfg->window_ms);
         st->alerted = st->count;
         st->doc_ms = st->last_ms;
         st->pub = (uint8_t)!e->warm;
@@ -1170,7 +1167,7 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                                 /* too late for the lateness: flagged as in fankey_eval */
                                 st->late = (uint8_t)e->too_late;
                                 st->pub = (uint8_t)!e->warm;
-                                st->epoch = floor_div(t, c->window_ms);
+                                st->epoch = fw_floor_div(t, c->window_ms);
                                 st->count = st->alerted = st->nesc = st->failed = 0;
                                 st->first_ms = st->last_ms = t;
                                 st->doc_ms = INT64_MIN;
@@ -1180,7 +1177,7 @@ static int rules_eval(fw_engine_t *e, src_t *s, int64_t t) {
                                 st->alerted = st->count; /* as in fankey_eval */
                         st->live |= (uint8_t)e->live;
                 } else {
-                        int64_t epoch = floor_div(t, c->window_ms);
+                        int64_t epoch = fw_floor_div(t, c->window_ms);
                         if (epoch < st->epoch)
                                 continue; /* late for an epoch already closed for this key */
                         if (epoch > st->epoch) {
@@ -1358,16 +1355,14 @@ fw_engine_t *fw_engine_new(const fw_detect_cfg_t *cfg, fw_alert_fn fn, void *opa
         else if (cfg->spike.interval_ms <= 0 || cfg->spike_total.interval_ms <= 0)
                 why = "spike intervals must be positive";
         if (why != NULL) {
-                if (errlen > 0)
-                        snprintf(err, errlen, "%s", why);
+                fw_errf(err, errlen, 0, "%s", why);
                 return NULL;
         }
         fw_engine_t *e = calloc(1, sizeof(*e));
         if (e != NULL)
                 e->chg = INT64_MAX;
         if (e == NULL) {
-                if (errlen > 0)
-                        snprintf(err, errlen, "out of memory");
+                fw_errf(err, errlen, 0, "out of memory");
                 return NULL;
         }
         e->cfg = cfg;
@@ -1380,9 +1375,8 @@ fw_engine_t *fw_engine_new(const fw_detect_cfg_t *cfg, fw_alert_fn fn, void *opa
         e->dcfg.retain_ms = cfg->window_ms + cfg->lateness_ms;
         fw_distinct_t *probe = fw_distinct_new(&e->dcfg);
         if (probe == NULL) {
-                if (errlen > 0)
-                        snprintf(err, errlen, "invalid sketch settings (detect.hll_p %u)",
-                                 (unsigned)cfg->hll_p);
+                fw_errf(err, errlen, 0, "invalid sketch settings (detect.hll_p %u)",
+                        (unsigned)cfg->hll_p);
                 free(e);
                 return NULL;
         }

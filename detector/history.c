@@ -1,5 +1,6 @@
 /* history: a source's recently answered destinations; see history.h. */
 #include "history.h"
+#include "timeutil.h"
 
 #include <stdlib.h>
 
@@ -24,9 +25,7 @@ size_t fw_history_bytes(const fw_history_t *h) {
 
 /* Minutes since 1970, floored (also before 1970), clamped to 32 bits. */
 static uint32_t minute_of(int64_t t_ms) {
-        int64_t m = t_ms / MS_PER_MIN;
-        if (t_ms % MS_PER_MIN != 0 && t_ms < 0)
-                m--;
+        int64_t m = fw_floor_div(t_ms, MS_PER_MIN);
         return m < 0 ? 0 : m > (int64_t)UINT32_MAX ? UINT32_MAX : (uint32_t)m;
 }
 

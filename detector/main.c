@@ -15,6 +15,7 @@
 #include "httpd.h"
 #include "kafka_conf.h"
 #include "log.h"
+#include "timeutil.h"
 
 extern char **environ;
 
@@ -53,17 +54,11 @@ static void on_signal(int sig) {
         stop_flag = 1;
 }
 
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Unhealthy until the group assigned partitions, when the sessions topic does not exist, when
  * the loop is stuck, or when no broker was reachable for 30 s. */
 static int health_check(void *ud, char *reason, size_t reasonlen) {
         fw_detector_health_t *h = ud;
-        int64_t now = now_ms();
+        int64_t now = fw_wall_ms();
         int64_t last = atomic_load(&h->last_progress_ms);
         int64_t down = atomic_load(&h->broker_down_since_ms);
         if (atomic_load(&h->topic_missing)) {
@@ -110,7 +105,7 @@ static int run(const fw_conf_t *conf) {
         fw_metrics_t *m = fw_metrics_new();
         fw_httpd_t *httpd = NULL;
         fw_detector_health_t health;
-        atomic_store(&health.last_progress_ms, now_ms());
+        atomic_store(&health.last_progress_ms, fw_wall_ms());
         atomic_store(&health.broker_down_since_ms, 0);
         atomic_store(&health.assigned, 0);
         atomic_store(&health.topic_missing, 0);

@@ -18,6 +18,7 @@
  * - escalation <= 1 (or NaN) disables re-alerts: only the first crossing of an interval alerts.
  * - All arithmetic is in double; the baseline is stored as float. */
 #include "spike.h"
+#include "timeutil.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -31,14 +32,6 @@ void fw_spike_init(fw_spike_t *s) {
         s->mean = 0;
         s->dev = 0;
         s->n = 0;
-}
-
-/* floor(t / d) for d > 0, also for negative t. */
-static int64_t floor_div(int64_t t, int64_t d) {
-        int64_t q = t / d;
-        if (t % d < 0)
-                q--;
-        return q;
 }
 
 /* idx * d, clamped at INT64_MIN (idx * d <= t never overflows upwards). */
@@ -132,7 +125,7 @@ static uint32_t escalation_number(double c0, double c, double e) {
 int fw_spike_add(fw_spike_t *s, const fw_spike_params_t *p, int64_t t_ms, fw_spike_verdict_t *v) {
         if (!s || !p || p->interval_ms <= 0)
                 return -1;
-        int64_t idx = floor_div(t_ms, p->interval_ms);
+        int64_t idx = fw_floor_div(t_ms, p->interval_ms);
 
         if (s->count == 0) {
                 s->idx = idx;

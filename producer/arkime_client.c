@@ -1,4 +1,5 @@
 #include "arkime_client.h"
+#include "timeutil.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -25,17 +26,11 @@ struct fw_arkime_client {
 
 #define STOP_CHECK_MS 50
 
-static int64_t mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* 1 when a stop was requested and its grace has run out (the request must be abandoned). */
 static int stop_due(fw_arkime_client_t *c) {
         if (!c->stop || !*c->stop)
                 return 0;
-        int64_t now = mono_ms();
+        int64_t now = fw_mono_ms();
         if (c->stop_seen_ms == 0)
                 c->stop_seen_ms = now;
         return now - c->stop_seen_ms >= c->stop_grace_ms;

@@ -1,4 +1,5 @@
 #include "cursor.h"
+#include "timeutil.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -10,10 +11,6 @@
 #define FILL 0.7
 /* A slice this wide (s) whose density is unknown is probed before its first page. */
 #define PROBE_WIDTH_S 300
-
-static int64_t floor_div(int64_t a, int64_t b) {
-        return a / b - (a % b != 0 && (a < 0) != (b < 0));
-}
 
 void fw_cursor_init(fw_cursor_t *c, const fw_cursor_cfg_t *cfg, int64_t position_s) {
         memset(c, 0, sizeof(*c));
@@ -66,9 +63,9 @@ static double expected_rows(const fw_cursor_t *c, const fw_slice_t *sl) {
 }
 
 int fw_cursor_next(fw_cursor_t *c, int64_t now_ms, fw_slice_t *out) {
-        int64_t horizon_s = floor_div(now_ms - c->cfg.safety_lag_ms, 1000);
+        int64_t horizon_s = fw_floor_div(now_ms - c->cfg.safety_lag_ms, 1000);
         if (!c->in_poll) {
-                c->next_start_s = c->position_s - floor_div(c->cfg.overlap_ms + 999, 1000);
+                c->next_start_s = c->position_s - fw_floor_div(c->cfg.overlap_ms + 999, 1000);
                 if (c->next_start_s < 0)
                         c->next_start_s = 0;
                 c->in_poll = 1;

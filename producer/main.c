@@ -23,6 +23,7 @@
 #include "poller.h"
 #include "publisher.h"
 #include "timeparse.h"
+#include "timeutil.h"
 
 extern char **environ;
 
@@ -189,12 +190,6 @@ static void on_signal(int sig) {
         stop_flag = 1;
 }
 
-static int64_t now_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Sleep up to ms, waking within 50 ms when a signal sets stop_flag. */
 static void nap(int64_t ms) {
         while (ms > 0 && !stop_flag) {
@@ -215,7 +210,7 @@ static int health_check(void *ud, char *reason, size_t reasonlen) {
                          "the log)");
                 return 1;
         }
-        int64_t age = now_ms() - atomic_load(&h->last_ok_ms);
+        int64_t age = fw_wall_ms() - atomic_load(&h->last_ok_ms);
         if (age <= h->max_age_ms)
                 return 0;
         snprintf(reason, reasonlen,
@@ -242,13 +237,13 @@ static int wait_for_kafka(fw_publisher_t *pub, const fw_conf_t *conf) {
         int64_t max = fw_conf_duration_ms(conf, "producer.retry_backoff_max");
         if (max > 10000)
                 max = 10000; /* librdkafka reconnects at least this often */
-        int64_t backoff = 250, since = now_ms();
+        int64_t backoff = 250, since = fw_wall_ms();
         while (!stop_flag) {
                 int rc = fw_publisher_check_topic(pub, create, KAFKA_ASK_MS, err, sizeof(err));
                 if (rc == 1) {
                         if (logged[0])
                                 fw_info("producer", "Kafka answered after %lld s",
-                                        (long long)((now_ms() - since) / 1000));
+                                        (long long)((fw_wall_ms() - since) / 1000));
                         return 1;
                 }
                 if (rc == 0) {
@@ -258,7 +253,7 @@ static int wait_for_kafka(fw_publisher_t *pub, const fw_conf_t *conf) {
                 /* a slow first connection (TLS) is no cause to report: a timeout without a
                  * librdkafka error is logged only after 10 s */
                 int timeout_only = strstr(err, rd_kafka_err2str(RD_KAFKA_RESP_ERR__TIMED_OUT)) &&
-                                   now_ms() - since < 10000;
+                                   fw_wall_ms() - since < 10000;
                 if (!timeout_only && strcmp(err, logged) != 0) {
                         fw_warn("producer", "waiting for Kafka (retrying; /healthz is 503): %s",
                                 err);
@@ -316,7 +311,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         int64_t interval = fw_conf_duration_ms(conf, "producer.poll_interval");
         health_t health;
         atomic_store(&health.ready, 0);
-        atomic_store(&health.last_ok_ms, now_ms());
+        atomic_store(&health.last_ok_ms, fw_wall_ms());
         health.max_age_ms = fw_conf_duration_ms(conf, "producer.unhealthy_after");
         httpd = fw_httpd_start(fw_conf_str(conf, "metrics.address"),
                                (uint16_t)fw_conf_int(conf, "metrics.port"), m, health_check,
@@ -395,7 +390,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         const char *cursor_file = from ? NULL : fw_conf_str(conf, "producer.cursor_file");
         int64_t position =
                 from ? from_s
-                     : (now_ms() - fw_conf_duration_ms(conf, "producer.start_lookback")) / 1000;
+                     : (fw_wall_ms() - fw_conf_duration_ms(conf, "producer.start_lookback")) / 1000;
         if (cursor_file) {
                 int rc = fw_cursor_load(cursor_file, viewer_id, &position, err, sizeof(err));
                 if (rc < 0) {
@@ -427,10 +422,10 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         while (!stop_flag) {
                 /* a backfill reads [from, to] like Arkime reads startTime..stopTime: both instants
                  * included; its horizon is --to, so "now" is to + safety lag */
-                int64_t now = from ? to_s * 1000 + cc.safety_lag_ms : now_ms();
+                int64_t now = from ? to_s * 1000 + cc.safety_lag_ms : fw_wall_ms();
                 int rc = fw_poller_poll(poller, now, &stop_flag, err, sizeof(err));
                 if (rc == 0) {
-                        atomic_store(&health.last_ok_ms, now_ms());
+                        atomic_store(&health.last_ok_ms, fw_wall_ms());
                         atomic_store(&health.ready, 1);
                         if (last_err[0])
                                 fw_info("producer", "recovered; position %s",

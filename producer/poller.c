@@ -1,4 +1,5 @@
 #include "poller.h"
+#include "timeutil.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -34,18 +35,11 @@ static const double latency_bounds[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 #define ERRORS                      "fanwatch_producer_errors_total"
 #define ERRORS_HELP                 "Failed polls by cause; the cursor does not move"
 
-/* Wall clock for the progress line and the last-success gauge. */
-static int64_t progress_clock_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* While sessions are being published, at most every 30 s: how many so far, how fast, and where
  * the cursor is (an operator otherwise sees nothing between start-up and the end of a long
  * backfill). */
 static void progress_line(fw_poller_t *p) {
-        int64_t now = progress_clock_ms(), from = p->progress.last_ms;
+        int64_t now = fw_wall_ms(), from = p->progress.last_ms;
         uint64_t published = fw_counter_get(p->published);
         double rate;
         if (!fw_progress_due(&p->progress, now, published, FW_PROGRESS_INTERVAL_MS, &rate))
@@ -100,7 +94,7 @@ fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *cli
         p->last_success = fw_metrics_gauge(
                 m, "fanwatch_producer_last_success_timestamp_seconds", NULL,
                 "When a poll last reached the horizon (epoch seconds); alert on time() minus it");
-        p->progress.last_ms = progress_clock_ms();
+        p->progress.last_ms = fw_wall_ms();
         p->latency = fw_metrics_histogram(m, "fanwatch_producer_request_duration_seconds", NULL,
                                           "Viewer request latency", latency_bounds,
                                           sizeof(latency_bounds) / sizeof(latency_bounds[0]));
@@ -122,18 +116,12 @@ void fw_poller_free(fw_poller_t *p) {
         free(p);
 }
 
-static int64_t mono_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Milliseconds since this poller (or its client, whichever was first) saw *stop; -1 while not
  * stopping. The shutdown budget is counted from there. */
 static int64_t stopping_for(fw_poller_t *p, volatile sig_atomic_t *stop) {
         if (!*stop)
                 return -1;
-        int64_t now = mono_ms(), seen = fw_arkime_client_stop_seen(p->client);
+        int64_t now = fw_mono_ms(), seen = fw_arkime_client_stop_seen(p->client);
         if (p->stop_seen_ms == 0)
                 p->stop_seen_ms = now;
         if (seen == 0 || seen > p->stop_seen_ms)
@@ -146,7 +134,7 @@ static int64_t stopping_for(fw_poller_t *p, volatile sig_atomic_t *stop) {
  * (then 1: the slice is abandoned, the cursor stays). 0 when all were delivered, -1 on a
  * failed delivery. */
 static int wait_delivered(fw_poller_t *p, volatile sig_atomic_t *stop, char *err, size_t errlen) {
-        int64_t t0 = mono_ms();
+        int64_t t0 = fw_mono_ms();
         int warned = 0;
         for (;;) {
                 long failed = fw_publisher_wait(p->pub, 100, err, errlen);
@@ -156,7 +144,7 @@ static int wait_delivered(fw_poller_t *p, volatile sig_atomic_t *stop, char *err
                         fw_counter_add(p->err_kafka, 1);
                         return -1;
                 }
-                if (!warned && mono_ms() - t0 >= 10000) {
+                if (!warned && fw_mono_ms() - t0 >= 10000) {
                         fw_warn("producer", "waiting for Kafka: %s", err);
                         warned = 1;
                 }
@@ -316,6 +304,6 @@ int fw_poller_poll(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, 
         /* in whole ms, then seconds: subtracting the two as doubles rendered float noise
          * (2.8340001106262207) */
         fw_gauge_set_ms(p->lag, now_ms - p->cursor->position_s * 1000);
-        fw_gauge_set_ms(p->last_success, progress_clock_ms());
+        fw_gauge_set_ms(p->last_success, fw_wall_ms());
         return 0;
 }

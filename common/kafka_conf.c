@@ -9,13 +9,59 @@
 typedef struct apply_ctx {
         rd_kafka_conf_t *rk;
         const fw_conf_t *conf;
+        const fw_kafka_default_t *defaults;
         char *err;
         size_t errlen;
 } apply_ctx_t;
 
+/* The default of prop that fanwatch rules itself, or NULL. */
+static const fw_kafka_default_t *ruled(const fw_kafka_default_t *defaults, const char *prop) {
+        for (const fw_kafka_default_t *d = defaults; d && d->name; d++)
+                if (d->ruled_by != NULL && strcmp(d->name, prop) == 0)
+                        return d;
+        return NULL;
+}
+
+typedef struct overridden_ctx {
+        const fw_conf_t *conf;
+        const fw_kafka_default_t *defaults;
+        char *buf;
+        size_t buflen, used, n;
+} overridden_ctx_t;
+
+static int note_overridden(const char *prop, const char *value, void *ud) {
+        overridden_ctx_t *o = ud;
+        const fw_kafka_default_t *d = ruled(o->defaults, prop);
+        (void)value;
+        if (d == NULL)
+                return 0;
+        char key[300];
+        snprintf(key, sizeof(key), "kafka.%s", prop);
+        if (o->used < o->buflen) {
+                int w = snprintf(o->buf + o->used, o->buflen - o->used,
+                                 "%s%s: key '%s' is ignored: %s decides it (%s = %s)",
+                                 o->n ? "\n" : "", fw_conf_origin(o->conf, key), key, d->ruled_by,
+                                 d->name, d->value);
+                o->used += w > 0 ? (size_t)w : 0;
+        }
+        o->n++;
+        return 0;
+}
+
+size_t fw_kafka_conf_overridden(const fw_conf_t *conf, const fw_kafka_default_t *defaults,
+                                char *buf, size_t buflen) {
+        overridden_ctx_t o = {conf, defaults, buf, buflen, 0, 0};
+        if (buflen > 0)
+                buf[0] = '\0';
+        fw_conf_kafka_foreach(conf, note_overridden, &o);
+        return o.n;
+}
+
 static int apply_one(const char *prop, const char *value, void *ud) {
         apply_ctx_t *a = ud;
         char rkerr[512];
+        if (ruled(a->defaults, prop) != NULL)
+                return 0; /* fanwatch's own: the default stays (warned about at the check) */
         if (rd_kafka_conf_set(a->rk, prop, value, rkerr, sizeof(rkerr)) == RD_KAFKA_CONF_OK)
                 return 0;
         char key[300];
@@ -76,7 +122,7 @@ rd_kafka_conf_t *fw_kafka_conf_new(const fw_conf_t *conf, const fw_kafka_default
                         return NULL;
                 }
         }
-        apply_ctx_t a = {rk, conf, err, errlen};
+        apply_ctx_t a = {rk, conf, defaults, err, errlen};
         if (fw_conf_kafka_foreach(conf, apply_one, &a) != 0) {
                 rd_kafka_conf_destroy(rk);
                 return NULL;
@@ -98,6 +144,15 @@ int fw_kafka_conf_check(const fw_conf_t *conf, const fw_kafka_default_t *default
         rd_kafka_conf_t *rk = fw_kafka_conf_new(conf, defaults, err, errlen);
         if (!rk)
                 return -1;
+        char lines[2048];
+        if (fw_kafka_conf_overridden(conf, defaults, lines, sizeof(lines)) > 0) {
+                for (char *line = lines, *next; line != NULL; line = next) {
+                        next = strchr(line, '\n');
+                        if (next != NULL)
+                                *next++ = '\0';
+                        fw_log(FW_LOG_WARN, "config", "%s: %s", what, line);
+                }
+        }
         char e[512];
         const char *m = fw_conf_str(conf, "kafka.sasl.oauthbearer.method");
         if (m && strcasecmp(m, "oidc") == 0) {

@@ -21,30 +21,34 @@ extern char **environ;
 
 /* The detector consumes as one group and stores offsets only after handling a record. */
 static const fw_kafka_default_t detector_kafka_defaults[] = {
-        {"group.id", "fanwatch-detector"},
-        {"partition.assignment.strategy", "cooperative-sticky"},
-        {"enable.auto.offset.store", "false"},
-        {"enable.auto.commit", "false"}, /* commits carry the partition clock: see consumer.h */
-        {"auto.offset.reset", "earliest"},
-        {"fetch.wait.max.ms", "100"}, /* detection latency */
+        {"group.id", "fanwatch-detector", NULL},
+        {"partition.assignment.strategy", "cooperative-sticky", NULL},
+        /* fanwatch's own: commits carry the partition clock and never pass an alert not yet
+         * delivered (consumer.h); where a new group starts is detector.start's */
+        {"enable.auto.offset.store", "false",
+         "the detector's commit rule (offsets stored once handled)"},
+        {"enable.auto.commit", "false",
+         "the detector's commit rule (offsets committed once handled)"},
+        {"auto.offset.reset", "earliest", "detector.start"},
+        {"fetch.wait.max.ms", "100", NULL}, /* detection latency */
         /* librdkafka 2.0.2 counts this across all assigned partitions and refills only on a 1 s
          * timer below it: the default 100,000 stalls a busy consumer (memory stays bounded by
          * queued.max.messages.kbytes, 64 MB) */
-        {"queued.min.messages", "1000000"},
+        {"queued.min.messages", "1000000", NULL},
         /* larger fetches keep two worker threads fed (measured: +20% on bench/detector_e2e.py);
          * the prefetch queue stays bounded at 256 MB */
-        {"max.partition.fetch.bytes", "4194304"},
-        {"queued.max.messages.kbytes", "262144"},
-        {NULL, NULL},
+        {"max.partition.fetch.bytes", "4194304", NULL},
+        {"queued.max.messages.kbytes", "262144", NULL},
+        {NULL, NULL, NULL},
 };
 
 /* The alerts producer: idempotent, short linger (an alert is wanted now), never expires a
  * record (offsets wait for its delivery instead). */
 static const fw_kafka_default_t alerts_kafka_defaults[] = {
-        {"enable.idempotence", "true"},
-        {"linger.ms", "5"},
-        {"message.timeout.ms", "0"},
-        {NULL, NULL},
+        {"enable.idempotence", "true", NULL},
+        {"linger.ms", "5", NULL},
+        {"message.timeout.ms", "0", NULL},
+        {NULL, NULL, NULL},
 };
 
 static volatile sig_atomic_t stop_flag;

@@ -84,11 +84,11 @@ static const fw_conf_def_t producer_defs[] = {
 
 /* The producer's Kafka defaults: idempotent (acks=all, ordered, no duplicates on retry). */
 static const fw_kafka_default_t producer_kafka_defaults[] = {
-        {"enable.idempotence", "true"},
-        {"compression.type", "lz4"},
-        {"linger.ms", "20"},
-        {"message.timeout.ms", "0"}, /* never expire a record: wait for the broker instead */
-        {NULL, NULL},
+        {"enable.idempotence", "true", NULL},
+        {"compression.type", "lz4", NULL},
+        {"linger.ms", "20", NULL},
+        {"message.timeout.ms", "0", NULL}, /* never expire a record: wait for the broker instead */
+        {NULL, NULL, NULL},
 };
 
 /* The bridge consumer: commits only after the sessions were delivered. It keeps librdkafka's
@@ -96,9 +96,9 @@ static const fw_kafka_default_t producer_kafka_defaults[] = {
  * leave the group on close, so a restart waits out session.timeout.ms (45 s) before it gets
  * its partitions back (measured against Kafka 4.1.1). */
 static const fw_kafka_default_t bridge_kafka_defaults[] = {
-        {"enable.auto.commit", "false"},
-        {"auto.offset.reset", "earliest"},
-        {NULL, NULL},
+        {"enable.auto.commit", "false", "the bridge's commit rule (committed once delivered)"},
+        {"auto.offset.reset", "earliest", NULL},
+        {NULL, NULL, NULL},
 };
 
 static volatile sig_atomic_t stop_flag;

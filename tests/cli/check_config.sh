@@ -154,6 +154,8 @@ if [[ "$name" == fanwatch-producer ]]; then
 # a consumer-only setting is checked by the bridge consumer, in bridge mode only
 0|configuration OK|[kafka]\nfetch.max.bytes = 1000\n|
 1|refuses the configuration of the bridge consumer .*`fetch.max.bytes` must be >= `message.max.bytes`|[producer]\nmode = bridge\n[kafka]\nfetch.max.bytes = 1000\n|
+# a property fanwatch rules itself: ignored, with a warning naming what decides it
+0|bridge consumer: .*case.ini:4: key 'kafka.enable.auto.commit' is ignored: the bridge's commit rule \(committed once delivered\) decides it \(enable.auto.commit = false\)|enable.auto.commit = true\n[producer]\nmode = bridge\n|
 TABLE
 	# a backfill keeps no cursor file: another viewer's is no error then
 	{ cat "$data/good.ini"; printf '[producer]\ncursor_file = %s/other.cursor\n' "$tmp"; } >"$tmp/backfill.ini"
@@ -165,6 +167,10 @@ else
 1|case.ini:5: key 'alert.viewer_url': expected an http:// or https:// URL .*got 'ftp://arkime:8005'|[alert]\nviewer_url = ftp://arkime:8005\n|
 1|case.ini:5: key 'topics.alerts': must not be empty|[topics]\nalerts =\n|
 1|refuses the configuration of the sessions consumer .*`fetch.max.bytes` must be >= `message.max.bytes`|[kafka]\nfetch.max.bytes = 1000\n|
+# a property fanwatch rules itself: ignored, with a warning naming the key that wins
+0|sessions consumer: .*case.ini:4: key 'kafka.auto.offset.reset' is ignored: detector.start decides it \(auto.offset.reset = earliest\)|auto.offset.reset = latest\n|
+# alert.settle waits at most for detect.lateness
+1|case.ini:5: key 'alert.settle': 660000 ms is longer than detect.lateness \(600000 ms\)|[alert]\nsettle = 11m\n|
 TABLE
 fi
 

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -321,6 +322,64 @@ static int has_bounds(const fw_conf_def_t *d) {
         return !(d->min == 0 && d->max == 0);
 }
 
+/* A whole string as a finite double. 0 or -1. */
+static int parse_float(const char *s, double *out) {
+        char *end;
+        if (!*s || isspace((unsigned char)*s))
+                return -1;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (*end != '\0' || errno == ERANGE || !isfinite(v))
+                return -1;
+        *out = v;
+        return 0;
+}
+
+/* A FLOAT key's interval, from its table text "[lo,hi]", "(lo,hi]", "(lo,inf)"... */
+typedef struct interval {
+        double lo, hi; /* hi = INFINITY: no upper bound */
+        int lo_open, hi_open;
+} interval_t;
+
+/* 0, or -1 if text is not an interval. */
+static int parse_interval(const char *text, interval_t *iv) {
+        char lo[32], hi[32];
+        const char *comma = text ? strchr(text, ',') : NULL;
+        size_t n = text ? strlen(text) : 0;
+        if (!comma || n < 5 || (text[0] != '[' && text[0] != '(') ||
+            (text[n - 1] != ']' && text[n - 1] != ')') || (size_t)(comma - text) > sizeof(lo) ||
+            n - (size_t)(comma - text) > sizeof(hi))
+                return -1;
+        snprintf(lo, sizeof(lo), "%.*s", (int)(comma - text - 1), text + 1);
+        snprintf(hi, sizeof(hi), "%.*s", (int)(text + n - 1 - comma - 1), comma + 1);
+        iv->lo_open = text[0] == '(';
+        iv->hi_open = text[n - 1] == ')';
+        if (parse_float(lo, &iv->lo) < 0)
+                return -1;
+        if (strcmp(hi, "inf") == 0) {
+                iv->hi = INFINITY;
+                iv->hi_open = 1;
+        } else if (parse_float(hi, &iv->hi) < 0 || iv->hi < iv->lo) {
+                return -1;
+        }
+        return 0;
+}
+
+static int interval_has(const interval_t *iv, double v) {
+        return (iv->lo_open ? v > iv->lo : v >= iv->lo) && (iv->hi_open ? v < iv->hi : v <= iv->hi);
+}
+
+/* "a number > 1", "a number from 0 to 1", "a number with 0 < x <= 1". */
+static void interval_text(const interval_t *iv, char *buf, size_t len) {
+        if (isinf(iv->hi))
+                snprintf(buf, len, "a number %s %g", iv->lo_open ? ">" : ">=", iv->lo);
+        else if (!iv->lo_open && !iv->hi_open)
+                snprintf(buf, len, "a number from %g to %g", iv->lo, iv->hi);
+        else
+                snprintf(buf, len, "a number with %g %s x %s %g", iv->lo,
+                         iv->lo_open ? "<" : "<=", iv->hi_open ? "<" : "<=", iv->hi);
+}
+
 /* An http:// or https:// URL with a host and no blanks or control bytes. 0 or -1. */
 static int parse_url(const char *s) {
         const char *rest = NULL;
@@ -431,6 +490,21 @@ static int parse_value(const fw_conf_def_t *d, const char *value, int show, int6
                         return -1;
                 }
                 return 0;
+        case FW_CT_FLOAT: {
+                interval_t iv;
+                double v;
+                char what[96];
+                if (parse_interval(d->choices, &iv) < 0) {
+                        snprintf(prob, plen, "bad interval in the key table");
+                        return -1;
+                }
+                interval_text(&iv, what, sizeof(what));
+                if (parse_float(value, &v) < 0 || !interval_has(&iv, v)) {
+                        snprintf(prob, plen, "expected %s%s", what, got);
+                        return -1;
+                }
+                return 0;
+        }
         }
         snprintf(prob, plen, "unknown type");
         return -1;
@@ -724,6 +798,9 @@ static void check_def(const fw_conf_def_t *defs, size_t i) {
                 die("fw_conf_new", d->key, "duplicate key in table");
         if (d->type == FW_CT_ENUM && (!d->choices || !*d->choices))
                 die("fw_conf_new", d->key, "enum without choices");
+        interval_t iv;
+        if (d->type == FW_CT_FLOAT && parse_interval(d->choices, &iv) < 0)
+                die("fw_conf_new", d->key, "float without an interval such as (0,1]");
         if (d->min > d->max)
                 die("fw_conf_new", d->key, "min > max");
         if ((d->flags & FW_CF_REQUIRED) && d->def)
@@ -927,6 +1004,15 @@ int64_t fw_conf_duration_ms(const fw_conf_t *conf, const char *key) {
         return get_val(conf, "fw_conf_duration_ms", key, FW_CT_DURATION, -1)->num;
 }
 
+/* Checked on the way in; an unset FLOAT without default reads as 0. */
+double fw_conf_float(const fw_conf_t *conf, const char *key) {
+        const conf_val_t *v = get_val(conf, "fw_conf_float", key, FW_CT_FLOAT, -1);
+        double d = 0;
+        if (v->text != NULL && parse_float(v->text, &d) < 0)
+                d = 0;
+        return d;
+}
+
 /* For kafka.<prop>, "default" means not set (librdkafka's default applies). */
 const char *fw_conf_origin(const fw_conf_t *conf, const char *key) {
         if (key && is_kafka_key(key)) {
@@ -1102,6 +1188,15 @@ static void md_type(FILE *out, const fw_conf_def_t *d) {
                         fprintf(out, " (%s..%s)", lo, hi);
                 }
                 break;
+        case FW_CT_FLOAT: {
+                interval_t iv;
+                char what[96];
+                if (parse_interval(d->choices, &iv) == 0) {
+                        interval_text(&iv, what, sizeof(what));
+                        fputs(what + 2, out); /* "number > 1" */
+                }
+                break;
+        }
         case FW_CT_ENUM:
                 fputs("one of ", out);
                 for (const char *p = d->choices; *p; p++) {

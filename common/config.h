@@ -31,6 +31,8 @@ typedef enum {
         FW_CT_ENUM,     /* one of the '|'-separated words in choices */
         FW_CT_URL,      /* an http:// or https:// URL with a host, no spaces; "" = unset */
         FW_CT_ADDRESS,  /* an IPv4 or IPv6 address literal (IPv6 optionally in brackets) */
+        FW_CT_FLOAT,    /* a finite decimal number within the interval written in choices:
+                         * "[0,1]", "(0,1]", "(1,inf)" ('(' and ')' exclude the bound) */
 } fw_conf_type_t;
 
 /* Flags for fw_conf_def_t.flags. */
@@ -44,7 +46,7 @@ typedef struct fw_conf_def {
         fw_conf_type_t type;
         const char *def;     /* default as text, NULL for none */
         int64_t min, max;    /* bounds for INT and DURATION (ms); ignored if min == max == 0 */
-        const char *choices; /* ENUM: "first|last|database" */
+        const char *choices; /* ENUM: "first|last|database"; FLOAT: its interval, "(0,1]" */
         unsigned flags;
         const char *doc; /* one line for --help and docs/configuration.md */
 } fw_conf_def_t;
@@ -78,6 +80,7 @@ const char *fw_conf_str(const fw_conf_t *conf, const char *key); /* NULL if unse
 int64_t fw_conf_int(const fw_conf_t *conf, const char *key);
 int fw_conf_bool(const fw_conf_t *conf, const char *key);
 int64_t fw_conf_duration_ms(const fw_conf_t *conf, const char *key);
+double fw_conf_float(const fw_conf_t *conf, const char *key);
 
 /* Where a key's current value came from: "default", "<file>:<line>" or "environment". */
 const char *fw_conf_origin(const fw_conf_t *conf, const char *key);

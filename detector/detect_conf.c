@@ -34,6 +34,70 @@
 #define MS_HOUR 3600000LL
 #define MS_DAY  86400000LL
 
+/* The keys of a fan-out detection: P the key prefix, RULE its rule id. */
+#define FANOUT_DEFS(P, RULE, WHAT, THRESHOLD, THRESHOLD_DOC, SEVERITY, SEVERITY_DOC)               \
+        {P ".enabled", FW_CT_BOOL, "true", 0, 0, NULL, 0, WHAT},                                   \
+                {P ".threshold", FW_CT_INT, THRESHOLD, 1, 1000000, NULL, 0, THRESHOLD_DOC},        \
+                {P ".failed_threshold",                                                            \
+                 FW_CT_INT,                                                                        \
+                 "0",                                                                              \
+                 0,                                                                                \
+                 1000000,                                                                          \
+                 NULL,                                                                             \
+                 0,                                                                                \
+                 "lower threshold used while the key's share of failed connections is at least " P \
+                 ".failed_share; 0: off"},                                                         \
+                {P ".failed_share",                                                                \
+                 FW_CT_FLOAT,                                                                      \
+                 "0.8",                                                                            \
+                 0,                                                                                \
+                 0,                                                                                \
+                 "[0,1]",                                                                          \
+                 0,                                                                                \
+                 "share of failed connections (0..1) that applies " P ".failed_threshold"},        \
+                {P ".severity", FW_CT_INT, SEVERITY, 0,                                            \
+                 100,           NULL,      0,        "event.severity of " RULE " " SEVERITY_DOC},  \
+                {P ".allow_src",                                                                   \
+                 FW_CT_STRING,                                                                     \
+                 "",                                                                               \
+                 0,                                                                                \
+                 0,                                                                                \
+                 NULL,                                                                             \
+                 0,                                                                                \
+                 "sources never reported by " RULE " (CIDR list, e.g. scanners, monitoring)"},     \
+        {                                                                                          \
+                P ".allow_dst", FW_CT_STRING, "", 0, 0, NULL, 0,                                   \
+                        "destinations not counted by " RULE " (CIDR list)"                         \
+        }
+
+/* The keys of a session spike detection (its allow_src apart: the total has none). */
+#define SPIKE_DEFS(P, RULE, WHAT, MIN_COUNT, SEVERITY_DOC)                                           \
+        {P ".enabled", FW_CT_BOOL, "true", 0, 0, NULL, 0, WHAT},                                     \
+                {P ".interval", FW_CT_DURATION, "1m", 1000,                                          \
+                 MS_DAY,        NULL,           0,    "counting interval of " RULE},                 \
+                {P ".min_count",                                                                     \
+                 FW_CT_INT,                                                                          \
+                 MIN_COUNT,                                                                          \
+                 1,                                                                                  \
+                 1000000000,                                                                         \
+                 NULL,                                                                               \
+                 0,                                                                                  \
+                 "sessions in one interval below which " RULE " never alerts"},                      \
+                {P ".k", FW_CT_FLOAT,                                                                \
+                 "6",    0,                                                                          \
+                 0,      "(0,inf)",                                                                  \
+                 0,      "alert when the count exceeds the baseline mean + k deviations"},           \
+                {P ".alpha", FW_CT_FLOAT,                                                            \
+                 "0.1",      0,                                                                      \
+                 0,          "(0,1]",                                                                \
+                 0,          "weight of the newest interval in the EWMA baseline"},                  \
+                {P ".warmup", FW_CT_INT, "10", 1,                                                    \
+                 100000,      NULL,      0,    "intervals observed before the baseline is trusted"}, \
+        {                                                                                            \
+                P ".severity", FW_CT_INT, "21", 0, 100, NULL, 0,                                     \
+                        "event.severity of " RULE " " SEVERITY_DOC                                   \
+        }
+
 const fw_conf_def_t fw_detector_conf_defs[] = {
         FW_CONF_COMMON_DEFS,
         {"topics.alerts", FW_CT_STRING, "fanwatch-alerts", 0, 0, NULL, FW_CF_NONEMPTY,
@@ -79,9 +143,9 @@ const fw_conf_def_t fw_detector_conf_defs[] = {
          "expression rules file (INI, one [rule] per section, see below); empty: no rules"},
 
         /* alerts */
-        {"alert.escalation", FW_CT_STRING, "2", 0, 0, NULL, 0,
+        {"alert.escalation", FW_CT_FLOAT, "2", 0, 0, "(1,inf)", 0,
          "update an alert (window grouping: raise it again in the same window) when its count "
-         "reaches this factor times the count last reported (a number > 1)"},
+         "reaches this factor times the count last reported"},
         {"alert.grouping", FW_CT_ENUM, "attack", 0, 0, "attack|window", 0,
          "attack: one alert per key and attack, updated in place (same id) while it grows and "
          "ended after alert.quiet, address_sweep_port folded into address_sweep; window: one "
@@ -101,95 +165,47 @@ const fw_conf_def_t fw_detector_conf_defs[] = {
          "Arkime viewer base URL for the session links in alerts, e.g. https://arkime:8005; "
          "empty: no links"},
 
-        /* address sweep: distinct destination IPs per source */
-        {"sweep.enabled", FW_CT_BOOL, "true", 0, 0, NULL, 0,
-         "address sweep: one source reaching many destination IPs"},
-        {"sweep.threshold", FW_CT_INT, "25", 1, 1000000, NULL, 0,
-         "distinct destination IPs of one source in the window that raise address_sweep "
-         "(Zeek scan.zeek: 25)"},
-        {"sweep.failed_threshold", FW_CT_INT, "0", 0, 1000000, NULL, 0,
-         "lower threshold used while the source's failed share is at least sweep.failed_share; "
-         "0: off"},
-        {"sweep.failed_share", FW_CT_STRING, "0.8", 0, 0, NULL, 0,
-         "share of failed connections (0..1) that applies sweep.failed_threshold"},
-        {"sweep.severity", FW_CT_INT, "47", 0, 100, NULL, 0,
-         "event.severity of address_sweep (ECS 0-100; 47 = medium in Elastic's risk bands 21/47/"
-         "73/99: reconnaissance, also done by inventory tools)"},
-        {"sweep.allow_src", FW_CT_STRING, "", 0, 0, NULL, 0,
-         "sources never reported by address_sweep (CIDR list, e.g. scanners, monitoring)"},
-        {"sweep.allow_dst", FW_CT_STRING, "", 0, 0, NULL, 0,
-         "destinations not counted by address_sweep (CIDR list)"},
+        /* the fan-out detections: one block of keys each */
+        FANOUT_DEFS("sweep", "address_sweep",
+                    "address sweep: one source reaching many "
+                    "destination IPs",
+                    "25",
+                    "distinct destination IPs of one source in the "
+                    "window that raise address_sweep (Zeek scan.zeek: 25)",
+                    "47",
+                    "(ECS 0-100; 47 = medium in Elastic's risk bands 21/47/73/99: "
+                    "reconnaissance, also done by inventory tools)"),
+        FANOUT_DEFS("sweep_port", "address_sweep_port",
+                    "address sweep on one port: one source "
+                    "reaching many destination IPs on the same port",
+                    "25",
+                    "distinct destination "
+                    "IPs of one source and destination port in the window that raise "
+                    "address_sweep_port (Zeek scan.zeek: 25)",
+                    "73",
+                    "(73 = high: one service probed across hosts is how worms and lateral "
+                    "movement spread, e.g. SMB or RDP)"),
+        FANOUT_DEFS("port_scan", "port_scan",
+                    "port scan: one source reaching many ports of one "
+                    "destination",
+                    "15",
+                    "distinct destination ports of one source and "
+                    "destination in the window that raise port_scan (Zeek scan.zeek: 15)",
+                    "47", "(47 = medium: reconnaissance of one host)"),
 
-        /* address sweep on one destination port */
-        {"sweep_port.enabled", FW_CT_BOOL, "true", 0, 0, NULL, 0,
-         "address sweep on one port: one source reaching many destination IPs on the same port"},
-        {"sweep_port.threshold", FW_CT_INT, "25", 1, 1000000, NULL, 0,
-         "distinct destination IPs of one source and destination port in the window that raise "
-         "address_sweep_port (Zeek scan.zeek: 25)"},
-        {"sweep_port.failed_threshold", FW_CT_INT, "0", 0, 1000000, NULL, 0,
-         "lower threshold used while the key's failed share is at least sweep_port.failed_share; "
-         "0: off"},
-        {"sweep_port.failed_share", FW_CT_STRING, "0.8", 0, 0, NULL, 0,
-         "share of failed connections (0..1) that applies sweep_port.failed_threshold"},
-        {"sweep_port.severity", FW_CT_INT, "73", 0, 100, NULL, 0,
-         "event.severity of address_sweep_port (73 = high: one service probed across hosts is how "
-         "worms and lateral movement spread, e.g. SMB or RDP)"},
-        {"sweep_port.allow_src", FW_CT_STRING, "", 0, 0, NULL, 0,
-         "sources never reported by address_sweep_port (CIDR list)"},
-        {"sweep_port.allow_dst", FW_CT_STRING, "", 0, 0, NULL, 0,
-         "destinations not counted by address_sweep_port (CIDR list)"},
-
-        /* port scan: distinct destination ports per source + destination */
-        {"port_scan.enabled", FW_CT_BOOL, "true", 0, 0, NULL, 0,
-         "port scan: one source reaching many ports of one destination"},
-        {"port_scan.threshold", FW_CT_INT, "15", 1, 1000000, NULL, 0,
-         "distinct destination ports of one source and destination in the window that raise "
-         "port_scan (Zeek scan.zeek: 15)"},
-        {"port_scan.failed_threshold", FW_CT_INT, "0", 0, 1000000, NULL, 0,
-         "lower threshold used while the key's failed share is at least port_scan.failed_share; "
-         "0: off"},
-        {"port_scan.failed_share", FW_CT_STRING, "0.8", 0, 0, NULL, 0,
-         "share of failed connections (0..1) that applies port_scan.failed_threshold"},
-        {"port_scan.severity", FW_CT_INT, "47", 0, 100, NULL, 0,
-         "event.severity of port_scan (47 = medium: reconnaissance of one host)"},
-        {"port_scan.allow_src", FW_CT_STRING, "", 0, 0, NULL, 0,
-         "sources never reported by port_scan (CIDR list)"},
-        {"port_scan.allow_dst", FW_CT_STRING, "", 0, 0, NULL, 0,
-         "destinations not counted by port_scan (CIDR list)"},
-
-        /* session spike per source */
-        {"spike.enabled", FW_CT_BOOL, "true", 0, 0, NULL, 0,
-         "session spike: a source opening far more sessions per interval than its baseline"},
-        {"spike.interval", FW_CT_DURATION, "1m", 1000, MS_DAY, NULL, 0,
-         "counting interval of session_spike"},
-        {"spike.min_count", FW_CT_INT, "100", 1, 1000000000, NULL, 0,
-         "sessions in one interval below which session_spike never alerts"},
-        {"spike.k", FW_CT_STRING, "6", 0, 0, NULL, 0,
-         "alert when the count exceeds the baseline mean + k deviations (a number > 0)"},
-        {"spike.alpha", FW_CT_STRING, "0.1", 0, 0, NULL, 0,
-         "weight of the newest interval in the EWMA baseline (0 < alpha <= 1)"},
-        {"spike.warmup", FW_CT_INT, "10", 1, 100000, NULL, 0,
-         "intervals observed before a source's baseline is trusted"},
-        {"spike.severity", FW_CT_INT, "21", 0, 100, NULL, 0,
-         "event.severity of session_spike (21 = low: a rate change, often benign)"},
+        /* the session spikes: per source, and in the whole stream (one Kafka partition) */
+        SPIKE_DEFS("spike", "session_spike",
+                   "session spike: a source opening far more sessions "
+                   "per interval than its baseline",
+                   "100",
+                   "(21 = low: a rate change, often "
+                   "benign)"),
         {"spike.allow_src", FW_CT_STRING, "", 0, 0, NULL, 0,
          "sources never reported by session_spike (CIDR list)"},
-
-        /* session spike in the whole stream */
-        {"spike_total.enabled", FW_CT_BOOL, "true", 0, 0, NULL, 0,
-         "total session spike: the whole stream (one Kafka partition) against its baseline"},
-        {"spike_total.interval", FW_CT_DURATION, "1m", 1000, MS_DAY, NULL, 0,
-         "counting interval of session_spike_total"},
-        {"spike_total.min_count", FW_CT_INT, "1000", 1, 1000000000, NULL, 0,
-         "sessions in one interval below which session_spike_total never alerts"},
-        {"spike_total.k", FW_CT_STRING, "6", 0, 0, NULL, 0,
-         "alert when the count exceeds the baseline mean + k deviations (a number > 0)"},
-        {"spike_total.alpha", FW_CT_STRING, "0.1", 0, 0, NULL, 0,
-         "weight of the newest interval in the EWMA baseline (0 < alpha <= 1)"},
-        {"spike_total.warmup", FW_CT_INT, "10", 1, 100000, NULL, 0,
-         "intervals observed before the baseline is trusted"},
-        {"spike_total.severity", FW_CT_INT, "21", 0, 100, NULL, 0,
-         "event.severity of session_spike_total (21 = low)"},
+        SPIKE_DEFS("spike_total", "session_spike_total",
+                   "total session spike: the whole stream "
+                   "(one Kafka partition) against its baseline",
+                   "1000", "(21 = low)"),
 };
 
 const size_t fw_detector_conf_ndefs =
@@ -209,46 +225,19 @@ static const char *const builtin_ids[] = {
 /* Key prefixes of the fan-out detections, indexed like fw_detect_cfg_t.fanout. */
 static const char *const fanout_prefix[3] = {"sweep", "sweep_port", "port_scan"};
 
-static void spike_defaults(fw_spike_cfg_t *s, uint32_t min_count) {
-        memset(s, 0, sizeof(*s));
-        s->enabled = 1;
-        s->interval_ms = 60000;
-        s->min_count = min_count;
-        s->k = 6.0;
-        s->alpha = 0.1;
-        s->warmup = 10;
-        s->severity = 21;
-}
+static int cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *c, char *err, size_t errlen);
 
+/* The defaults are the key table's: a configuration holding only them, read as any other. */
 void fw_detect_cfg_defaults(fw_detect_cfg_t *cfg) {
-        static const uint32_t thresholds[3] = {25, 25, 15};
-        static const int severities[3] = {47, 73, 47};
+        char err[512];
         memset(cfg, 0, sizeof(*cfg));
-        cfg->count_policy = FW_COUNT_FAILED_OR_NEW;
-        cfg->history_ms = 3600000;
-        cfg->grouping = FW_GROUP_ATTACK;
-        cfg->quiet_ms = 10 * 60000;
-        cfg->update_ms = 5 * 60000;
-        cfg->window_ms = 5 * 60000;
-        cfg->lateness_ms = 600000;
-        cfg->escalation = 2.0;
-        cfg->exact_max = 256;
-        cfg->hll_p = 12;
-        cfg->max_bytes = (size_t)1024 * 1024 * 1024;
-        cfg->sample_max = 10;
-        cfg->exact_baseline = 0;
-        for (int i = 0; i < 3; i++) {
-                fw_fanout_cfg_t *f = &cfg->fanout[i];
-                f->enabled = 1;
-                f->threshold = thresholds[i];
-                f->failed_threshold = 0;
-                f->failed_share = 0.8;
-                f->severity = severities[i];
+        fw_conf_t *conf = fw_conf_new(fw_detector_conf_defs, fw_detector_conf_ndefs);
+        if (cfg_from_conf(conf, cfg, err, sizeof(err)) < 0) {
+                /* the table's own defaults are valid (test_detect_conf): not reached; a
+                 * zeroed configuration is refused by fw_engine_new */
+                fw_detect_cfg_release(cfg);
         }
-        spike_defaults(&cfg->spike, 100);
-        spike_defaults(&cfg->spike_total, 1000);
-        cfg->rules = NULL;
-        cfg->nrules = 0;
+        fw_conf_free(conf);
 }
 
 static void rule_free(fw_rule_cfg_t *r) {
@@ -324,33 +313,6 @@ key_error(const fw_conf_t *conf, const char *key, char *err, size_t errlen, cons
         va_end(ap);
         snprintf(err, errlen, "%s: key '%s': %s", where(conf, key, wbuf, sizeof(wbuf)), key, prob);
         return -1;
-}
-
-/* Parse a whole string as a finite double. 0 or -1. */
-static int parse_double(const char *s, double *out) {
-        char *end;
-        if (!s || !*s || isspace((unsigned char)*s))
-                return -1;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (*end != '\0' || errno == ERANGE || !isfinite(v))
-                return -1;
-        *out = v;
-        return 0;
-}
-
-/* Read a number key and check lo < v (or lo <= v if lo_incl) and v <= hi (or v < hi if not
- * hi_incl; hi = INFINITY for none). what describes the accepted range in the error. */
-static int conf_double(const fw_conf_t *conf, const char *key, double lo, int lo_incl, double hi,
-                       int hi_incl, const char *what, double *out, char *err, size_t errlen) {
-        const char *s = fw_conf_str(conf, key);
-        double v;
-        if (parse_double(s ? s : "", &v) < 0)
-                return key_error(conf, key, err, errlen, "expected %s, got '%s'", what, s ? s : "");
-        if ((lo_incl ? v < lo : v <= lo) || (hi_incl ? v > hi : v >= hi))
-                return key_error(conf, key, err, errlen, "expected %s, got '%s'", what, s);
-        *out = v;
-        return 0;
 }
 
 static int conf_cidrs(const fw_conf_t *conf, const char *key, fw_cidr_list_t *list, char *err,
@@ -822,9 +784,7 @@ static int fanout_from_conf(const fw_conf_t *conf, int i, fw_fanout_cfg_t *f, ch
                                  f->failed_threshold, k2, f->threshold);
         }
         snprintf(k, sizeof(k), "%s.failed_share", p);
-        if (conf_double(conf, k, 0, 1, 1, 1, "a share from 0 to 1", &f->failed_share, err, errlen) <
-            0)
-                return -1;
+        f->failed_share = fw_conf_float(conf, k);
         snprintf(k, sizeof(k), "%s.allow_src", p);
         if (conf_cidrs(conf, k, &f->allow_src, err, errlen) < 0)
                 return -1;
@@ -848,12 +808,9 @@ static int spike_from_conf(const fw_conf_t *conf, const char *p, fw_spike_cfg_t 
         snprintf(k, sizeof(k), "%s.severity", p);
         s->severity = (int)fw_conf_int(conf, k);
         snprintf(k, sizeof(k), "%s.k", p);
-        if (conf_double(conf, k, 0, 0, INFINITY, 0, "a number > 0", &s->k, err, errlen) < 0)
-                return -1;
+        s->k = fw_conf_float(conf, k);
         snprintf(k, sizeof(k), "%s.alpha", p);
-        if (conf_double(conf, k, 0, 0, 1, 1, "a number with 0 < alpha <= 1", &s->alpha, err,
-                        errlen) < 0)
-                return -1;
+        s->alpha = fw_conf_float(conf, k);
         if (allow) {
                 snprintf(k, sizeof(k), "%s.allow_src", p);
                 if (conf_cidrs(conf, k, &s->allow_src, err, errlen) < 0)
@@ -889,11 +846,10 @@ static int check_exact_max(const fw_conf_t *conf, const fw_detect_cfg_t *c, char
         return 0;
 }
 
-int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *err, size_t errlen) {
-        fw_detect_cfg_t c;
-        int exact_baseline = cfg->exact_baseline; /* a benchmark switch, not a key: kept */
-        fw_detect_cfg_defaults(&c);
-        c.exact_baseline = exact_baseline;
+/* Every field of c that a key sets, from conf (c zeroed before); the rules file loaded. 0, or
+ * -1 with a message (c then owns what was allocated: release it). */
+static int cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *err, size_t errlen) {
+        fw_detect_cfg_t c = *cfg;
 
         c.window_ms = fw_conf_duration_ms(conf, "detect.window");
         c.lateness_ms = fw_conf_duration_ms(conf, "detect.lateness");
@@ -930,9 +886,7 @@ int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *e
                          (long long)(c.window_ms + c.lateness_ms));
                 goto fail;
         }
-        if (conf_double(conf, "alert.escalation", 1, 0, INFINITY, 0, "a number > 1", &c.escalation,
-                        err, errlen) < 0)
-                goto fail;
+        c.escalation = fw_conf_float(conf, "alert.escalation");
         for (int i = 0; i < 3; i++)
                 if (fanout_from_conf(conf, i, &c.fanout[i], err, errlen) < 0)
                         goto fail;
@@ -954,10 +908,23 @@ int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *e
         return 0;
 
 fail:
-        fw_detect_cfg_release(&c);
-        fw_detect_cfg_defaults(cfg);
-        cfg->exact_baseline = exact_baseline;
+        *cfg = c;
         return -1;
+}
+
+int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *err, size_t errlen) {
+        fw_detect_cfg_t c;
+        memset(&c, 0, sizeof(c));
+        c.exact_baseline = cfg->exact_baseline; /* a benchmark switch, not a key: kept */
+        if (cfg_from_conf(conf, &c, err, errlen) < 0) {
+                int exact_baseline = c.exact_baseline;
+                fw_detect_cfg_release(&c);
+                fw_detect_cfg_defaults(cfg);
+                cfg->exact_baseline = exact_baseline;
+                return -1;
+        }
+        *cfg = c;
+        return 0;
 }
 
 const char *fw_detect_conf_viewer_url(const fw_conf_t *conf) {

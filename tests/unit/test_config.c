@@ -38,6 +38,9 @@ static const fw_conf_def_t defs[] = {
         {"metrics.address", FW_CT_ADDRESS, "127.0.0.1", 0, 0, NULL, 0, "Listen address"},
         {"alert.viewer_url", FW_CT_URL, "", 0, 0, NULL, 0, "Viewer for links"},
         {"topics.sessions", FW_CT_STRING, "arkime-sessions", 0, 0, NULL, FW_CF_NONEMPTY, "Topic"},
+        {"detector.share", FW_CT_FLOAT, "0.8", 0, 0, "[0,1]", 0, "A share"},
+        {"detector.alpha", FW_CT_FLOAT, "0.1", 0, 0, "(0,1]", 0, "A weight"},
+        {"detector.factor", FW_CT_FLOAT, "2", 0, 0, "(1,inf)", 0, "A factor"},
 };
 #define NDEFS (sizeof(defs) / sizeof(defs[0]))
 
@@ -407,6 +410,35 @@ static void test_type_int(void **state) {
         assert_true(fw_conf_int(conf, "detector.offset") == INT64_MAX);
         set_fail(conf, "detector.offset", "9223372036854775808",
                  "test: key 'detector.offset': integer out of range, got '9223372036854775808'");
+        fw_conf_free(conf);
+}
+
+/* FW_CT_FLOAT: a finite number within the interval of the table, bounds open or closed. */
+static void test_type_float(void **state) {
+        (void)state;
+        fw_conf_t *conf = new_conf();
+        assert_true(fw_conf_float(conf, "detector.share") == 0.8);
+        set_ok(conf, "detector.share", "0");
+        assert_true(fw_conf_float(conf, "detector.share") == 0.0);
+        set_ok(conf, "detector.share", "1");
+        set_ok(conf, "detector.share", "2.5e-1");
+        assert_true(fw_conf_float(conf, "detector.share") == 0.25);
+        set_fail(conf, "detector.share", "1.0001",
+                 "test: key 'detector.share': expected a number from 0 to 1, got '1.0001'");
+        set_fail(conf, "detector.share", "nan",
+                 "test: key 'detector.share': expected a number from 0 to 1, got 'nan'");
+        set_fail(conf, "detector.alpha", "0",
+                 "test: key 'detector.alpha': expected a number with 0 < x <= 1, got '0'");
+        set_ok(conf, "detector.alpha", "1");
+        set_fail(conf, "detector.factor", "1",
+                 "test: key 'detector.factor': expected a number > 1, got '1'");
+        set_fail(conf, "detector.factor", "inf",
+                 "test: key 'detector.factor': expected a number > 1, got 'inf'");
+        set_fail(conf, "detector.factor", "3x",
+                 "test: key 'detector.factor': expected a number > 1, got '3x'");
+        set_ok(conf, "detector.factor", "1e6");
+        assert_true(fw_conf_float(conf, "detector.factor") == 1e6);
+        assert_true(fw_conf_float(conf, "detector.share") == 0.25); /* failures changed nothing */
         fw_conf_free(conf);
 }
 
@@ -1108,6 +1140,7 @@ int main(void) {
                 cmocka_unit_test(test_file_multiline),
                 cmocka_unit_test(test_file_crlf_and_colon),
                 cmocka_unit_test(test_type_int),
+                cmocka_unit_test(test_type_float),
                 cmocka_unit_test(test_type_bool),
                 cmocka_unit_test(test_type_duration),
                 cmocka_unit_test(test_type_enum_and_string),

@@ -226,3 +226,16 @@ void fw_httpd_stop(fw_httpd_t *h) {
         MHD_stop_daemon(h->daemon);
         free(h);
 }
+
+fw_httpd_t *fw_httpd_start_conf(const fw_conf_t *conf, fw_metrics_t *metrics, fw_health_fn health,
+                                void *health_ud, const char *comp) {
+        char err[512];
+        const char *addr = fw_conf_str(conf, "metrics.address");
+        fw_httpd_t *h = fw_httpd_start(addr, (uint16_t)fw_conf_int(conf, "metrics.port"), metrics,
+                                       health, health_ud, err, sizeof(err));
+        if (h == NULL)
+                fw_error(comp, "%s", err);
+        else
+                fw_info(comp, "metrics on http://%s:%u/metrics", addr, fw_httpd_port(h));
+        return h;
+}

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "metrics.h"
 
 typedef struct fw_httpd fw_httpd_t;
@@ -20,6 +21,11 @@ typedef int (*fw_health_fn)(void *ud, char *reason, size_t reasonlen);
  * NULL (always healthy). Returns NULL and writes err on failure. */
 fw_httpd_t *fw_httpd_start(const char *addr, uint16_t port, fw_metrics_t *metrics,
                            fw_health_fn health, void *health_ud, char *err, size_t errlen);
+
+/* fw_httpd_start on the daemon's metrics.address and metrics.port keys, logging where it listens
+ * (comp: the daemon, in the log line) or, on failure, the error. */
+fw_httpd_t *fw_httpd_start_conf(const fw_conf_t *conf, fw_metrics_t *metrics, fw_health_fn health,
+                                void *health_ud, const char *comp);
 
 /* The port actually bound. */
 uint16_t fw_httpd_port(const fw_httpd_t *h);

@@ -927,6 +927,15 @@ int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *e
         return 0;
 }
 
+int fw_detect_cfg_check(const fw_conf_t *conf, char *err, size_t errlen) {
+        fw_detect_cfg_t cfg;
+        memset(&cfg, 0, sizeof(cfg));
+        if (fw_detect_cfg_from_conf(conf, &cfg, err, errlen) != 0)
+                return -1;
+        fw_detect_cfg_release(&cfg);
+        return 0;
+}
+
 const char *fw_detect_conf_viewer_url(const fw_conf_t *conf) {
         const char *s = fw_conf_str(conf, "alert.viewer_url");
         return s && *s ? s : NULL;

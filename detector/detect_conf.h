@@ -21,6 +21,10 @@ extern const size_t fw_detector_conf_ndefs;
  * On error cfg holds nothing to free. */
 int fw_detect_cfg_from_conf(const fw_conf_t *conf, fw_detect_cfg_t *cfg, char *err, size_t errlen);
 
+/* --check-config and start-up: fw_detect_cfg_from_conf succeeds (the detection keys and the
+ * rules file build an engine configuration; nothing is kept). 0, or -1 with its message. */
+int fw_detect_cfg_check(const fw_conf_t *conf, char *err, size_t errlen);
+
 /* Load an expression rules file into cfg->rules (appending). 0 or -1 with "<file>:<line>: ..." */
 int fw_detect_rules_load(fw_detect_cfg_t *cfg, const char *path, char *err, size_t errlen);
 

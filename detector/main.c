@@ -116,15 +116,9 @@ static int run(const fw_conf_t *conf) {
         health.topic = fw_conf_str(conf, "topics.sessions");
         if (m == NULL)
                 goto out;
-        httpd = fw_httpd_start(fw_conf_str(conf, "metrics.address"),
-                               (uint16_t)fw_conf_int(conf, "metrics.port"), m, health_check,
-                               &health, err, sizeof(err));
-        if (!httpd) {
-                fw_error("detector", "%s", err);
+        httpd = fw_httpd_start_conf(conf, m, health_check, &health, "detector");
+        if (!httpd)
                 goto out;
-        }
-        fw_info("detector", "metrics on http://%s:%u/metrics", fw_conf_str(conf, "metrics.address"),
-                fw_httpd_port(httpd));
 
         rd_kafka_conf_t *cc = fw_kafka_conf_new(conf, detector_kafka_defaults, err, sizeof(err));
         if (!cc) {
@@ -172,11 +166,8 @@ out:
  * configuration, and librdkafka accepts the configuration of both clients the detector creates
  * (checked without a broker). */
 static int check_detection(const fw_conf_t *conf, char *err, size_t errlen) {
-        fw_detect_cfg_t cfg;
-        fw_detect_cfg_defaults(&cfg);
-        if (fw_detect_cfg_from_conf(conf, &cfg, err, errlen) != 0)
+        if (fw_detect_cfg_check(conf, err, errlen) != 0)
                 return -1;
-        fw_detect_cfg_release(&cfg);
         if (fw_kafka_conf_check(conf, detector_kafka_defaults, RD_KAFKA_CONSUMER, NULL,
                                 "sessions consumer", err, errlen) != 0 ||
             fw_kafka_conf_check(conf, alerts_kafka_defaults, RD_KAFKA_PRODUCER, NULL,

@@ -77,16 +77,6 @@ static int cmp_counts(const void *a, const void *b) {
         return strcmp(((const rule_count_t *)a)->rule, ((const rule_count_t *)b)->rule);
 }
 
-/* --check-config and start-up: the detection keys and the rules file build an engine cfg. */
-static int check_detection(const fw_conf_t *conf, char *err, size_t errlen) {
-        fw_detect_cfg_t cfg;
-        fw_detect_cfg_defaults(&cfg);
-        if (fw_detect_cfg_from_conf(conf, &cfg, err, errlen) != 0)
-                return -1;
-        fw_detect_cfg_release(&cfg);
-        return 0;
-}
-
 /* The options as given (checked by check_args). */
 typedef struct replay_args {
         const char *input, *format, *partitions, *show_bad;
@@ -179,7 +169,7 @@ int main(int argc, char **argv) {
                 .ndefs = fw_detector_conf_ndefs,
                 .kafka_defaults = NULL,
                 .no_kafka = 1,
-                .check = check_detection,
+                .check = fw_detect_cfg_check, /* the detection keys and the rules file */
                 .extra = extra,
                 .nextra = sizeof(extra) / sizeof(extra[0]),
                 .check_args = check_args,

@@ -313,15 +313,9 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         atomic_store(&health.ready, 0);
         atomic_store(&health.last_ok_ms, fw_wall_ms());
         health.max_age_ms = fw_conf_duration_ms(conf, "producer.unhealthy_after");
-        httpd = fw_httpd_start(fw_conf_str(conf, "metrics.address"),
-                               (uint16_t)fw_conf_int(conf, "metrics.port"), m, health_check,
-                               &health, err, sizeof(err));
-        if (!httpd) {
-                fw_error("producer", "%s", err);
+        httpd = fw_httpd_start_conf(conf, m, health_check, &health, "producer");
+        if (!httpd)
                 goto out;
-        }
-        fw_info("producer", "metrics on http://%s:%u/metrics", fw_conf_str(conf, "metrics.address"),
-                fw_httpd_port(httpd));
 
         rd_kafka_conf_t *kc = fw_kafka_conf_new(conf, producer_kafka_defaults, err, sizeof(err));
         if (!kc) {

@@ -63,4 +63,8 @@ int fw_cli_load(const fw_cli_spec_t *spec, int argc, char **argv, char *const *e
 int fw_cli_usage_error(const char *prog, const char *fmt, ...)
         __attribute__((format(printf, 2, 3)));
 
+/* A daemon's signals: handler on SIGTERM and SIGINT (it should only set a flag), SIGPIPE ignored
+ * (a closed socket is an error to handle, not a reason to die). */
+void fw_cli_handle_signals(void (*handler)(int));
+
 #endif

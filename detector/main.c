@@ -189,11 +189,7 @@ int main(int argc, char **argv) {
         int rc = fw_cli_load(&spec, argc, argv, environ, &conf);
         if (rc >= 0)
                 return rc;
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_signal;
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGINT, &sa, NULL);
+        fw_cli_handle_signals(on_signal);
         rc = run(conf);
         fw_conf_free(conf);
         return rc;

@@ -16,6 +16,7 @@ The acceptance bound of issue #3 is ratio <= 1.5. Counts are bounded: N sessions
 """
 
 import argparse
+import datetime
 import json
 import os
 import re
@@ -36,6 +37,14 @@ FIELDS = ('rootId,node,firstPacket,lastPacket,@timestamp,ipProtocol,source.ip,so
           'tcpflags.srcZero,tcpflags.dstZero')
 
 
+
+
+def iso_seconds(text):
+    """Epoch seconds of the producer's log times, "2024-05-18T10:00:00Z" (or a bare number)."""
+    if text.isdigit():
+        return int(text)
+    return int(datetime.datetime.strptime(text, '%Y-%m-%dT%H:%M:%SZ')
+               .replace(tzinfo=datetime.timezone.utc).timestamp())
 
 
 def main():
@@ -81,13 +90,17 @@ def main():
         producer_s = time.monotonic() - t0
         if rc != 0:
             raise SystemExit('producer failed (%d), see %s' % (rc, log_path))
+        # every page the producer kept, from its debug lines: "slice [<ISO>, <ISO>] start S
+        # length L: N sessions, K sent, D re-read; more" (a page of a slice with more to come)
+        # or "..., K published, ...; complete" (its last page)
         slices, published = [], 0
         with open(log_path) as f:
             for line in f:
-                m = re.search(r'slice \[(\d+), (\d+)\] start (\d+) length (\d+): (\d+) sessions, '
-                              r'(\d+) published', line)
+                m = re.search(r'slice \[([^,\]]+), ([^\]]+)\] start (\d+) length (\d+): '
+                              r'(\d+) sessions, (\d+) (?:sent|published)', line)
                 if m:
-                    slices.append(tuple(int(x) for x in m.groups()[:4]))
+                    a, b = (iso_seconds(x) for x in m.groups()[:2])
+                    slices.append((a, b, int(m.group(3)), int(m.group(4))))
                     published += int(m.group(6))
         with urllib.request.urlopen(url + '/_standin/stats') as r:
             stats = json.load(r)

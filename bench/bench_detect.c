@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "codec.h"
+#include "wire.h"
 #include "engine.h"
 #include "expr.h"
 #include "net.h"

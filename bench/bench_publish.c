@@ -1,5 +1,5 @@
 /* bench_publish: the producer's cost per session once a page is fetched: parse the Arkime JSON
- * page (producer/arkime_page.c), encode each session (common/codec.c) and hand it to the
+ * page (producer/arkime_page.c), encode each session (common/wire.c) and hand it to the
  * idempotent Kafka producer (producer/publisher.c), then wait until the broker acknowledged
  * all of them. Pages are Arkime-shaped (flatten=1, the fields the producer asks for), built in
  * memory from the test generator.
@@ -19,7 +19,7 @@
 #include <time.h>
 
 #include "arkime_page.h"
-#include "codec.h"
+#include "wire.h"
 #include "kafka_conf.h"
 #include "publisher.h"
 #include "session_gen.h"

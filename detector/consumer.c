@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "alert.h"
-#include "codec.h"
+#include "wire.h"
 #include "log.h"
 
 #define BROKER_TIMEOUT_MS 10000

@@ -19,6 +19,7 @@
 #include "detect_conf.h"
 #include "engine.h"
 #include "session_file.h"
+#include "wire.h"
 
 extern char **environ;
 

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <librdkafka/rdkafka.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +10,9 @@
 #include <unistd.h>
 
 #include "arkime_page.h"
-#include "codec.h"
+#include "errmsg.h"
 #include "net.h"
+#include "wire.h"
 
 #define CHUNK     ((size_t)64 << 10)  /* read size and initial buffer */
 #define MP_WINDOW (FW_RECORD_MAX + 1) /* bytes kept ahead of a msgpack record's start */
@@ -34,17 +34,6 @@ struct fw_session_reader {
         int have_bulk_id;
         fw_sf_stats_t st;
 };
-
-static void put(char *err, size_t errlen, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-static void put(char *err, size_t errlen, const char *fmt, ...) {
-        if (!err || errlen == 0)
-                return;
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-}
 
 /* ---- buffered input ---- */
 
@@ -92,150 +81,6 @@ static uint64_t offset_of(const fw_session_reader_t *r, size_t i) {
 }
 
 /* ---- msgpack ---- */
-
-static uint64_t be(const uint8_t *p, size_t n) {
-        uint64_t v = 0;
-        for (size_t i = 0; i < n; i++)
-                v = (v << 8) | p[i];
-        return v;
-}
-
-int fw_msgpack_skip(const uint8_t *buf, size_t len, size_t *objlen) {
-        size_t pos = 0;
-        uint64_t pending = 1; /* objects still to skip; each takes at least one byte */
-        while (pending > 0) {
-                if (pending > len - pos)
-                        return 1;
-                uint8_t b = buf[pos++];
-                pending--;
-                size_t hdr = 0;    /* size field bytes after the type byte */
-                uint64_t skip = 0; /* payload bytes after the size field */
-                uint64_t add = 0;  /* elements of a container */
-                int kind = 0;      /* 1: size field is a payload length, 2: array, 3: map, 4: ext */
-                if (b <= 0x7f || b >= 0xe0) {
-                        /* positive / negative fixint */
-                } else if (b <= 0x8f) {
-                        add = 2u * (b & 0x0f);
-                } else if (b <= 0x9f) {
-                        add = b & 0x0f;
-                } else if (b <= 0xbf) {
-                        skip = b & 0x1f;
-                } else {
-                        switch (b) {
-                        case 0xc0: /* nil */
-                        case 0xc2: /* false */
-                        case 0xc3: /* true */
-                                break;
-                        case 0xc1:
-                                return -1; /* never used */
-                        case 0xc4:
-                                hdr = 1, kind = 1;
-                                break; /* bin 8 */
-                        case 0xc5:
-                                hdr = 2, kind = 1;
-                                break;
-                        case 0xc6:
-                                hdr = 4, kind = 1;
-                                break;
-                        case 0xc7:
-                                hdr = 1, kind = 4;
-                                break; /* ext 8: size, type, data */
-                        case 0xc8:
-                                hdr = 2, kind = 4;
-                                break;
-                        case 0xc9:
-                                hdr = 4, kind = 4;
-                                break;
-                        case 0xca:
-                                skip = 4;
-                                break; /* float 32 */
-                        case 0xcb:
-                                skip = 8;
-                                break;
-                        case 0xcc:
-                                skip = 1;
-                                break; /* uint 8..64 */
-                        case 0xcd:
-                                skip = 2;
-                                break;
-                        case 0xce:
-                                skip = 4;
-                                break;
-                        case 0xcf:
-                                skip = 8;
-                                break;
-                        case 0xd0:
-                                skip = 1;
-                                break; /* int 8..64 */
-                        case 0xd1:
-                                skip = 2;
-                                break;
-                        case 0xd2:
-                                skip = 4;
-                                break;
-                        case 0xd3:
-                                skip = 8;
-                                break;
-                        case 0xd4:
-                                skip = 2;
-                                break; /* fixext 1..16: type + data */
-                        case 0xd5:
-                                skip = 3;
-                                break;
-                        case 0xd6:
-                                skip = 5;
-                                break;
-                        case 0xd7:
-                                skip = 9;
-                                break;
-                        case 0xd8:
-                                skip = 17;
-                                break;
-                        case 0xd9:
-                                hdr = 1, kind = 1;
-                                break; /* str 8..32 */
-                        case 0xda:
-                                hdr = 2, kind = 1;
-                                break;
-                        case 0xdb:
-                                hdr = 4, kind = 1;
-                                break;
-                        case 0xdc:
-                                hdr = 2, kind = 2;
-                                break; /* array 16, 32 */
-                        case 0xdd:
-                                hdr = 4, kind = 2;
-                                break;
-                        case 0xde:
-                                hdr = 2, kind = 3;
-                                break; /* map 16, 32 */
-                        default:
-                                hdr = 4, kind = 3;
-                                break; /* 0xdf map 32 */
-                        }
-                }
-                if (hdr > 0) {
-                        if (hdr > len - pos)
-                                return 1;
-                        uint64_t n = be(buf + pos, hdr);
-                        pos += hdr;
-                        if (kind == 1)
-                                skip = n;
-                        else if (kind == 2)
-                                add = n;
-                        else if (kind == 3)
-                                add = 2 * n;
-                        else
-                                skip = n + 1;
-                }
-                if (skip > len - pos)
-                        return 1;
-                pos += (size_t)skip;
-                pending += add; /* at most 2 * 2^32 more: no overflow */
-        }
-        *objlen = pos;
-        return 0;
-}
 
 /* Does a fanwatch record start at p? A map header, then the key "v" (the wire format puts it
  * first) and an unsigned integer. 1 yes, 0 no, -1 too few bytes to tell. */
@@ -301,11 +146,11 @@ static int mp_resync(fw_session_reader_t *r, uint64_t at, const char *problem, c
                 r->pos += i;
                 if (found) {
                         uint64_t next = offset_of(r, r->pos);
-                        put(err, errlen,
-                            "%s: byte %llu: %s; skipped %llu bytes to the next record at byte "
-                            "%llu",
-                            r->path, (unsigned long long)at, problem,
-                            (unsigned long long)(next - at), (unsigned long long)next);
+                        fw_errf(err, errlen, 0,
+                                "%s: byte %llu: %s; skipped %llu bytes to the next record at byte "
+                                "%llu",
+                                r->path, (unsigned long long)at, problem,
+                                (unsigned long long)(next - at), (unsigned long long)next);
                         return -1;
                 }
                 if (!need_more && r->eof)
@@ -314,16 +159,17 @@ static int mp_resync(fw_session_reader_t *r, uint64_t at, const char *problem, c
         r->pos = r->end;
         r->done = 1;
         if (r->read_errno)
-                put(err, errlen, "%s: byte %llu: %s; then read error: %s (%llu records read)",
-                    r->path, (unsigned long long)at, problem, strerror(r->read_errno),
-                    (unsigned long long)r->st.sessions);
+                fw_errf(err, errlen, 0,
+                        "%s: byte %llu: %s; then read error: %s (%llu records read)", r->path,
+                        (unsigned long long)at, problem, strerror(r->read_errno),
+                        (unsigned long long)r->st.sessions);
         else
-                put(err, errlen,
-                    "%s: byte %llu: %s; no further record in the %llu bytes after it, stopping "
-                    "(%llu records read)",
-                    r->path, (unsigned long long)at, problem,
-                    (unsigned long long)(offset_of(r, r->end) - at),
-                    (unsigned long long)r->st.sessions);
+                fw_errf(err, errlen, 0,
+                        "%s: byte %llu: %s; no further record in the %llu bytes after it, stopping "
+                        "(%llu records read)",
+                        r->path, (unsigned long long)at, problem,
+                        (unsigned long long)(offset_of(r, r->end) - at),
+                        (unsigned long long)r->st.sessions);
         return -1;
 }
 
@@ -331,8 +177,8 @@ static int mp_next(fw_session_reader_t *r, fw_session_t *s, char *err, size_t er
         for (;;) {
                 if (fill(r, MP_WINDOW) != 0 && r->read_errno && r->end == r->pos) {
                         r->done = 1;
-                        put(err, errlen, "%s: byte %llu: read error: %s", r->path,
-                            (unsigned long long)offset_of(r, r->pos), strerror(r->read_errno));
+                        fw_errf(err, errlen, 0, "%s: byte %llu: read error: %s", r->path,
+                                (unsigned long long)offset_of(r, r->pos), strerror(r->read_errno));
                         return -1;
                 }
                 /* newlines between records (kcat's default format '%s\n') are separators */
@@ -347,8 +193,8 @@ static int mp_next(fw_session_reader_t *r, fw_session_t *s, char *err, size_t er
         if (avail == 0) {
                 r->done = 1;
                 if (r->read_errno) {
-                        put(err, errlen, "%s: byte %llu: read error: %s", r->path,
-                            (unsigned long long)at, strerror(r->read_errno));
+                        fw_errf(err, errlen, 0, "%s: byte %llu: read error: %s", r->path,
+                                (unsigned long long)at, strerror(r->read_errno));
                         return -1;
                 }
                 return 0;
@@ -359,10 +205,10 @@ static int mp_next(fw_session_reader_t *r, fw_session_t *s, char *err, size_t er
                 r->st.bad++;
                 r->done = 1;
                 r->pos = r->end;
-                put(err, errlen,
-                    "%s: byte %llu: truncated final record: input ends %zu bytes into it (%llu "
-                    "records read)",
-                    r->path, (unsigned long long)at, avail, (unsigned long long)r->st.sessions);
+                fw_errf(err, errlen, 0,
+                        "%s: byte %llu: truncated final record: input ends %zu bytes into it (%llu "
+                        "records read)",
+                        r->path, (unsigned long long)at, avail, (unsigned long long)r->st.sessions);
                 return -1;
         }
         if (rs == 0) {
@@ -399,14 +245,14 @@ static int mp_next(fw_session_reader_t *r, fw_session_t *s, char *err, size_t er
                 r->done = 1;
                 r->pos = r->end;
                 if (r->read_errno)
-                        put(err, errlen, "%s: byte %llu: read error inside a record: %s", r->path,
-                            (unsigned long long)at, strerror(r->read_errno));
+                        fw_errf(err, errlen, 0, "%s: byte %llu: read error inside a record: %s",
+                                r->path, (unsigned long long)at, strerror(r->read_errno));
                 else
-                        put(err, errlen,
-                            "%s: byte %llu: truncated final record: input ends %zu bytes into "
-                            "it (%llu records read)",
-                            r->path, (unsigned long long)at, avail,
-                            (unsigned long long)r->st.sessions);
+                        fw_errf(err, errlen, 0,
+                                "%s: byte %llu: truncated final record: input ends %zu bytes into "
+                                "it (%llu records read)",
+                                r->path, (unsigned long long)at, avail,
+                                (unsigned long long)r->st.sessions);
                 return -1;
         }
         char why[256];
@@ -419,13 +265,13 @@ static int mp_next(fw_session_reader_t *r, fw_session_t *s, char *err, size_t er
                         ;
                 r->pos += i;
                 if (i < len)
-                        put(err, errlen,
-                            "%s: byte %llu: bad record: %s; resuming at byte %llu, a record "
-                            "start inside it",
-                            r->path, (unsigned long long)at, why, (unsigned long long)(at + i));
+                        fw_errf(err, errlen, 0,
+                                "%s: byte %llu: bad record: %s; resuming at byte %llu, a record "
+                                "start inside it",
+                                r->path, (unsigned long long)at, why, (unsigned long long)(at + i));
                 else
-                        put(err, errlen, "%s: byte %llu: bad record (%zu bytes): %s", r->path,
-                            (unsigned long long)at, len, why);
+                        fw_errf(err, errlen, 0, "%s: byte %llu: bad record (%zu bytes): %s",
+                                r->path, (unsigned long long)at, len, why);
                 return -1;
         }
         r->pos += len;
@@ -502,8 +348,8 @@ static int next_line(fw_session_reader_t *r, const char **line, size_t *len, cha
                         if (*len <= FW_SF_LINE_MAX)
                                 return 1;
                         r->st.bad++;
-                        put(err, errlen, "%s:%llu: line longer than %zu bytes, skipped", r->path,
-                            (unsigned long long)r->line, (size_t)FW_SF_LINE_MAX);
+                        fw_errf(err, errlen, 0, "%s:%llu: line longer than %zu bytes, skipped",
+                                r->path, (unsigned long long)r->line, (size_t)FW_SF_LINE_MAX);
                         return -1;
                 }
                 scanned = r->end - r->pos;
@@ -523,15 +369,15 @@ static int next_line(fw_session_reader_t *r, const char **line, size_t *len, cha
                                         break;
                                 }
                         }
-                        put(err, errlen, "%s:%llu: line longer than %zu bytes, skipped", r->path,
-                            (unsigned long long)lineno, (size_t)FW_SF_LINE_MAX);
+                        fw_errf(err, errlen, 0, "%s:%llu: line longer than %zu bytes, skipped",
+                                r->path, (unsigned long long)lineno, (size_t)FW_SF_LINE_MAX);
                         return -1;
                 }
                 if (r->eof) {
                         if (r->read_errno) {
                                 r->done = 1;
-                                put(err, errlen, "%s:%llu: read error: %s", r->path,
-                                    (unsigned long long)r->line + 1, strerror(r->read_errno));
+                                fw_errf(err, errlen, 0, "%s:%llu: read error: %s", r->path,
+                                        (unsigned long long)r->line + 1, strerror(r->read_errno));
                                 return -1;
                         }
                         if (scanned == 0)
@@ -608,10 +454,11 @@ static int json_next(fw_session_reader_t *r, fw_session_t *s, char *err, size_t 
                                 r->st.bad += r->page.rejected;
                                 char first[sizeof(r->page.first_reject)];
                                 clean_reject(first, sizeof(first), r->page.first_reject);
-                                put(err, errlen,
-                                    "%s:%llu: %zu of the page's %zu sessions rejected; first: %s",
-                                    r->path, (unsigned long long)r->line, r->page.rejected,
-                                    r->page.rejected + r->page.count, first);
+                                fw_errf(err, errlen, 0,
+                                        "%s:%llu: %zu of the page's %zu sessions rejected; first: "
+                                        "%s",
+                                        r->path, (unsigned long long)r->line, r->page.rejected,
+                                        r->page.rejected + r->page.count, first);
                                 return -1;
                         }
                         /* not a page after all: try it as one session */
@@ -621,16 +468,16 @@ static int json_next(fw_session_reader_t *r, fw_session_t *s, char *err, size_t 
                                          have_id ? strlen(r->bulk_id) : 0, why2,
                                          sizeof(why2)) != 0) {
                         r->st.bad++;
-                        put(err, errlen, "%s:%llu: %s", r->path, (unsigned long long)r->line,
-                            why[0] ? why : why2);
+                        fw_errf(err, errlen, 0, "%s:%llu: %s", r->path, (unsigned long long)r->line,
+                                why[0] ? why : why2);
                         return -1;
                 }
                 if (r->page.count == 0) {
                         r->st.bad++;
                         char first[sizeof(r->page.first_reject)];
                         clean_reject(first, sizeof(first), r->page.first_reject);
-                        put(err, errlen, "%s:%llu: %s", r->path, (unsigned long long)r->line,
-                            why[0] ? why : first);
+                        fw_errf(err, errlen, 0, "%s:%llu: %s", r->path, (unsigned long long)r->line,
+                                why[0] ? why : first);
                         return -1;
                 }
         }
@@ -643,7 +490,7 @@ fw_session_reader_t *fw_session_reader_open(const char *path, fw_sf_format_t fmt
         fw_session_reader_t *r = calloc(1, sizeof(*r));
         if (!r || !(r->path = strdup(strcmp(path, "-") == 0 ? "<stdin>" : path))) {
                 free(r);
-                put(err, errlen, "%s: out of memory", path);
+                fw_errf(err, errlen, 0, "%s: out of memory", path);
                 return NULL;
         }
         fw_arkime_page_init(&r->page);
@@ -652,7 +499,7 @@ fw_session_reader_t *fw_session_reader_open(const char *path, fw_sf_format_t fmt
         } else {
                 r->fd = open(path, O_RDONLY | O_CLOEXEC);
                 if (r->fd < 0) {
-                        put(err, errlen, "%s: %s", path, strerror(errno));
+                        fw_errf(err, errlen, 0, "%s: %s", path, strerror(errno));
                         fw_session_reader_close(r);
                         return NULL;
                 }
@@ -671,7 +518,7 @@ fw_session_reader_t *fw_session_reader_open(const char *path, fw_sf_format_t fmt
                                 break;
                 }
                 if (r->read_errno) {
-                        put(err, errlen, "%s: %s", path, strerror(r->read_errno));
+                        fw_errf(err, errlen, 0, "%s: %s", path, strerror(r->read_errno));
                         fw_session_reader_close(r);
                         return NULL;
                 }
@@ -684,10 +531,11 @@ fw_session_reader_t *fw_session_reader_open(const char *path, fw_sf_format_t fmt
                         else if (is_map_byte(b))
                                 fmt = FW_SF_MSGPACK;
                         else {
-                                put(err, errlen,
-                                    "%s: cannot tell the format: byte %zu is 0x%02x, neither '{' "
-                                    "(JSON lines) nor a msgpack map; use --format",
-                                    path, i, b);
+                                fw_errf(err, errlen, 0,
+                                        "%s: cannot tell the format: byte %zu is 0x%02x, neither "
+                                        "'{' "
+                                        "(JSON lines) nor a msgpack map; use --format",
+                                        path, i, b);
                                 fw_session_reader_close(r);
                                 return NULL;
                         }
@@ -728,10 +576,4 @@ void fw_session_reader_close(fw_session_reader_t *r) {
         free(r->buf);
         free(r->path);
         free(r);
-}
-
-int32_t fw_session_partition(const fw_session_t *s, int32_t n) {
-        /* librdkafka's consistent partitioner ignores the topic and opaques. */
-        return rd_kafka_msg_partitioner_consistent(NULL, s->src_ip.addr, fw_ip_len(&s->src_ip), n,
-                                                   NULL, NULL);
 }

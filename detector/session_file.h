@@ -74,15 +74,4 @@ void fw_session_reader_stats(const fw_session_reader_t *r, fw_sf_stats_t *out);
 /* Close the file (not stdin) and free the reader; NULL is fine. */
 void fw_session_reader_close(fw_session_reader_t *r);
 
-/* Length of the one msgpack object at buf[0..len): 0 if it is complete and its length is stored
- * in *objlen; 1 if buf ends inside it (more bytes needed); -1 if the bytes are not msgpack
- * (0xc1). Declared sizes are only compared with the bytes left (nothing is allocated, no
- * recursion), so a header claiming 4 billion elements just answers 1. */
-int fw_msgpack_skip(const uint8_t *buf, size_t len, size_t *objlen);
-
-/* The partition of n that librdkafka's default partitioner (consistent_random: CRC-32 of the
- * key mod n) gives to the producer's message for s, keyed by the source IP bytes
- * (fw_publisher_send). n >= 1. */
-int32_t fw_session_partition(const fw_session_t *s, int32_t n);
-
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "arkime_page.h"
-#include "codec.h"
+#include "wire.h"
 #include "fuzz_util.h"
 #include "session.h"
 

@@ -8,10 +8,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "codec.h"
 #include "fuzz_util.h"
 #include "session.h"
 #include "session_file.h"
+#include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,7 +4,7 @@
     fuzz/make_corpus.py [BUILD_DIR]      (default build-fuzz; run scripts/fuzz 0 first)
 
 Seeds are small valid inputs taken from the test data:
-  fuzz_codec         msgpack records: fw_session_encode of tests/support/session_gen.c sessions
+  fuzz_wire         msgpack records: fw_session_encode of tests/support/session_gen.c sessions
                      (written by BUILD_DIR/fuzz/fuzz_make_seeds)
   fuzz_arkime_page   tests/data/arkime/*.json pages, plus single documents from
                      tests/data/replay/sample.jsonl (nested, flattened, a sessions3 doc)
@@ -47,10 +47,10 @@ def c_unescape(s):
     return s.encode("latin-1").decode("unicode_escape").encode("latin-1")
 
 
-# ---- msgpack: codec and the session_file msgpack stream ----
-codec = corpus("fuzz_codec")
+# ---- msgpack: the wire format and the session_file msgpack stream ----
+wire = corpus("fuzz_wire")
 sfile = corpus("fuzz_session_file")
-subprocess.run([os.path.join(BUILD, "fuzz", "fuzz_make_seeds"), codec, sfile], check=True)
+subprocess.run([os.path.join(BUILD, "fuzz", "fuzz_make_seeds"), wire, sfile], check=True)
 
 # ---- Arkime pages and documents ----
 page = corpus("fuzz_arkime_page")
@@ -148,7 +148,7 @@ msgpack += [b"\x81\xa1v\x01", b"\x8f\xa1v\x01", b"\xde\x00\x10\xa1v\x01", b"\xc4
             b"\xda\x00", b"\xdb\x00\x00\x00", b"\xdc\x00", b"\xde\x00", b"\xc0", b"\xc2", b"\xc3",
             b"\xca", b"\xcb", b"\xc1", b"\xcf\x00\x20\x00\x00\x00\x00\x00\x00",
             b"\xcf\xff\xff\xff\xff\xff\xff\xff\xff", b"\xcd\xff\xff", b"\xce\x00\x01\x00\x00"]
-write_dict("msgpack.dict", "fuzz_codec: the wire format's keys and msgpack type bytes", msgpack)
+write_dict("msgpack.dict", "fuzz_wire: the wire format's keys and msgpack type bytes", msgpack)
 
 fields = ("id,_id,rootId,node,firstPacket,lastPacket,@timestamp,ipProtocol,source,destination,"
           "client,server,network,tcpflags,ip,port,packets,bytes,community_id,syn,syn-ack,ack,psh,"

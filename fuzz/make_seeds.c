@@ -1,12 +1,12 @@
-/* make_seeds: write msgpack seed records for fuzz_codec and fuzz_session_file.
- *   fuzz_make_seeds <codec corpus dir> <session_file corpus dir>
+/* make_seeds: write msgpack seed records for fuzz_wire and fuzz_session_file.
+ *   fuzz_make_seeds <wire corpus dir> <session_file corpus dir>
  * Records are fw_session_encode of sessions from tests/support/session_gen.c (deterministic:
  * the same files every run), chosen to cover IPv4/IPv6, absent counters and split sessions. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
+#include "wire.h"
 #include "session_gen.h"
 
 static void write_file(const char *dir, const char *name, const void *data, size_t len) {
@@ -21,7 +21,7 @@ static void write_file(const char *dir, const char *name, const void *data, size
 
 int main(int argc, char **argv) {
         if (argc != 3) {
-                fprintf(stderr, "usage: %s <codec corpus dir> <session_file corpus dir>\n",
+                fprintf(stderr, "usage: %s <wire corpus dir> <session_file corpus dir>\n",
                         argv[0]);
                 return 2;
         }

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
 #include "log.h"
+#include "wire.h"
 
 struct fw_publisher {
         rd_kafka_t *rk;
@@ -212,12 +212,13 @@ int fw_publisher_send(fw_publisher_t *p, const fw_session_t *s, char *err, size_
         size_t len;
         if (fw_session_encode(s, buf, sizeof(buf), &len, err, errlen) != 0)
                 return -1;
+        size_t keylen;
+        const void *key = fw_session_key(s, &keylen);
         for (;;) {
                 rd_kafka_resp_err_t e = rd_kafka_producev(
                         p->rk, RD_KAFKA_V_TOPIC(p->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                        RD_KAFKA_V_KEY(s->src_ip.addr, fw_ip_len(&s->src_ip)),
-                        RD_KAFKA_V_VALUE(buf, len), RD_KAFKA_V_TIMESTAMP(s->first_packet_ms),
-                        RD_KAFKA_V_END);
+                        RD_KAFKA_V_KEY(key, keylen), RD_KAFKA_V_VALUE(buf, len),
+                        RD_KAFKA_V_TIMESTAMP(s->first_packet_ms), RD_KAFKA_V_END);
                 if (e == RD_KAFKA_RESP_ERR_NO_ERROR) {
                         p->in_flight++;
                         rd_kafka_poll(p->rk, 0);

@@ -1,5 +1,5 @@
 /* publisher: the Kafka side of the producer. Sessions go to the sessions topic as wire-format
- * records (common/codec.h), key = source IP bytes, timestamp = firstPacket, through an
+ * records (common/wire.h), key = source IP bytes, timestamp = firstPacket, through an
  * idempotent producer (acks=all, no duplicates or reordering on retry). The caller publishes a
  * slice, then waits until Kafka confirmed every record before it moves its cursor. */
 #ifndef FW_PUBLISHER_H

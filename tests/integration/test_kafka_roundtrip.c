@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "codec.h"
+#include "wire.h"
 #include "session_gen.h"
 
 #define N_RECORDS    100000

@@ -7,16 +7,15 @@
 #include <stdint.h>
 
 #include <cmocka.h>
-#include <librdkafka/rdkafka.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "codec.h"
 #include "session_file.h"
 #include "session_gen.h"
+#include "wire.h"
 
 static char err[1024];
 
@@ -679,46 +678,6 @@ static void test_msgpack_skip(void **state) {
         free_stream(&st);
 }
 
-/* ---- partitioning ---- */
-
-/* CRC-32 (IEEE 802.3, zlib's), bit by bit: an independent reference. */
-static uint32_t crc32_ref(const uint8_t *p, size_t n) {
-        uint32_t c = 0xffffffffu;
-        for (size_t i = 0; i < n; i++) {
-                c ^= p[i];
-                for (int k = 0; k < 8; k++)
-                        c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
-        }
-        return c ^ 0xffffffffu;
-}
-
-static void test_partition(void **state) {
-        (void)state;
-        /* librdkafka's consistent partitioner is CRC-32 of the key mod n */
-        const char *check = "123456789";
-        assert_int_equal(crc32_ref((const uint8_t *)check, 9), 0xcbf43926u);
-        assert_int_equal(
-                rd_kafka_msg_partitioner_consistent(NULL, check, 9, 0x7fffffff, NULL, NULL),
-                (int32_t)(0xcbf43926u % 0x7fffffffu));
-        fw_session_t s;
-        for (uint64_t i = 0; i < 5000; i++) {
-                fw_gen_session(31, i, &s);
-                /* spread sources: vary the address bytes beyond session_gen's 500 */
-                s.src_ip.addr[fw_ip_len(&s.src_ip) - 2] = (uint8_t)(fw_gen_mix(i) >> 8);
-                int32_t n = (int32_t)(1 + i % 64);
-                uint32_t crc = crc32_ref(s.src_ip.addr, fw_ip_len(&s.src_ip));
-                int32_t p = fw_session_partition(&s, n);
-                assert_int_equal(p, (int32_t)(crc % (uint32_t)n));
-                assert_int_equal(p, rd_kafka_msg_partitioner_consistent_random(NULL, s.src_ip.addr,
-                                                                               fw_ip_len(&s.src_ip),
-                                                                               n, NULL, NULL));
-        }
-        /* a fixed example, so a change of key (e.g. text instead of bytes) is caught */
-        assert_int_equal(fw_ip_parse("10.9.9.9", &s.src_ip), 0);
-        assert_int_equal(fw_session_partition(&s, 6), (int32_t)(crc32_ref(s.src_ip.addr, 4) % 6));
-        assert_int_equal(fw_session_partition(&s, 1), 0);
-}
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_json_shapes),
@@ -734,7 +693,6 @@ int main(void) {
                 cmocka_unit_test(test_msgpack_stop),
                 cmocka_unit_test(test_auto_detect),
                 cmocka_unit_test(test_msgpack_skip),
-                cmocka_unit_test(test_partition),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

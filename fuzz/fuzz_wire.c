@@ -1,4 +1,4 @@
-/* fuzz_codec: the sessions topic's msgpack decoder (common/codec.h) on arbitrary bytes.
+/* fuzz_wire: the sessions topic's msgpack decoder (common/wire.h) on arbitrary bytes.
  * Invariants: decode never reads outside the buffer; a decoded session encodes; the encoding
  * decodes to an equal session; and encoding is a fixed point (encode(decode(encode(s))) gives
  * the same bytes as encode(s)). */
@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "codec.h"
+#include "wire.h"
 #include "fuzz_util.h"
 #include "session.h"
 
@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t len = 0, len2 = 0;
 
         int rc = fw_session_decode(data, size, &s, err, sizeof(err));
-        FUZZ_CHECK(rc <= 0 && rc >= FW_CODEC_EINVAL);
+        FUZZ_CHECK(rc <= 0 && rc >= FW_WIRE_EINVAL);
         if (rc != 0) {
                 FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL);
                 return 0;

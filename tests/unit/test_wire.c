@@ -1,17 +1,18 @@
-/* Unit tests for the session wire format (common/codec.c). */
+/* Unit tests for the session wire format (common/wire.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <librdkafka/rdkafka.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec.h"
 #include "session_gen.h"
+#include "wire.h"
 
 static char errbuf[256];
 
@@ -133,7 +134,7 @@ static void test_readable_by_msgpack_c(void **state) {
         msgpack_object_kv *kv = o.via.map.ptr;
         assert_int_equal(kv[0].key.type, MSGPACK_OBJECT_STR);
         assert_memory_equal(kv[0].key.via.str.ptr, "v", 1);
-        assert_int_equal(kv[0].val.via.u64, FW_CODEC_VERSION);
+        assert_int_equal(kv[0].val.via.u64, FW_WIRE_VERSION);
         int found_sip = 0;
         for (uint32_t i = 0; i < o.via.map.size; i++) {
                 if (kv[i].key.via.str.size == 3 && memcmp(kv[i].key.via.str.ptr, "sip", 3) == 0) {
@@ -226,7 +227,7 @@ static void test_missing_required(void **state) {
                 rec_t r;
                 rec_init(&r, 6);
                 required(&r, keys[i]);
-                assert_int_equal(decode_rec(&r), FW_CODEC_EMISSING);
+                assert_int_equal(decode_rec(&r), FW_WIRE_EMISSING);
                 char want[32];
                 snprintf(want, sizeof(want), "(key '%s')", keys[i]);
                 assert_non_null(strstr(errbuf, want));
@@ -239,7 +240,7 @@ static void test_version(void **state) {
         /* no v */
         rec_init(&r, 6);
         required(&r, "v");
-        assert_int_equal(decode_rec(&r), FW_CODEC_EVERSION);
+        assert_int_equal(decode_rec(&r), FW_WIRE_EVERSION);
         /* v not first */
         rec_init(&r, 7);
         kstr(&r, "id", "abc", 3);
@@ -249,7 +250,7 @@ static void test_version(void **state) {
         kbin(&r, "sip", ip4, 4);
         kbin(&r, "dip", ip4, 4);
         kuint(&r, "pr", 6);
-        assert_int_equal(decode_rec(&r), FW_CODEC_EVERSION);
+        assert_int_equal(decode_rec(&r), FW_WIRE_EVERSION);
         /* a future major version */
         rec_init(&r, 7);
         kuint(&r, "v", 2);
@@ -259,7 +260,7 @@ static void test_version(void **state) {
         kbin(&r, "sip", ip4, 4);
         kbin(&r, "dip", ip4, 4);
         kuint(&r, "pr", 6);
-        assert_int_equal(decode_rec(&r), FW_CODEC_EVERSION);
+        assert_int_equal(decode_rec(&r), FW_WIRE_EVERSION);
         assert_non_null(strstr(errbuf, "unsupported schema version"));
         /* not a map at all */
         rec_init(&r, 0);
@@ -267,7 +268,7 @@ static void test_version(void **state) {
         msgpack_pack_array(&r.pk, 2);
         msgpack_pack_uint8(&r.pk, 1);
         msgpack_pack_uint8(&r.pk, 2);
-        assert_int_equal(decode_rec(&r), FW_CODEC_ETYPE);
+        assert_int_equal(decode_rec(&r), FW_WIRE_ETYPE);
 }
 
 static void test_types_and_ranges(void **state) {
@@ -276,14 +277,14 @@ static void test_types_and_ranges(void **state) {
                 const char *what;
                 int want;
         } cases[] = {
-                {"port as string", FW_CODEC_ETYPE},  {"port 65536", FW_CODEC_ERANGE},
-                {"proto 256", FW_CODEC_ERANGE},      {"ip of 5 bytes", FW_CODEC_ERANGE},
-                {"ip as str", FW_CODEC_ETYPE},       {"negative counter", FW_CODEC_ERANGE},
-                {"counter 2^53+1", FW_CODEC_ERANGE}, {"id too long", FW_CODEC_ERANGE},
-                {"id with NUL", FW_CODEC_ERANGE},    {"duplicate key", FW_CODEC_EDUP},
-                {"int key", FW_CODEC_ETYPE},         {"flags not a map", FW_CODEC_ETYPE},
-                {"flag too big", FW_CODEC_ERANGE},   {"duplicate flag", FW_CODEC_EDUP},
-                {"float time", FW_CODEC_ETYPE},      {"empty id", FW_CODEC_ERANGE},
+                {"port as string", FW_WIRE_ETYPE},  {"port 65536", FW_WIRE_ERANGE},
+                {"proto 256", FW_WIRE_ERANGE},      {"ip of 5 bytes", FW_WIRE_ERANGE},
+                {"ip as str", FW_WIRE_ETYPE},       {"negative counter", FW_WIRE_ERANGE},
+                {"counter 2^53+1", FW_WIRE_ERANGE}, {"id too long", FW_WIRE_ERANGE},
+                {"id with NUL", FW_WIRE_ERANGE},    {"duplicate key", FW_WIRE_EDUP},
+                {"int key", FW_WIRE_ETYPE},         {"flags not a map", FW_WIRE_ETYPE},
+                {"flag too big", FW_WIRE_ERANGE},   {"duplicate flag", FW_WIRE_EDUP},
+                {"float time", FW_WIRE_ETYPE},      {"empty id", FW_WIRE_ERANGE},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 rec_t r;
@@ -382,7 +383,7 @@ static void test_unknown_keys_skipped(void **state) {
         for (int i = 0; i < 20; i++)
                 msgpack_pack_array(&r.pk, 1);
         msgpack_pack_nil(&r.pk);
-        assert_int_equal(decode_rec(&r), FW_CODEC_ERANGE);
+        assert_int_equal(decode_rec(&r), FW_WIRE_ERANGE);
 }
 
 /* Signed msgpack integer formats holding non-negative values are accepted. */
@@ -425,8 +426,8 @@ static void test_truncation(void **state) {
                         free(p);
                         if (rc == 0)
                                 fail_msg("prefix of %zu/%zu bytes accepted", n, len);
-                        assert_true(rc == FW_CODEC_ETRUNC || rc == FW_CODEC_ESIZE ||
-                                    rc == FW_CODEC_EMISSING);
+                        assert_true(rc == FW_WIRE_ETRUNC || rc == FW_WIRE_ESIZE ||
+                                    rc == FW_WIRE_EMISSING);
                 }
         }
 }
@@ -440,22 +441,22 @@ static void test_size_limits_and_trailing(void **state) {
         assert_int_equal(fw_session_encode(&s, buf, sizeof(buf), &len, errbuf, sizeof(errbuf)), 0);
         buf[len] = 0x00;
         assert_int_equal(fw_session_decode(buf, len + 1, &s, errbuf, sizeof(errbuf)),
-                         FW_CODEC_ETRAIL);
+                         FW_WIRE_ETRAIL);
         char big[FW_RECORD_MAX + 1];
         memset(big, 0, sizeof(big));
         assert_int_equal(fw_session_decode(big, sizeof(big), &s, errbuf, sizeof(errbuf)),
-                         FW_CODEC_ESIZE);
-        assert_int_equal(fw_session_decode(big, 0, &s, errbuf, sizeof(errbuf)), FW_CODEC_ESIZE);
+                         FW_WIRE_ESIZE);
+        assert_int_equal(fw_session_decode(big, 0, &s, errbuf, sizeof(errbuf)), FW_WIRE_ESIZE);
         /* a 5-byte header claiming 4 billion entries: rejected without allocating */
         const uint8_t huge_map[] = {0xdf, 0xff, 0xff, 0xff, 0xff, 0xa1, 'v', 0x01};
         assert_int_equal(fw_session_decode(huge_map, sizeof(huge_map), &s, errbuf, sizeof(errbuf)),
-                         FW_CODEC_ETRUNC);
+                         FW_WIRE_ETRUNC);
         const uint8_t huge_str[] = {0x81, 0xdb, 0xff, 0xff, 0xff, 0xf0, 'v'};
         assert_int_equal(fw_session_decode(huge_str, sizeof(huge_str), &s, errbuf, sizeof(errbuf)),
-                         FW_CODEC_ETRUNC);
+                         FW_WIRE_ETRUNC);
         const uint8_t bad_byte[] = {0x81, 0xc1, 0x00};
         assert_int_equal(fw_session_decode(bad_byte, sizeof(bad_byte), &s, errbuf, sizeof(errbuf)),
-                         FW_CODEC_ETYPE);
+                         FW_WIRE_ETYPE);
 }
 
 /* Random bytes and bit-flipped records: an error or a valid session, never a crash. */
@@ -476,7 +477,7 @@ static void test_random_and_mutated(void **state) {
                         p[0] = (uint8_t)(0x80 | (p[0] & 0x0f)); /* make it look like a map */
                 fw_session_t s;
                 int rc = fw_session_decode(p, n, &s, errbuf, sizeof(errbuf));
-                assert_true(rc <= 0 && rc >= FW_CODEC_EINVAL);
+                assert_true(rc <= 0 && rc >= FW_WIRE_EINVAL);
                 free(p);
         }
         fw_session_t base;
@@ -518,18 +519,58 @@ static void test_encode_rejects(void **state) {
         full_session(&s, 0);
         s.id[0] = '\0';
         assert_int_equal(fw_session_encode(&s, buf, sizeof(buf), &len, errbuf, sizeof(errbuf)),
-                         FW_CODEC_EINVAL);
+                         FW_WIRE_EINVAL);
         full_session(&s, 0);
         s.dst_ip.family = 0;
         assert_int_equal(fw_session_encode(&s, buf, sizeof(buf), &len, errbuf, sizeof(errbuf)),
-                         FW_CODEC_EINVAL);
+                         FW_WIRE_EINVAL);
         full_session(&s, 0);
         s.src_packets = FW_COUNTER_MAX + 1;
         assert_int_equal(fw_session_encode(&s, buf, sizeof(buf), &len, errbuf, sizeof(errbuf)),
-                         FW_CODEC_EINVAL);
+                         FW_WIRE_EINVAL);
         full_session(&s, 0);
         assert_int_equal(fw_session_encode(&s, buf, 100, &len, errbuf, sizeof(errbuf)),
-                         FW_CODEC_ESIZE);
+                         FW_WIRE_ESIZE);
+}
+
+/* ---- partitioning ---- */
+
+/* CRC-32 (IEEE 802.3, zlib's), bit by bit: an independent reference. */
+static uint32_t crc32_ref(const uint8_t *p, size_t n) {
+        uint32_t c = 0xffffffffu;
+        for (size_t i = 0; i < n; i++) {
+                c ^= p[i];
+                for (int k = 0; k < 8; k++)
+                        c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+        }
+        return c ^ 0xffffffffu;
+}
+
+static void test_partition(void **state) {
+        (void)state;
+        /* librdkafka's consistent partitioner is CRC-32 of the key mod n */
+        const char *check = "123456789";
+        assert_int_equal(crc32_ref((const uint8_t *)check, 9), 0xcbf43926u);
+        assert_int_equal(
+                rd_kafka_msg_partitioner_consistent(NULL, check, 9, 0x7fffffff, NULL, NULL),
+                (int32_t)(0xcbf43926u % 0x7fffffffu));
+        fw_session_t s;
+        for (uint64_t i = 0; i < 5000; i++) {
+                fw_gen_session(31, i, &s);
+                /* spread sources: vary the address bytes beyond session_gen's 500 */
+                s.src_ip.addr[fw_ip_len(&s.src_ip) - 2] = (uint8_t)(fw_gen_mix(i) >> 8);
+                int32_t n = (int32_t)(1 + i % 64);
+                uint32_t crc = crc32_ref(s.src_ip.addr, fw_ip_len(&s.src_ip));
+                int32_t p = fw_session_partition(&s, n);
+                assert_int_equal(p, (int32_t)(crc % (uint32_t)n));
+                assert_int_equal(p, rd_kafka_msg_partitioner_consistent_random(NULL, s.src_ip.addr,
+                                                                               fw_ip_len(&s.src_ip),
+                                                                               n, NULL, NULL));
+        }
+        /* a fixed example, so a change of key (e.g. text instead of bytes) is caught */
+        assert_int_equal(fw_ip_parse("10.9.9.9", &s.src_ip), 0);
+        assert_int_equal(fw_session_partition(&s, 6), (int32_t)(crc32_ref(s.src_ip.addr, 4) % 6));
+        assert_int_equal(fw_session_partition(&s, 1), 0);
 }
 
 int main(void) {
@@ -548,6 +589,7 @@ int main(void) {
                 cmocka_unit_test(test_size_limits_and_trailing),
                 cmocka_unit_test(test_random_and_mutated),
                 cmocka_unit_test(test_encode_rejects),
+                cmocka_unit_test(test_partition),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

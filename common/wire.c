@@ -1,6 +1,8 @@
-/* codec: msgpack wire format of a session record (see codec.h and docs/wire-format.md). */
-#include "codec.h"
+/* wire: msgpack wire format of a session record (see wire.h and docs/wire-format.md). */
+#include "wire.h"
+#include "errmsg.h"
 
+#include <librdkafka/rdkafka.h>
 #include <msgpack.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,27 +10,27 @@
 
 #define MAX_SKIP_DEPTH 8 /* nesting allowed inside an unknown key's value */
 
-const char *fw_codec_strerror(int err) {
+const char *fw_wire_strerror(int err) {
         switch (err) {
-        case FW_CODEC_OK:
+        case FW_WIRE_OK:
                 return "ok";
-        case FW_CODEC_ETRUNC:
+        case FW_WIRE_ETRUNC:
                 return "truncated";
-        case FW_CODEC_ESIZE:
+        case FW_WIRE_ESIZE:
                 return "bad size";
-        case FW_CODEC_ETYPE:
+        case FW_WIRE_ETYPE:
                 return "mistyped";
-        case FW_CODEC_ERANGE:
+        case FW_WIRE_ERANGE:
                 return "out of range";
-        case FW_CODEC_EVERSION:
+        case FW_WIRE_EVERSION:
                 return "bad version";
-        case FW_CODEC_EMISSING:
+        case FW_WIRE_EMISSING:
                 return "missing field";
-        case FW_CODEC_EDUP:
+        case FW_WIRE_EDUP:
                 return "duplicate key";
-        case FW_CODEC_ETRAIL:
+        case FW_WIRE_ETRAIL:
                 return "trailing bytes";
-        case FW_CODEC_EINVAL:
+        case FW_WIRE_EINVAL:
                 return "invalid session";
         }
         return "unknown error";
@@ -72,19 +74,6 @@ static int pack_ip(msgpack_packer *pk, const char *key, const fw_ip_t *ip) {
                msgpack_pack_bin_body(pk, ip->addr, n);
 }
 
-static int set_err(char *err, size_t errlen, int code, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-
-static int set_err(char *err, size_t errlen, int code, const char *fmt, ...) {
-        if (err && errlen) {
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(err, errlen, fmt, ap);
-                va_end(ap);
-        }
-        return code;
-}
-
 /* Counters of a session in wire order, with their keys. */
 #define N_COUNTERS 6
 static void session_counters(const fw_session_t *s, const char *keys[N_COUNTERS],
@@ -116,13 +105,13 @@ int fw_session_encode(const fw_session_t *s, char *buf, size_t buflen, size_t *o
                       size_t errlen) {
         if (!str_ok(s->id, sizeof(s->id)) || !str_ok(s->root_id, sizeof(s->root_id)) ||
             !str_ok(s->node, sizeof(s->node)) || !str_ok(s->community_id, sizeof(s->community_id)))
-                return set_err(err, errlen, FW_CODEC_EINVAL, "unterminated string field");
+                return fw_errf(err, errlen, FW_WIRE_EINVAL, "unterminated string field");
         if (s->id[0] == '\0')
-                return set_err(err, errlen, FW_CODEC_EINVAL, "session has no id");
+                return fw_errf(err, errlen, FW_WIRE_EINVAL, "session has no id");
         if (fw_ip_len(&s->src_ip) == 0 || fw_ip_len(&s->dst_ip) == 0)
-                return set_err(err, errlen, FW_CODEC_EINVAL, "session %s: address unset", s->id);
+                return fw_errf(err, errlen, FW_WIRE_EINVAL, "session %s: address unset", s->id);
         if (s->first_packet_ms < 0 || s->last_packet_ms < 0)
-                return set_err(err, errlen, FW_CODEC_EINVAL, "session %s: packet times unset",
+                return fw_errf(err, errlen, FW_WIRE_EINVAL, "session %s: packet times unset",
                                s->id);
 
         const char *ckeys[N_COUNTERS];
@@ -142,7 +131,7 @@ int fw_session_encode(const fw_session_t *s, char *buf, size_t buflen, size_t *o
         uint32_t nflags = 0;
         for (int i = 0; i < N_COUNTERS; i++) {
                 if (cvals[i] > FW_COUNTER_MAX)
-                        return set_err(err, errlen, FW_CODEC_EINVAL,
+                        return fw_errf(err, errlen, FW_WIRE_EINVAL,
                                        "session %s: counter %s out of range", s->id, ckeys[i]);
                 n += cvals[i] >= 0;
         }
@@ -153,7 +142,7 @@ int fw_session_encode(const fw_session_t *s, char *buf, size_t buflen, size_t *o
         fixbuf_t fb = {buf, buflen, 0};
         msgpack_packer pk;
         msgpack_packer_init(&pk, &fb, fixbuf_write);
-        int rc = msgpack_pack_map(&pk, n) || pack_uint(&pk, "v", FW_CODEC_VERSION) ||
+        int rc = msgpack_pack_map(&pk, n) || pack_uint(&pk, "v", FW_WIRE_VERSION) ||
                  pack_str(&pk, "id", s->id);
         if (!rc && s->root_id[0])
                 rc = pack_str(&pk, "rid", s->root_id);
@@ -181,10 +170,10 @@ int fw_session_encode(const fw_session_t *s, char *buf, size_t buflen, size_t *o
                                 rc = pack_uint(&pk, flag_keys[i], (uint64_t)fvals[i]);
         }
         if (rc)
-                return set_err(err, errlen, FW_CODEC_ESIZE,
+                return fw_errf(err, errlen, FW_WIRE_ESIZE,
                                "session %s: record does not fit in %zu bytes", s->id, buflen);
         *outlen = fb.len;
-        return FW_CODEC_OK;
+        return FW_WIRE_OK;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -224,9 +213,9 @@ typedef struct mp_val {
 
 static int fail(reader_t *r, int code, size_t at, const char *what) {
         if (r->key)
-                return set_err(r->err, r->errlen, code, "%s at byte %zu (key '%.*s'): %s",
-                               fw_codec_strerror(code), at, (int)r->keylen, r->key, what);
-        return set_err(r->err, r->errlen, code, "%s at byte %zu: %s", fw_codec_strerror(code), at,
+                return fw_errf(r->err, r->errlen, code, "%s at byte %zu (key '%.*s'): %s",
+                               fw_wire_strerror(code), at, (int)r->keylen, r->key, what);
+        return fw_errf(r->err, r->errlen, code, "%s at byte %zu: %s", fw_wire_strerror(code), at,
                        what);
 }
 
@@ -240,7 +229,7 @@ static uint64_t be(const uint8_t *p, int n) {
 /* Take n bytes, or fail as truncated. */
 static int take(reader_t *r, size_t n, const uint8_t **out, size_t at) {
         if (r->len - r->pos < n)
-                return fail(r, FW_CODEC_ETRUNC, at, "input ends inside a value");
+                return fail(r, FW_WIRE_ETRUNC, at, "input ends inside a value");
         *out = r->p + r->pos;
         r->pos += n;
         return 0;
@@ -359,7 +348,7 @@ static int mp_next(reader_t *r, mp_val_t *v) {
                 v->n = 1u + (uint32_t)be(b, nlen);
                 goto payload;
         default: /* 0xc1 is never used */
-                return fail(r, FW_CODEC_ETYPE, v->at, "invalid msgpack type byte");
+                return fail(r, FW_WIRE_ETYPE, v->at, "invalid msgpack type byte");
         }
         if ((rc = take(r, (size_t)nlen, &b, v->at)))
                 return rc;
@@ -371,7 +360,7 @@ payload:
 container : {
         uint64_t min_bytes = (uint64_t)v->n * (v->kind == MP_MAP ? 2 : 1);
         if (min_bytes > r->len - r->pos)
-                return fail(r, FW_CODEC_ETRUNC, v->at, "container larger than the input");
+                return fail(r, FW_WIRE_ETRUNC, v->at, "container larger than the input");
         return 0;
 }
 }
@@ -385,7 +374,7 @@ static int mp_skip(reader_t *r, int depth) {
         if (v.kind != MP_ARR && v.kind != MP_MAP)
                 return 0;
         if (depth >= MAX_SKIP_DEPTH)
-                return fail(r, FW_CODEC_ERANGE, v.at, "nesting too deep");
+                return fail(r, FW_WIRE_ERANGE, v.at, "nesting too deep");
         uint64_t items = (uint64_t)v.n * (v.kind == MP_MAP ? 2 : 1);
         for (uint64_t i = 0; i < items; i++)
                 if ((rc = mp_skip(r, depth + 1)))
@@ -399,11 +388,11 @@ static int read_uint(reader_t *r, uint64_t max, uint64_t *out) {
         if (rc)
                 return rc;
         if (v.kind == MP_NINT)
-                return fail(r, FW_CODEC_ERANGE, v.at, "negative value");
+                return fail(r, FW_WIRE_ERANGE, v.at, "negative value");
         if (v.kind != MP_UINT)
-                return fail(r, FW_CODEC_ETYPE, v.at, "expected an unsigned integer");
+                return fail(r, FW_WIRE_ETYPE, v.at, "expected an unsigned integer");
         if (v.u > max)
-                return fail(r, FW_CODEC_ERANGE, v.at, "value too large");
+                return fail(r, FW_WIRE_ERANGE, v.at, "value too large");
         *out = v.u;
         return 0;
 }
@@ -422,9 +411,9 @@ static int read_str(reader_t *r, char *field, size_t size) {
         if (rc)
                 return rc;
         if (v.kind != MP_STR)
-                return fail(r, FW_CODEC_ETYPE, v.at, "expected a string");
+                return fail(r, FW_WIRE_ETYPE, v.at, "expected a string");
         if (fw_session_set_str(field, size, (const char *)v.data, v.n) != 0)
-                return fail(r, FW_CODEC_ERANGE, v.at, "string too long or contains NUL");
+                return fail(r, FW_WIRE_ERANGE, v.at, "string too long or contains NUL");
         return 0;
 }
 
@@ -434,9 +423,9 @@ static int read_ip(reader_t *r, fw_ip_t *ip) {
         if (rc)
                 return rc;
         if (v.kind != MP_BIN)
-                return fail(r, FW_CODEC_ETYPE, v.at, "expected bin (4 or 16 bytes)");
+                return fail(r, FW_WIRE_ETYPE, v.at, "expected bin (4 or 16 bytes)");
         if (fw_ip_from_bytes(v.data, v.n, ip) != 0)
-                return fail(r, FW_CODEC_ERANGE, v.at, "address must be 4 or 16 bytes");
+                return fail(r, FW_WIRE_ERANGE, v.at, "address must be 4 or 16 bytes");
         return 0;
 }
 
@@ -528,7 +517,7 @@ static int read_key(reader_t *r, mp_val_t *k) {
         if (rc)
                 return rc;
         if (k->kind != MP_STR)
-                return fail(r, FW_CODEC_ETYPE, k->at, "map key is not a string");
+                return fail(r, FW_WIRE_ETYPE, k->at, "map key is not a string");
         r->key = (const char *)k->data;
         r->keylen = k->n;
         return 0;
@@ -540,7 +529,7 @@ static int read_flags(reader_t *r, fw_tcpflags_t *f) {
         if (rc)
                 return rc;
         if (m.kind != MP_MAP)
-                return fail(r, FW_CODEC_ETYPE, m.at, "expected a map of flag counts");
+                return fail(r, FW_WIRE_ETYPE, m.at, "expected a map of flag counts");
         int32_t *slots[N_FLAGS] = {&f->syn, &f->syn_ack, &f->ack,      &f->psh,     &f->fin,
                                    &f->rst, &f->urg,     &f->src_zero, &f->dst_zero};
         unsigned seen = 0;
@@ -560,7 +549,7 @@ static int read_flags(reader_t *r, fw_tcpflags_t *f) {
                         continue;
                 }
                 if (seen & (1u << idx))
-                        return fail(r, FW_CODEC_EDUP, k.at, "flag given twice");
+                        return fail(r, FW_WIRE_EDUP, k.at, "flag given twice");
                 seen |= 1u << idx;
                 int64_t x;
                 if ((rc = read_i64(r, INT32_MAX, &x)))
@@ -573,7 +562,7 @@ static int read_flags(reader_t *r, fw_tcpflags_t *f) {
 int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, size_t errlen) {
         reader_t r = {.p = buf, .len = len, .err = err, .errlen = errlen};
         if (len == 0 || len > FW_RECORD_MAX)
-                return set_err(err, errlen, FW_CODEC_ESIZE, "bad size: %zu bytes (1..%d allowed)",
+                return fw_errf(err, errlen, FW_WIRE_ESIZE, "bad size: %zu bytes (1..%d allowed)",
                                len, FW_RECORD_MAX);
         fw_session_init(s);
 
@@ -582,18 +571,18 @@ int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, s
         if (rc)
                 return rc;
         if (top.kind != MP_MAP)
-                return fail(&r, FW_CODEC_ETYPE, 0, "record is not a msgpack map");
+                return fail(&r, FW_WIRE_ETYPE, 0, "record is not a msgpack map");
         if (top.n == 0)
-                return fail(&r, FW_CODEC_EVERSION, 0, "empty map, no schema version");
+                return fail(&r, FW_WIRE_EVERSION, 0, "empty map, no schema version");
         if ((rc = read_key(&r, &k)))
                 return rc;
         if (k.n != 1 || k.data[0] != 'v')
-                return fail(&r, FW_CODEC_EVERSION, k.at, "first key must be 'v'");
+                return fail(&r, FW_WIRE_EVERSION, k.at, "first key must be 'v'");
         uint64_t version;
         if ((rc = read_uint(&r, UINT32_MAX, &version)))
                 return rc;
-        if (version != FW_CODEC_VERSION)
-                return fail(&r, FW_CODEC_EVERSION, k.at, "unsupported schema version");
+        if (version != FW_WIRE_VERSION)
+                return fail(&r, FW_WIRE_EVERSION, k.at, "unsupported schema version");
 
         uint32_t seen = 0;
         uint64_t u;
@@ -607,7 +596,7 @@ int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, s
                         continue;
                 }
                 if (seen & (1u << id))
-                        return fail(&r, FW_CODEC_EDUP, k.at, "key given twice");
+                        return fail(&r, FW_WIRE_EDUP, k.at, "key given twice");
                 seen |= 1u << id;
                 switch (id) {
                 case K_ID:
@@ -680,15 +669,166 @@ int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, s
                         if ((REQUIRED & (1u << i)) && !(seen & (1u << i))) {
                                 r.key = key_names[i];
                                 r.keylen = strlen(key_names[i]);
-                                return fail(&r, FW_CODEC_EMISSING, r.pos, "required field absent");
+                                return fail(&r, FW_WIRE_EMISSING, r.pos, "required field absent");
                         }
         }
         if (s->id[0] == '\0') {
                 r.key = "id";
                 r.keylen = 2;
-                return fail(&r, FW_CODEC_ERANGE, r.pos, "empty session id");
+                return fail(&r, FW_WIRE_ERANGE, r.pos, "empty session id");
         }
         if (r.pos != r.len)
-                return fail(&r, FW_CODEC_ETRAIL, r.pos, "bytes after the record");
-        return FW_CODEC_OK;
+                return fail(&r, FW_WIRE_ETRAIL, r.pos, "bytes after the record");
+        return FW_WIRE_OK;
+}
+
+/* ---- msgpack objects of unknown shape, and the Kafka keying ---- */
+
+int fw_msgpack_skip(const uint8_t *buf, size_t len, size_t *objlen) {
+        size_t pos = 0;
+        uint64_t pending = 1; /* objects still to skip; each takes at least one byte */
+        while (pending > 0) {
+                if (pending > len - pos)
+                        return 1;
+                uint8_t b = buf[pos++];
+                pending--;
+                size_t hdr = 0;    /* size field bytes after the type byte */
+                uint64_t skip = 0; /* payload bytes after the size field */
+                uint64_t add = 0;  /* elements of a container */
+                int kind = 0;      /* 1: size field is a payload length, 2: array, 3: map, 4: ext */
+                if (b <= 0x7f || b >= 0xe0) {
+                        /* positive / negative fixint */
+                } else if (b <= 0x8f) {
+                        add = 2u * (b & 0x0f);
+                } else if (b <= 0x9f) {
+                        add = b & 0x0f;
+                } else if (b <= 0xbf) {
+                        skip = b & 0x1f;
+                } else {
+                        switch (b) {
+                        case 0xc0: /* nil */
+                        case 0xc2: /* false */
+                        case 0xc3: /* true */
+                                break;
+                        case 0xc1:
+                                return -1; /* never used */
+                        case 0xc4:
+                                hdr = 1, kind = 1;
+                                break; /* bin 8 */
+                        case 0xc5:
+                                hdr = 2, kind = 1;
+                                break;
+                        case 0xc6:
+                                hdr = 4, kind = 1;
+                                break;
+                        case 0xc7:
+                                hdr = 1, kind = 4;
+                                break; /* ext 8: size, type, data */
+                        case 0xc8:
+                                hdr = 2, kind = 4;
+                                break;
+                        case 0xc9:
+                                hdr = 4, kind = 4;
+                                break;
+                        case 0xca:
+                                skip = 4;
+                                break; /* float 32 */
+                        case 0xcb:
+                                skip = 8;
+                                break;
+                        case 0xcc:
+                                skip = 1;
+                                break; /* uint 8..64 */
+                        case 0xcd:
+                                skip = 2;
+                                break;
+                        case 0xce:
+                                skip = 4;
+                                break;
+                        case 0xcf:
+                                skip = 8;
+                                break;
+                        case 0xd0:
+                                skip = 1;
+                                break; /* int 8..64 */
+                        case 0xd1:
+                                skip = 2;
+                                break;
+                        case 0xd2:
+                                skip = 4;
+                                break;
+                        case 0xd3:
+                                skip = 8;
+                                break;
+                        case 0xd4:
+                                skip = 2;
+                                break; /* fixext 1..16: type + data */
+                        case 0xd5:
+                                skip = 3;
+                                break;
+                        case 0xd6:
+                                skip = 5;
+                                break;
+                        case 0xd7:
+                                skip = 9;
+                                break;
+                        case 0xd8:
+                                skip = 17;
+                                break;
+                        case 0xd9:
+                                hdr = 1, kind = 1;
+                                break; /* str 8..32 */
+                        case 0xda:
+                                hdr = 2, kind = 1;
+                                break;
+                        case 0xdb:
+                                hdr = 4, kind = 1;
+                                break;
+                        case 0xdc:
+                                hdr = 2, kind = 2;
+                                break; /* array 16, 32 */
+                        case 0xdd:
+                                hdr = 4, kind = 2;
+                                break;
+                        case 0xde:
+                                hdr = 2, kind = 3;
+                                break; /* map 16, 32 */
+                        default:
+                                hdr = 4, kind = 3;
+                                break; /* 0xdf map 32 */
+                        }
+                }
+                if (hdr > 0) {
+                        if (hdr > len - pos)
+                                return 1;
+                        uint64_t n = be(buf + pos, (int)hdr);
+                        pos += hdr;
+                        if (kind == 1)
+                                skip = n;
+                        else if (kind == 2)
+                                add = n;
+                        else if (kind == 3)
+                                add = 2 * n;
+                        else
+                                skip = n + 1;
+                }
+                if (skip > len - pos)
+                        return 1;
+                pos += (size_t)skip;
+                pending += add; /* at most 2 * 2^32 more: no overflow */
+        }
+        *objlen = pos;
+        return 0;
+}
+
+const void *fw_session_key(const fw_session_t *s, size_t *len) {
+        *len = fw_ip_len(&s->src_ip);
+        return s->src_ip.addr;
+}
+
+int32_t fw_session_partition(const fw_session_t *s, int32_t n) {
+        size_t len;
+        const void *key = fw_session_key(s, &len);
+        /* librdkafka's consistent partitioner ignores the topic and opaques. */
+        return rd_kafka_msg_partitioner_consistent(NULL, key, len, n, NULL, NULL);
 }

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -296,21 +295,6 @@ static int then_colon(const char *p, const char *e, char c) {
         return p < e && *p == c;
 }
 
-/* {"index":{...}} or {"create":{...}}: an OpenSearch bulk header (capture's bulk format). */
-static int is_bulk_header(const char *p, const char *e) {
-        p = skip_ws(p, e);
-        if (p >= e || *p != '{')
-                return 0;
-        p = skip_ws(p + 1, e);
-        static const char *const keys[] = {"\"index\"", "\"create\""};
-        for (size_t i = 0; i < 2; i++) {
-                size_t n = strlen(keys[i]);
-                if ((size_t)(e - p) > n && memcmp(p, keys[i], n) == 0)
-                        return then_colon(p + n, e, '{');
-        }
-        return 0;
-}
-
 /* A whole /api/sessions response: has a "data" member holding an array (a cheap textual test;
  * the page parser decides). */
 static int looks_like_page(const char *p, size_t len) {
@@ -430,19 +414,9 @@ static int json_next(fw_session_reader_t *r, fw_session_t *s, char *err, size_t 
                 r->served = 0;
                 char why[512];
                 why[0] = '\0';
-                if (is_bulk_header(b, e)) {
-                        json_error_t je;
-                        json_t *h = json_loadb(b, len, 0, &je);
-                        json_t *action = h ? json_object_get(h, "index") : NULL;
-                        if (!action && h)
-                                action = json_object_get(h, "create");
-                        const char *id = json_string_value(json_object_get(action, "_id"));
-                        r->have_bulk_id = 0;
-                        if (id && strlen(id) <= FW_SESSION_ID_MAX) {
-                                memcpy(r->bulk_id, id, strlen(id) + 1);
-                                r->have_bulk_id = 1;
-                        }
-                        json_decref(h);
+                int bulk = fw_arkime_bulk_header(b, len, r->bulk_id, sizeof(r->bulk_id));
+                if (bulk == 1) {
+                        r->have_bulk_id = r->bulk_id[0] != '\0';
                         continue;
                 }
                 int have_id = r->have_bulk_id;

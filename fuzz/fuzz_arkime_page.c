@@ -1,5 +1,5 @@
 /* fuzz_arkime_page: the Arkime /api/sessions page parser and the single-document parser
- * (producer/arkime_page.h) on arbitrary bytes. One page is reused across inputs, as the
+ * (common/arkime_page.h) on arbitrary bytes. One page is reused across inputs, as the
  * producer's poller reuses it from page to page (its arena and sessions array persist).
  * Invariants: an error leaves the page empty; count <= cap; every accepted session has a
  * NUL-terminated id and encodes with fw_session_encode (so the producer can publish it); a
@@ -9,9 +9,9 @@
 #include <string.h>
 
 #include "arkime_page.h"
-#include "wire.h"
 #include "fuzz_util.h"
 #include "session.h"
+#include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,35 +1,14 @@
 #include "bridge.h"
 
-#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "arkime_page.h"
 #include "log.h"
 
 #define BATCH_MESSAGES 10000 /* messages per delivery round */
 #define BATCH_SESSIONS 50000 /* sessions per delivery round */
-
-/* If line is a bulk action header ({"index":{...}} or {"create":{...}}), return 1 and copy its
- * _id (may be empty: autoGenerateId=1); 0 if it is something else; -1 if it is not JSON. */
-static int bulk_header(const char *line, size_t len, char *id, size_t idsize) {
-        cJSON *j = cJSON_ParseWithLength(line, len);
-        if (!j)
-                return -1;
-        int rc = 0;
-        const cJSON *a = j->child;
-        if (cJSON_IsObject(j) && a && !a->next && a->string &&
-            (strcmp(a->string, "index") == 0 || strcmp(a->string, "create") == 0) &&
-            cJSON_IsObject(a) && cJSON_GetObjectItemCaseSensitive(a, "_index")) {
-                const cJSON *i = cJSON_GetObjectItemCaseSensitive(a, "_id");
-                id[0] = '\0';
-                if (cJSON_IsString(i) && strlen(i->valuestring) < idsize)
-                        memcpy(id, i->valuestring, strlen(i->valuestring) + 1);
-                rc = 1;
-        }
-        cJSON_Delete(j);
-        return rc;
-}
 
 /* 1 when the group gave this consumer partitions (a quiet topic sends no batch). */
 static int has_assignment(rd_kafka_t *rk) {
@@ -58,7 +37,7 @@ int fw_bridge_parse(fw_arkime_page_t *p, const char *msg, size_t len, char *err,
                 if (n == 0)
                         continue;
                 if (!pending) {
-                        int h = bulk_header(line, n, id, sizeof(id));
+                        int h = fw_arkime_bulk_header(line, n, id, sizeof(id));
                         if (h < 0) {
                                 snprintf(err, errlen, "line %zu is not JSON", lineno);
                                 goto bad;

@@ -3,7 +3,7 @@
  *   expr_count PAGE EXPRESSIONS
  *
  * PAGE is one Arkime viewer /api/sessions response saved as JSON (fields=FW_ARKIME_FIELDS,
- * flatten=1 or nested), read with the producer's own parser (producer/arkime_page.c), so the
+ * flatten=1 or nested), read with the producer's own parser (common/arkime_page.c), so the
  * sessions are exactly those fanwatch-producer would publish. EXPRESSIONS holds one expression
  * per line; blank lines and lines starting with '#' (after blanks) are skipped, trailing blanks
  * and CR are dropped. For each expression one line is printed on stdout:

@@ -41,7 +41,7 @@ EXPECTED_REJECTIONS = {
         'ARP, LLDP, IS-IS, XID, MPLS without IP, corrupt or unknown ethertypes: capture keeps '
         'them as MAC-only sessions (ipProtocol 0, no source.ip/destination.ip). fanwatch counts '
         'distinct IP addresses and ports per source IP: there is nothing to count, and '
-        'source.ip is a required field (producer/arkime_page.h)'),
+        'source.ip is a required field (common/arkime_page.h)'),
 }
 
 

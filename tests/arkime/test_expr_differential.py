@@ -50,12 +50,12 @@ MIN_EXPRESSIONS = 200
 
 
 def producer_fields():
-    """FW_ARKIME_FIELDS from producer/arkime_page.c (the C string literal pieces joined)."""
-    with open(os.path.join(ROOT, "producer", "arkime_page.c")) as f:
+    """FW_ARKIME_FIELDS from common/arkime_page.c (the C string literal pieces joined)."""
+    with open(os.path.join(ROOT, "common", "arkime_page.c")) as f:
         src = f.read()
     m = re.search(r"const char FW_ARKIME_FIELDS\[\]\s*=\s*((?:\s*\"[^\"]*\")+)\s*;", src)
     if not m:
-        raise RuntimeError("FW_ARKIME_FIELDS not found in producer/arkime_page.c")
+        raise RuntimeError("FW_ARKIME_FIELDS not found in common/arkime_page.c")
     return "".join(re.findall(r"\"([^\"]*)\"", m.group(1)))
 
 

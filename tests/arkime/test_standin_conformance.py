@@ -41,7 +41,7 @@ PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.execu
 VERBOSE = os.environ.get('FW_CONFORMANCE_VERBOSE') == '1'
 BULK_SESSIONS = 12000
 
-# FW_ARKIME_FIELDS (producer/arkime_page.c): the fields the producer asks for.
+# FW_ARKIME_FIELDS (common/arkime_page.c): the fields the producer asks for.
 PRODUCER_FIELDS = ('rootId,node,firstPacket,lastPacket,@timestamp,ipProtocol,'
                    'source.ip,source.port,source.packets,source.bytes,'
                    'destination.ip,destination.port,destination.packets,destination.bytes,'

@@ -1,4 +1,4 @@
-/* Unit tests for producer/arkime_page.c: Arkime /api/sessions bodies -> fw_session_t.
+/* Unit tests for common/arkime_page.c: Arkime /api/sessions bodies -> fw_session_t.
  * Sample responses live in $FW_TEST_DATA/arkime/ (FW_TEST_DATA is set by ctest); single-field
  * cases are built inline from a flat (flatten=1) item with one field replaced.
  * cmocka.h needs the four headers before it, in this order. */
@@ -1323,6 +1323,43 @@ static void test_deep_nesting(void **state) {
         fw_arkime_page_free(&p);
 }
 
+/* fw_arkime_bulk_header: the action lines of a bulk body, whatever the daemon reading them. */
+static void test_bulk_header(void **state) {
+        (void)state;
+        static const struct {
+                const char *line;
+                int rc;
+                const char *id;
+        } cases[] = {
+                {"{\"index\":{\"_index\":\"arkime_sessions3-240518\",\"_id\":\"240518-abc\"}}", 1,
+                 "240518-abc"},
+                {"  {\"create\":{\"_index\":\"sessions3-240518\",\"_id\":\"x\"}}", 1, "x"},
+                {"{\"index\":{\"_index\":\"sessions3-240518\"}}", 1, ""}, /* autoGenerateId */
+                {"{\"index\":{}}", 1, ""},
+                {"{\"firstPacket\":1,\"source\":{\"ip\":\"10.0.0.1\"}}", 0, NULL}, /* a document */
+                {"{\"index\":1}", 0, NULL},                             /* not an action */
+                {"{\"index\":{\"_id\":\"a\"},\"source\":{}}", 0, NULL}, /* two members */
+                {"[1,2]", 0, NULL},
+                {"{\"index\":{\"_id\":", -1, NULL}, /* cut short */
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char id[64] = "unchanged";
+                int rc =
+                        fw_arkime_bulk_header(cases[i].line, strlen(cases[i].line), id, sizeof(id));
+                if (rc != cases[i].rc)
+                        fail_msg("case %zu: rc %d, want %d", i, rc, cases[i].rc);
+                if (cases[i].id != NULL)
+                        assert_string_equal(id, cases[i].id);
+        }
+        /* an _id longer than the buffer is not copied in part */
+        char small[4] = "zz";
+        const char *h = "{\"index\":{\"_id\":\"240518-abcdef\"}}";
+        assert_int_equal(fw_arkime_bulk_header(h, strlen(h), small, sizeof(small)), 1);
+        assert_string_equal(small, "");
+        /* only len bytes are read: the same header cut by len is not JSON */
+        assert_int_equal(fw_arkime_bulk_header(h, 20, small, sizeof(small)), -1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_nested_v5_response),
@@ -1346,6 +1383,7 @@ int main(void) {
                 cmocka_unit_test(test_nul_and_utf8),
                 cmocka_unit_test(test_no_read_past_len),
                 cmocka_unit_test(test_deep_nesting),
+                cmocka_unit_test(test_bulk_header),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -88,9 +88,10 @@ static void test_malformed(void **state) {
         struct {
                 const char *msg, *want;
         } bad[] = {
-                {"garbage", "line 1 is not JSON"},
+                {"garbage", "line 1: not JSON at byte 0"},
+                {"{\"index\":{\"_id\":", "line 1 is not JSON"}, /* a header cut short */
                 {HDR("a") "\n", "bulk header without a document"},
-                {HDR("a") "\n" DOC("10.0.0.1", "") "\n{\"trunc", "line 3 is not JSON"},
+                {HDR("a") "\n" DOC("10.0.0.1", "") "\n{\"trunc", "line 3: not JSON"},
                 {"\n\n", "no session document"},
                 {HDR("a") "\n[1,2]\n", "line 2: document is an array"},
         };

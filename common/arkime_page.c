@@ -16,23 +16,13 @@
  * - @timestamp is in neither list, so a viewer that fetches it through the search `fields` API may
  *   hand it back as ["2024-05-18T10:02:10.456Z"]; both that and ms numbers are accepted.
  *
- * Why cJSON: issue #3 wants parse + publish >= 200,000 sessions/s on one core. Measured with
- * bench/bench_arkime_page.c (2,000-item pages, ~600 bytes an item flat, ~510 nested; items/s
- * over 500 parses, and in brackets the fastest 10-parse slice; shared 2-vCPU VM, so absolute
- * figures moved up to 2x between runs, the implementations run interleaved to compare):
- *   jansson json_loadb + json_decref alone      80-110k  (100-120k)
- *   this file with jansson (before)             78-98k   (93-110k)
- *   cJSON parse + cJSON_Delete alone            110-260k (275-415k)
- *   this file with cJSON, before the arena       130-215k (310-330k) / 85-130k (245-290k)
- * and, free of noise, callgrind instructions per flat item: jansson alone 125k, before 134k,
- * cJSON alone 44k, cJSON version 50k. jansson alone misses the target before any extraction.
- * What remained was mostly cJSON's ~60 malloc/free per item; with a bump arena behind
- * cJSON_InitHooks this file now parses ~580k items/s (docs/benchmarks.md). The hooks are
- * process-wide, installed once, and route to the arena only inside a parse on the calling thread;
- * elsewhere they are plain malloc/free, so any other cJSON user in the process is unaffected.
- * Extraction is a single pass: each key of
- * an item is dispatched once (switch on length and a byte or two, exact and case-sensitive, unlike
- * cJSON_GetObjectItem) to its field slot; no lookup per field.
+ * Why cJSON, and what it was measured against: docs/benchmarks.md ("Arkime page parser: why
+ * cJSON"). A bump arena behind cJSON_InitHooks takes cJSON's ~60 malloc/free per item; the hooks
+ * are process-wide, installed once, and route to the arena only inside a parse on the calling
+ * thread; elsewhere they are plain malloc/free, so any other cJSON user in the process is
+ * unaffected. Extraction is a single pass: each key of an item is dispatched once (switch on
+ * length and a byte or two, exact and case-sensitive, unlike cJSON_GetObjectItem) to its field
+ * slot; no lookup per field.
  *
  * What the switch costs, and how it is handled:
  * - Numbers: cJSON keeps only a double, so integers are exact up to 2^53 = FW_COUNTER_MAX. The
@@ -70,6 +60,7 @@
  * - cJSON_ParseWithLengthOpts also writes that global error slot on every call, so parses in two
  *   threads at once are a (harmless to us) data race; the producer parses in its poller thread. */
 #include "arkime_page.h"
+#include "utf8.h"
 
 #include <cjson/cJSON.h>
 #include <limits.h>
@@ -462,42 +453,6 @@ static int get_str(const cJSON *v, const char **s, size_t *len, char *why, size_
         return V_OK;
 }
 
-/* Well-formed UTF-8: no stray continuation bytes, overlong forms, surrogates or code points
- * above U+10FFFF (what jansson enforced on the whole body). */
-static int utf8_valid(const char *str, size_t len) {
-        const unsigned char *s = (const unsigned char *)str;
-        size_t i = 0;
-
-        while (i < len) {
-                unsigned c = s[i], cp, min;
-                size_t more;
-                if (c < 0x80) {
-                        i++;
-                        continue;
-                }
-                if ((c & 0xE0) == 0xC0) {
-                        more = 1, cp = c & 0x1F, min = 0x80;
-                } else if ((c & 0xF0) == 0xE0) {
-                        more = 2, cp = c & 0x0F, min = 0x800;
-                } else if ((c & 0xF8) == 0xF0) {
-                        more = 3, cp = c & 0x07, min = 0x10000;
-                } else {
-                        return 0;
-                }
-                if (len - i - 1 < more)
-                        return 0;
-                for (size_t k = 1; k <= more; k++) {
-                        if ((s[i + k] & 0xC0) != 0x80)
-                                return 0;
-                        cp = (cp << 6) | (s[i + k] & 0x3Fu);
-                }
-                if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-                        return 0;
-                i += more + 1;
-        }
-        return 1;
-}
-
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
         y -= m <= 2;
@@ -616,7 +571,7 @@ static int parse_field(fw_session_t *s, const field_def_t *f, const cJSON *v, ch
                         put(why, n, "too long (%zu bytes, max %u)", len, (unsigned)f->size - 1);
                         return V_BAD;
                 }
-                if (!utf8_valid(str, len)) {
+                if (!fw_utf8_valid(str, NULL)) {
                         put(why, n, "not valid UTF-8");
                         return V_BAD;
                 }
@@ -1161,5 +1116,36 @@ int fw_arkime_doc_append(fw_arkime_page_t *p, const char *json, size_t len, cons
 out:
         current_arena = NULL;
         arena_rewind(p->arena);
+        return rc;
+}
+
+int fw_arkime_bulk_header(const char *line, size_t len, char *id, size_t idsize) {
+        /* a cheap look first: every other line of a bulk body is a document */
+        const char *p = line, *e = line + len;
+        while (p < e && (*p == ' ' || *p == '\t'))
+                p++;
+        if (p == e || *p != '{')
+                return 0;
+        for (p++; p < e && (*p == ' ' || *p == '\t');)
+                p++;
+        if ((size_t)(e - p) < 8 ||
+            (memcmp(p, "\"index\"", 7) != 0 && memcmp(p, "\"create\"", 8) != 0))
+                return 0;
+        cJSON *j = cJSON_ParseWithLength(line, len);
+        if (!j)
+                return -1;
+        int rc = 0;
+        const cJSON *a = j->child;
+        if (cJSON_IsObject(j) && a && !a->next && a->string &&
+            (strcmp(a->string, "index") == 0 || strcmp(a->string, "create") == 0) &&
+            cJSON_IsObject(a)) {
+                const cJSON *i = cJSON_GetObjectItemCaseSensitive(a, "_id");
+                if (idsize > 0)
+                        id[0] = '\0';
+                if (cJSON_IsString(i) && strlen(i->valuestring) < idsize)
+                        memcpy(id, i->valuestring, strlen(i->valuestring) + 1);
+                rc = 1;
+        }
+        cJSON_Delete(j);
         return rc;
 }

@@ -59,6 +59,12 @@ int fw_arkime_page_parse(fw_arkime_page_t *p, const char *body, size_t len, char
 int fw_arkime_doc_append(fw_arkime_page_t *p, const char *json, size_t len, const char *id,
                          size_t idlen, char *err, size_t errlen);
 
+/* An OpenSearch bulk action line ({"index":{...}} or {"create":{...}}, as capture writes its
+ * sessions and the bridge and fanwatch-replay read them): 1, with its "_id" copied into id
+ * ("" when it has none or it does not fit idsize); 0 if the line is something else (a
+ * document); -1 if it starts like one but is not JSON. */
+int fw_arkime_bulk_header(const char *line, size_t len, char *id, size_t idsize);
+
 /* Comma-separated db field names to pass as fields= so the viewer returns every field parsed
  * here. "id" is not among them: it is not a db field (the viewer always adds it to each item). */
 extern const char FW_ARKIME_FIELDS[];

@@ -1,9 +1,8 @@
 /* consumer: the detector's consume -> detect -> publish -> commit loop; see consumer.h.
  *
- * Offsets: each partition keeps its alerts in flight in offset order (node_t list). The offset
- * that is safe to commit is the source offset of the oldest alert not yet acknowledged, or, with
- * none in flight, the last processed offset + 1: a crash re-reads (and re-raises, with the same
- * ids) whatever was not acknowledged. A failed delivery is produced again, never skipped. */
+ * Offsets: each partition's alerts wait for their acknowledgement in its commit gate
+ * (commit_gate.h: the commit rule, tested on its own); this file is the Kafka glue around it --
+ * delivery reports, commits with the clock in their metadata, rebalances, the worker threads. */
 #include "consumer.h"
 
 #include <errno.h>
@@ -18,8 +17,9 @@
 #include <unistd.h>
 
 #include "alert.h"
-#include "wire.h"
+#include "commit_gate.h"
 #include "log.h"
+#include "wire.h"
 
 #define BROKER_TIMEOUT_MS 10000
 #define REVOKE_DRAIN_MS   10000
@@ -33,19 +33,14 @@ typedef struct part part_t;
 typedef struct worker worker_t;
 typedef struct ctx ctx_t;
 
-/* One alert in flight (the payload stays here until Kafka acknowledged it). */
+/* One alert in its partition's commit gate (the payload stays here until Kafka acknowledged
+ * it). */
 typedef struct node {
-        struct node *next;
-        part_t *part;         /* NULL once orphaned by a revocation: freed on delivery */
-        int64_t offset;       /* the session message that raised it */
-        int64_t clock_before; /* the engine clock before that message */
-        _Atomic int state;    /* IN_FLIGHT, DELIVERED, FAILED */
+        fw_gate_item_t item; /* first: the gate's items are nodes */
         char key[33];
         size_t len;
         char *payload;
 } node_t;
-
-enum { IN_FLIGHT, DELIVERED, FAILED };
 
 struct part {
         int32_t id;
@@ -54,10 +49,7 @@ struct part {
         fw_engine_t *eng;
         int64_t replay_until; /* offsets below are replayed silently */
         int warmup;           /* ... as a new group's rewind: their alerts were never published */
-        int64_t processed;    /* last processed offset + 1, -1 before the first */
-        int64_t clock_processed;
-        int64_t committed; /* last offset committed (or attempted), -1 none */
-        node_t *head, *tail;
+        fw_gate_t gate;       /* alerts awaiting acknowledgement, processed and committed offsets */
         uint64_t rep_sessions, rep_late, rep_evicted; /* already added to the counters */
         fw_engine_stats_t st; /* the engine's, as last read by the main thread */
 };
@@ -152,15 +144,16 @@ static void rebalance_caps(ctx_t *c) {
  * waits for it when the queue is full. */
 static int produce_node(ctx_t *c, node_t *n, int main_thread) {
         for (;;) {
-                int prev = atomic_exchange(&n->state, IN_FLIGHT); /* before: the report may come
-                                                                   * at once */
+                int prev = atomic_exchange(&n->item.state, FW_GATE_IN_FLIGHT); /* before: the
+                                                                                * report may
+                                                                                * come at once */
                 rd_kafka_resp_err_t e = rd_kafka_producev(
                         c->producer, RD_KAFKA_V_TOPIC(c->o->alerts_topic),
                         RD_KAFKA_V_KEY(n->key, 32), RD_KAFKA_V_VALUE(n->payload, n->len),
                         RD_KAFKA_V_OPAQUE(n), RD_KAFKA_V_END);
                 if (e == RD_KAFKA_RESP_ERR_NO_ERROR)
                         return 0;
-                atomic_store(&n->state, prev);
+                atomic_store(&n->item.state, prev);
                 if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
                         fw_error("detector", "cannot queue alert %s: %s", n->key,
                                  rd_kafka_err2str(e));
@@ -190,22 +183,17 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
                 return -1;
         }
         memcpy(n->key, a->id, 33);
-        n->part = p;
         /* the run's session being fed when it was raised (a final update has no trigger): the
          * offset is not committed past it before Kafka acknowledges the alert */
         const fw_session_t *at = a->fed != NULL ? a->fed : w->sess;
-        n->offset = w->offs[at - w->sess];
-        n->clock_before = w->clock_before;
         if (produce_node(c, n, 0) < 0) {
                 free(n->payload);
                 free(n);
                 return -1;
         }
-        if (p->tail)
-                p->tail->next = n;
-        else
-                p->head = n;
-        p->tail = n;
+        /* in the gate once produced: its report (main thread) may already have marked it; the
+         * main thread settles or releases the gate only under p->mu, held here */
+        fw_gate_push(&p->gate, &n->item, w->offs[at - w->sess], w->clock_before);
         c->inflight++;
         fw_counter_add(a->kind == FW_DET_RULE ? c->m_rule_alerts[a->rule_cfg - c->dcfg->rules]
                                               : c->m_alerts[a->kind],
@@ -221,7 +209,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
         node_t *n = m->_private;
         if (n == NULL)
                 return;
-        if (n->part == NULL) { /* orphaned: its partition is gone, the new owner re-raises */
+        if (fw_gate_report(&n->item, m->err == RD_KAFKA_RESP_ERR_NO_ERROR)) {
+                /* orphaned: its partition is gone, the new owner re-raises it */
                 free(n->payload);
                 free(n);
                 return;
@@ -230,38 +219,29 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque) {
                 fw_counter_add(c->m_delivery_errors, 1);
                 fw_warn("detector", "alert %s not delivered (will retry): %s", n->key,
                         rd_kafka_err2str(m->err));
-                atomic_store(&n->state, FAILED);
-        } else {
-                atomic_store(&n->state, DELIVERED);
         }
 }
 
-/* Pop acknowledged alerts, resend failed ones. */
+static void node_drop(fw_gate_item_t *it, void *ud) {
+        node_t *n = (node_t *)it;
+        (void)ud;
+        free(n->payload);
+        free(n);
+}
+
+static void node_free(fw_gate_item_t *it, void *ud) {
+        ctx_t *c = ud;
+        node_drop(it, ud);
+        c->inflight--;
+}
+
+static int node_resend(fw_gate_item_t *it, void *ud) {
+        return produce_node(ud, (node_t *)it, 1);
+}
+
+/* Release acknowledged alerts, resend failed ones. */
 static void part_settle(ctx_t *c, part_t *p) {
-        while (p->head != NULL && atomic_load(&p->head->state) == DELIVERED) {
-                node_t *n = p->head;
-                p->head = n->next;
-                if (p->head == NULL)
-                        p->tail = NULL;
-                free(n->payload);
-                free(n);
-                c->inflight--;
-        }
-        for (node_t *n = p->head; n != NULL; n = n->next)
-                if (atomic_load(&n->state) == FAILED)
-                        (void)produce_node(c, n, 1);
-}
-
-/* The offset safe to commit and the clock recorded with it; 0 if nothing to commit. */
-static int part_safe(const part_t *p, int64_t *offset, int64_t *clock) {
-        if (p->head != NULL) {
-                *offset = p->head->offset;
-                *clock = p->head->clock_before;
-        } else {
-                *offset = p->processed;
-                *clock = p->clock_processed;
-        }
-        return *offset >= 0 && *offset > p->committed;
+        fw_gate_settle(&p->gate, node_free, node_resend, c);
 }
 
 /* Commit the safe offsets of one partition (id >= 0) or of all; sync or async. */
@@ -275,9 +255,9 @@ static void commit_safe(ctx_t *c, int32_t only, int sync) {
                 if (pthread_mutex_trylock(&p->mu) != 0)
                         continue; /* its worker is feeding it: next time */
                 part_settle(c, p);
-                int safe = part_safe(p, &off, &clock);
+                int safe = fw_gate_safe(&p->gate, &off, &clock);
                 if (safe)
-                        p->committed = off;
+                        fw_gate_commit_sent(&p->gate, off);
                 pthread_mutex_unlock(&p->mu);
                 if (!safe)
                         continue;
@@ -302,7 +282,7 @@ static void commit_safe(ctx_t *c, int32_t only, int sync) {
                         for (int i = 0; i < l->cnt; i++) {
                                 part_t *p = part_get(c, l->elems[i].partition);
                                 if (p)
-                                        p->committed = -1; /* try again next time */
+                                        fw_gate_commit_failed(&p->gate); /* next time */
                         }
                 } else {
                         fw_counter_add(c->m_commits, 1);
@@ -322,7 +302,7 @@ static void offset_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         for (int i = 0; offsets && i < offsets->cnt; i++) {
                 part_t *p = part_get(c, offsets->elems[i].partition);
                 if (p)
-                        p->committed = -1;
+                        fw_gate_commit_failed(&p->gate);
         }
 }
 
@@ -375,16 +355,8 @@ static void workers_drain(ctx_t *c) {
 /* ---- assignment ---- */
 
 static void part_destroy(ctx_t *c, part_t *p) {
-        for (node_t *n = p->head, *next; n != NULL; n = next) {
-                next = n->next;
-                c->inflight--;
-                if (atomic_load(&n->state) == IN_FLIGHT) {
-                        n->part = NULL; /* freed by dr_cb */
-                } else {
-                        free(n->payload);
-                        free(n);
-                }
-        }
+        /* in-flight alerts become orphans, freed by their delivery reports */
+        c->inflight -= (int64_t)fw_gate_release(&p->gate, node_drop, c);
         fw_engine_free(p->eng);
         pthread_mutex_destroy(&p->mu);
         free(p);
@@ -516,9 +488,7 @@ static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
                 p->id = tp->partition;
                 p->replay_until = replay_until ? replay_until[i] : -1;
                 p->warmup = warmup != NULL && warmup[i];
-                p->processed = -1;
-                p->committed = -1;
-                p->clock_processed = FW_ABSENT;
+                fw_gate_init(&p->gate);
                 c->parts[tp->partition] = p;
                 c->nassigned++;
                 char how[256];
@@ -554,7 +524,7 @@ static void revoke(ctx_t *c, rd_kafka_topic_partition_list_t *parts, int lost) {
                                 if (p) {
                                         pthread_mutex_lock(&p->mu);
                                         part_settle(c, p);
-                                        pending += p->head != NULL;
+                                        pending += p->gate.waiting > 0;
                                         pthread_mutex_unlock(&p->mu);
                                 }
                         }
@@ -571,7 +541,7 @@ static void revoke(ctx_t *c, rd_kafka_topic_partition_list_t *parts, int lost) {
                 if (p == NULL)
                         continue;
                 fw_info("detector", "%s partition %d at offset %lld", lost ? "lost" : "revoked",
-                        (int)p->id, (long long)p->processed);
+                        (int)p->id, (long long)p->gate.processed);
                 c->parts[p->id] = NULL;
                 part_destroy(c, p);
                 c->nassigned--;
@@ -702,13 +672,13 @@ static void run_feed(worker_t *w, run_t *r) {
         } else if (k > 0 && fw_engine_feed_batch(p->eng, w->sess, k, r->live, &done) < 0) {
                 set_fatal(c, "partition %d offset %lld: out of memory while detecting", (int)p->id,
                           (long long)w->offs[done]);
-                p->processed = w->offs[done]; /* not processed: the offset stays before it */
+                /* not processed: the offset stays before it */
+                fw_gate_processed(&p->gate, w->offs[done], fw_engine_clock(p->eng));
         } else {
-                p->processed = r->msgs[r->n - 1]->offset + 1;
+                fw_gate_processed(&p->gate, r->msgs[r->n - 1]->offset + 1, fw_engine_clock(p->eng));
         }
         if (r->live != FW_FEED_LIVE)
                 fw_counter_add(c->m_replayed, done);
-        p->clock_processed = fw_engine_clock(p->eng);
         pthread_mutex_unlock(&p->mu);
         for (size_t i = 0; i < r->n; i++)
                 rd_kafka_message_destroy(r->msgs[i]);
@@ -853,8 +823,8 @@ static void refresh_metrics(ctx_t *c) {
                 int64_t lo, hi;
                 if (rd_kafka_get_watermark_offsets(c->consumer, c->o->sessions_topic, i, &lo,
                                                    &hi) == 0 &&
-                    hi >= 0 && p->processed >= 0 && hi > p->processed)
-                        lag += (double)(hi - p->processed);
+                    hi >= 0 && p->gate.processed >= 0 && hi > p->gate.processed)
+                        lag += (double)(hi - p->gate.processed);
         }
         fw_gauge_set(c->g_keys, keys);
         fw_gauge_set(c->g_sources, sources);

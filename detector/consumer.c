@@ -168,6 +168,13 @@ static int produce_node(ctx_t *c, node_t *n, int main_thread) {
         }
 }
 
+/* The clock to commit with an alert of the run being fed: the engine's before the run; for an
+ * engine that had seen nothing before it, the run's first session (its sessions before the
+ * alert are in the new owner's rewind of 2 x window + lateness from there). */
+static int64_t run_clock(const worker_t *w) {
+        return w->clock_before != FW_ABSENT ? w->clock_before : w->sess[0].first_packet_ms;
+}
+
 /* The engine's callback, on the worker thread feeding the partition (p->mu held). */
 static int on_alert(const fw_alert_t *a, void *opaque) {
         part_t *p = opaque;
@@ -193,7 +200,7 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         }
         /* in the gate once produced: its report (main thread) may already have marked it; the
          * main thread settles or releases the gate only under p->mu, held here */
-        fw_gate_push(&p->gate, &n->item, w->offs[at - w->sess], w->clock_before);
+        fw_gate_push(&p->gate, &n->item, w->offs[at - w->sess], run_clock(w));
         c->inflight++;
         fw_counter_add(a->kind == FW_DET_RULE ? c->m_rule_alerts[a->rule_cfg - c->dcfg->rules]
                                               : c->m_alerts[a->kind],

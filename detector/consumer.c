@@ -19,6 +19,7 @@
 #include "alert.h"
 #include "commit_gate.h"
 #include "log.h"
+#include "timeutil.h"
 #include "wire.h"
 
 #define BROKER_TIMEOUT_MS 10000
@@ -102,12 +103,6 @@ struct ctx {
         char kafka_cause[512]; /* the Kafka trouble last logged, "" when none */
 };
 
-static int64_t wall_ms(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int fw_detector_meta_clock(const void *meta, size_t len, int64_t *clock_ms) {
         char buf[64];
         size_t pl = strlen(META_PREFIX);
@@ -180,7 +175,7 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         part_t *p = opaque;
         worker_t *w = p->w;
         ctx_t *c = w->c;
-        fw_alert_json_opts_t jo = {c->o->viewer_url, c->o->observer, wall_ms()};
+        fw_alert_json_opts_t jo = {c->o->viewer_url, c->o->observer, fw_wall_ms()};
         node_t *n = calloc(1, sizeof(*n));
         if (n == NULL)
                 return -1;
@@ -447,7 +442,7 @@ static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
                                 replay_until[i] = hi;
                                 if (warmup != NULL)
                                         warmup[i] = 1;
-                                target = wall_ms() - history;
+                                target = fw_wall_ms() - history;
                         } else {
                                 tp->offset = RD_KAFKA_OFFSET_END;
                         }
@@ -521,7 +516,7 @@ static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
 static void revoke(ctx_t *c, rd_kafka_topic_partition_list_t *parts, int lost) {
         if (!lost) {
                 /* wait (bounded) for these partitions' alerts, then commit what is safe */
-                int64_t deadline = wall_ms() + REVOKE_DRAIN_MS;
+                int64_t deadline = fw_wall_ms() + REVOKE_DRAIN_MS;
                 if (c->stop_deadline && c->stop_deadline < deadline)
                         deadline = c->stop_deadline;
                 for (;;) {
@@ -535,7 +530,7 @@ static void revoke(ctx_t *c, rd_kafka_topic_partition_list_t *parts, int lost) {
                                         pthread_mutex_unlock(&p->mu);
                                 }
                         }
-                        if (!pending || wall_ms() > deadline)
+                        if (!pending || fw_wall_ms() > deadline)
                                 break;
                         rd_kafka_poll(c->producer, 50);
                 }
@@ -604,7 +599,8 @@ static void error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque) 
         ctx_t *c = opaque;
         if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
                 int64_t zero = 0;
-                atomic_compare_exchange_strong(&c->health->broker_down_since_ms, &zero, wall_ms());
+                atomic_compare_exchange_strong(&c->health->broker_down_since_ms, &zero,
+                                               fw_wall_ms());
         }
         char cause[512];
         snprintf(cause, sizeof(cause), "%s", reason);
@@ -966,7 +962,7 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
         }
         fw_info("detector", "consuming %s, alerts to %s", o->sessions_topic, o->alerts_topic);
 
-        int64_t next_commit = wall_ms() + o->commit_interval_ms;
+        int64_t next_commit = fw_wall_ms() + o->commit_interval_ms;
         char last_topic_err[256] = "";
         rd_kafka_queue_t *q = rd_kafka_queue_get_consumer(c.consumer);
         rd_kafka_message_t *batch[BATCH_MAX];
@@ -974,7 +970,7 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
                 /* serves the rebalance callback too; messages of a revoked partition are
                  * dropped by librdkafka before they are returned */
                 ssize_t n = rd_kafka_consume_batch_queue(q, BATCH_WAIT_MS, batch, BATCH_MAX);
-                int64_t now = wall_ms();
+                int64_t now = fw_wall_ms();
                 atomic_store(&health->last_progress_ms, now);
                 if (n > 0) {
                         int got = 0;
@@ -1015,7 +1011,7 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
                         next_commit = now + o->commit_interval_ms;
                 }
         }
-        c.stop_deadline = wall_ms() + STOP_BUDGET_MS;
+        c.stop_deadline = fw_wall_ms() + STOP_BUDGET_MS;
         workers_drain(&c);
         rd_kafka_queue_destroy(q);
         if (c.fatal) {
@@ -1024,7 +1020,7 @@ int fw_detector_run(const fw_detector_opts_t *o, const fw_detect_cfg_t *dcfg,
         }
         /* clean stop: deliver alerts (within the budget: what Kafka has not acknowledged by
          * then keeps its offset uncommitted and is raised again), commit, leave the group */
-        int64_t left = c.stop_deadline - wall_ms() - 500; /* 500 ms for commit and leave */
+        int64_t left = c.stop_deadline - fw_wall_ms() - 500; /* 500 ms for commit and leave */
         rd_kafka_flush(c.producer, left > 0 ? (int)left : 0);
         commit_safe(&c, -1, 1);
         refresh_metrics(&c);

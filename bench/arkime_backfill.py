@@ -32,20 +32,12 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import ROOT, kafka_start, kafka_stop  # noqa: E402
+from benchlib import ARKIME_LOCAL, ROOT, arkime_start, kafka_start, kafka_stop, run_backfill  # noqa: E402
+from fwtest import producer_fields  # noqa: E402  (benchlib put tests/support on the path)
 
-ARKIME_LOCAL = os.path.join(ROOT, 'scripts', 'arkime-local')
 GEN = os.path.join(ROOT, 'tests', 'arkime', 'gen_pcaps.py')
 
 
-def producer_fields():
-    """FW_ARKIME_FIELDS of producer/arkime_page.c: the fields the producer asks for."""
-    with open(os.path.join(ROOT, 'producer', 'arkime_page.c')) as f:
-        text = f.read()
-    m = re.search(r'FW_ARKIME_FIELDS\[\]\s*=\s*((?:"[^"]*"\s*)+);', text)
-    if not m:
-        raise SystemExit('FW_ARKIME_FIELDS not found in producer/arkime_page.c')
-    return ''.join(re.findall(r'"([^"]*)"', m.group(1)))
 
 
 def os_json(url, path, body=None):
@@ -114,13 +106,9 @@ def main():
     aenv = dict(os.environ, FW_ARKIME_DIR=os.path.join(tmp, 'arkime'))
     kenv = None
     try:
-        st = subprocess.run([ARKIME_LOCAL, 'start'], env=aenv, capture_output=True, text=True)
-        if st.returncode == 3:
-            print('arkime_backfill: skipped: no Arkime source (scripts/arkime-local)')
+        info = arkime_start(aenv, 'arkime_backfill')
+        if info is None:
             return
-        if st.returncode != 0:
-            raise SystemExit('scripts/arkime-local start failed:\n' + st.stderr[-3000:])
-        info = dict(kv.split('=', 1) for kv in st.stdout.split())
         viewer, osurl = info['viewer'], info['opensearch']
         with open(info['password_file']) as f:
             password = f.read().strip()
@@ -176,13 +164,7 @@ def main():
         admin = AdminClient({'bootstrap.servers': boot})
         for f in admin.create_topics([NewTopic('bench-sessions', 6, 1)]).values():
             f.result(60)
-        t0 = time.monotonic()
-        with open(log_path, 'w') as log:
-            rc = subprocess.run([args.producer, '--from', str(frm), '--to', str(to)], env=penv,
-                                stdout=log, stderr=subprocess.STDOUT).returncode
-        producer_s = time.monotonic() - t0
-        if rc != 0:
-            raise SystemExit('producer failed (%d), see %s' % (rc, log_path))
+        producer_s = run_backfill(args.producer, frm, to, penv, log_path)
         requests = probes = discarded = published = 0
         got, records = topic_ids(boot, 'bench-sessions', len(os_ids))
         # the producer publishes the viewer's id, "<index suffix>@<_id>" or the bare _id

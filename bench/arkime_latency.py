@@ -24,9 +24,8 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import ROOT, kafka_start, kafka_stop  # noqa: E402
+from benchlib import ARKIME_LOCAL, ROOT, arkime_start, kafka_start, kafka_stop  # noqa: E402
 
-ARKIME_LOCAL = os.path.join(ROOT, 'scripts', 'arkime-local')
 GEN = os.path.join(ROOT, 'tests', 'arkime', 'gen_pcaps.py')
 
 
@@ -51,13 +50,9 @@ def main():
     aenv = dict(os.environ, FW_ARKIME_DIR=os.path.join(tmp, 'arkime'))
     kenv = producer = None
     try:
-        st = subprocess.run([ARKIME_LOCAL, 'start'], env=aenv, capture_output=True, text=True)
-        if st.returncode == 3:
-            print('arkime_latency: skipped: no Arkime source (scripts/arkime-local)')
+        info = arkime_start(aenv, 'arkime_latency')
+        if info is None:
             return
-        if st.returncode != 0:
-            raise SystemExit('scripts/arkime-local start failed:\n' + st.stderr[-3000:])
-        info = dict(kv.split('=', 1) for kv in st.stdout.split())
         boot, kenv = kafka_start(os.path.join(tmp, 'kafka'))
         pdir = os.path.join(tmp, 'pcap')
         subprocess.run(['/usr/bin/python3', GEN, '--only', 'benign', '--out', pdir], check=True,

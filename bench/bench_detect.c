@@ -20,12 +20,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "wire.h"
 #include "engine.h"
 #include "expr.h"
 #include "net.h"
 #include "session.h"
 #include "session_gen.h"
+#include "wire.h"
 
 #define T0_MS 1716026400000LL /* 2024-05-18T10:00:00Z, an epoch edge for 5-min windows */
 #define STUDY_RULE                                                                                 \
@@ -157,21 +157,13 @@ static void target(const char *test, const char *name, double value, const char 
 static void set_counters(fw_session_t *s, int failed, uint64_t r) {
         if (failed) {
                 s->ip_protocol = 6;
-                s->src_packets = 1;
-                s->dst_packets = 0;
-                s->src_bytes = 74;
-                s->dst_bytes = 0;
-                s->src_databytes = 0;
-                s->dst_databytes = 0;
+                fw_gen_counts(s, 1, 0, 74, 0, 0, 0);
                 s->tcpflags = (fw_tcpflags_t){.syn = 1};
                 return;
         }
-        s->src_packets = 2 + (int64_t)(r % 30);
-        s->dst_packets = 1 + (int64_t)((r >> 8) % 40);
-        s->src_bytes = s->src_packets * 90 + (int64_t)((r >> 16) % 2000);
-        s->dst_bytes = s->dst_packets * 400 + (int64_t)((r >> 24) % 60000);
-        s->src_databytes = (int64_t)((r >> 16) % 2000);
-        s->dst_databytes = (int64_t)((r >> 24) % 60000);
+        int64_t spk = 2 + (int64_t)(r % 30), dpk = 1 + (int64_t)((r >> 8) % 40);
+        int64_t sdb = (int64_t)((r >> 16) % 2000), ddb = (int64_t)((r >> 24) % 60000);
+        fw_gen_counts(s, spk, dpk, spk * 90 + sdb, dpk * 400 + ddb, sdb, ddb);
         if (s->ip_protocol == 6)
                 s->tcpflags = (fw_tcpflags_t){.syn = 1,
                                               .syn_ack = 1,

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "distinct.h"
+#include "session_gen.h"
 
 #define WIN 300000
 
@@ -33,19 +34,6 @@ static fw_distinct_t *make(uint32_t exact_max) {
         if (d == NULL)
                 exit(1);
         return d;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-static double quantile(double *v, size_t n, double q) {
-        size_t i = (size_t)ceil(q * (double)n);
-
-        qsort(v, n, sizeof(*v), cmp_double);
-        return v[i == 0 ? 0 : i - 1];
 }
 
 /* Feeds `elements` distinct hashes of trial r, each sighted twice, times spread over one window;
@@ -97,8 +85,9 @@ static void size_line(uint32_t elements, int trials) {
                elements, exact ? "exact" : "sketch", bytes / (size_t)trials,
                bbytes / (size_t)(trials < 3 ? trials : 3),
                (double)bytes / (double)trials / ((double)bbytes / (trials < 3 ? trials : 3)),
-               quantile(err, (size_t)trials, 0.5), quantile(err, (size_t)trials, 0.99), trials,
-               2.0 * elements * trials / t_add, 2.0 * elements * (trials < 3 ? trials : 3) / b_add);
+               fw_gen_quantile(err, (size_t)trials, 0.5),
+               fw_gen_quantile(err, (size_t)trials, 0.99), trials, 2.0 * elements * trials / t_add,
+               2.0 * elements * (trials < 3 ? trials : 3) / b_add);
         free(err);
 }
 

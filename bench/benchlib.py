@@ -1,7 +1,9 @@
 """Shared pieces of the benchmark scripts: paths, waiting, CPU time, the local broker."""
 
+import functools
 import os
 import subprocess
+import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -9,16 +11,13 @@ STANDIN = os.path.join(ROOT, 'tests', 'arkime_standin')
 KAFKA_LOCAL = os.path.join(ROOT, 'scripts', 'kafka-local')
 PASSWORD = 'bench-secret'
 
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'support'))
+import fwtest  # noqa: E402
 
-def wait_for(cond, timeout, what, interval=0.1):
-    """cond()'s first true value, polled every interval s; exit after timeout s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(interval)
-    raise SystemExit('timed out after %ss waiting for %s' % (timeout, what))
+# cond()'s first true value, polled every interval s; exit after timeout s
+wait_for = functools.partial(fwtest.wait_for, error=SystemExit)
+
+
 
 
 def proc_cpu_s(pid):
@@ -54,3 +53,31 @@ def kafka_start(state_dir):
 
 def kafka_stop(env):
     subprocess.run([KAFKA_LOCAL, 'stop'], env=env, capture_output=True)
+
+
+ARKIME_LOCAL = os.path.join(ROOT, 'scripts', 'arkime-local')
+
+
+def arkime_start(aenv, name):
+    """scripts/arkime-local start with aenv (its FW_ARKIME_DIR): its key=value facts (viewer,
+    opensearch, password_file, ...), or None when there is no Arkime source (name says skipped)."""
+    st = subprocess.run([ARKIME_LOCAL, 'start'], env=aenv, capture_output=True, text=True)
+    if st.returncode == 3:
+        print('%s: skipped: no Arkime source (scripts/arkime-local)' % name)
+        return None
+    if st.returncode != 0:
+        raise SystemExit('scripts/arkime-local start failed:\n' + st.stderr[-3000:])
+    return dict(kv.split('=', 1) for kv in st.stdout.split())
+
+
+def run_backfill(producer, frm, to, env, log_path):
+    """Seconds fanwatch-producer --from frm --to to takes (its log in log_path); exit if it
+    fails."""
+    t0 = time.monotonic()
+    with open(log_path, 'w') as log:
+        rc = subprocess.run([producer, '--from', str(frm), '--to', str(to)], env=env,
+                            stdout=log, stderr=subprocess.STDOUT).returncode
+    seconds = time.monotonic() - t0
+    if rc != 0:
+        raise SystemExit('producer failed (%d), see %s' % (rc, log_path))
+    return seconds

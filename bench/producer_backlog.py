@@ -28,7 +28,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import PASSWORD, STANDIN, kafka_start, kafka_stop, wait_file  # noqa: E402
+from benchlib import PASSWORD, STANDIN, kafka_start, kafka_stop, run_backfill, wait_file  # noqa: E402
 
 FIELDS = ('rootId,node,firstPacket,lastPacket,@timestamp,ipProtocol,source.ip,source.port,'
           'source.packets,source.bytes,destination.ip,destination.port,destination.packets,'
@@ -83,13 +83,7 @@ def main():
                 'FANWATCH_ARKIME_PAGE__SIZE': str(args.page_size),
                 'FANWATCH_LOG_LEVEL': 'debug'}
         frm, to = start_ms // 1000 - 60, start_ms // 1000 + 3600 + 60
-        t0 = time.monotonic()
-        with open(log_path, 'w') as log:
-            rc = subprocess.run([args.producer, '--from', str(frm), '--to', str(to)], env=penv,
-                                stdout=log, stderr=subprocess.STDOUT).returncode
-        producer_s = time.monotonic() - t0
-        if rc != 0:
-            raise SystemExit('producer failed (%d), see %s' % (rc, log_path))
+        producer_s = run_backfill(args.producer, frm, to, penv, log_path)
         # every page the producer kept, from its debug lines: "slice [<ISO>, <ISO>] start S
         # length L: N sessions, K sent, D re-read; more" (a page of a slice with more to come)
         # or "..., K published, ...; complete" (its last page)

@@ -65,6 +65,8 @@ GEN_PCAPS = os.path.join(HERE, 'gen_pcaps.py')
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 import gen_pcaps as G  # noqa: E402  (the manifest's checker; scapy is imported only to generate)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from fwtest import bootstrap, create_topics, wait_for  # noqa: E402
 RULES = os.path.join(ROOT, 'detector', 'rules.example.ini')
 
 PARTITIONS = 6
@@ -73,20 +75,8 @@ BATCH1 = ('01_', '02_', '03_', '04_')  # the pcaps of the first live batch; the 
 SKIP_RC = 77
 
 
-def bootstrap():
-    with open(os.path.join(os.environ['FW_KAFKA_DIR'], 'bootstrap')) as f:
-        return f.read().strip()
 
 
-def wait_for(cond, timeout, what, interval=0.2):
-    """Poll cond() until it is true; fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(interval)
-    raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
 
 
 def partition_of(key, n=PARTITIONS):
@@ -109,22 +99,6 @@ def os_id(record_id):
 # Kafka helpers
 # ---------------------------------------------------------------------------------------------
 
-def create_topics(*specs):
-    """specs: (name, partitions); waits until every partition has a leader."""
-    a = AdminClient({'bootstrap.servers': bootstrap()})
-    fs = a.create_topics([NewTopic(n, p, 1) for n, p in specs], operation_timeout=30)
-    for f in fs.values():
-        f.result(30)
-    c = Consumer({'bootstrap.servers': bootstrap(), 'group.id': 'meta-' + uuid.uuid4().hex})
-    try:
-        def ready():
-            md = c.list_topics(timeout=10)
-            return all(n in md.topics and len(md.topics[n].partitions) == p and
-                       all(pm.leader >= 0 for pm in md.topics[n].partitions.values())
-                       for n, p in specs)
-        wait_for(ready, 30, 'topics %s' % [n for n, _ in specs])
-    finally:
-        c.close()
 
 
 class TopicReader:

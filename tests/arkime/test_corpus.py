@@ -32,11 +32,15 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
 REPLAY = os.environ.get('FW_REPLAY') or os.path.join(ROOT, 'build', 'detector', 'fanwatch-replay')
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from fwtest import doc_get, flatten  # noqa: E402
+
+
 # reason -> (stderr pattern, document predicate, why fanwatch is right to reject it)
 EXPECTED_REJECTIONS = {
     'non-IP session': (
         re.compile(r"field 'source\.ip': missing$"),
-        lambda d: (_get(d, 'source.ip') is None and _get(d, 'destination.ip') is None
+        lambda d: (doc_get(d, 'source.ip') is None and doc_get(d, 'destination.ip') is None
                    and d.get('ipProtocol') in (0, None)),
         'ARP, LLDP, IS-IS, XID, MPLS without IP, corrupt or unknown ethertypes: capture keeps '
         'them as MAC-only sessions (ipProtocol 0, no source.ip/destination.ip). fanwatch counts '
@@ -45,26 +49,8 @@ EXPECTED_REJECTIONS = {
 }
 
 
-def _get(doc, path):
-    if path in doc:
-        return doc[path]
-    cur = doc
-    for part in path.split('.'):
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-    return cur
 
 
-def flatten(doc, prefix=''):
-    """The viewer's flatten=1: nested objects become dotted keys, arrays stay."""
-    out = {}
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            out.update(flatten(value, prefix + key + '.'))
-        else:
-            out[prefix + key] = value
-    return out
 
 
 def find_corpus(tmp):

@@ -36,6 +36,9 @@ import tempfile
 import time
 import unittest
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from fwtest import producer_fields  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.environ.get("FW_PROJECT_ROOT") or os.path.dirname(os.path.dirname(HERE))
 ARKIME_LOCAL = os.path.join(ROOT, "scripts", "arkime-local")
@@ -49,14 +52,6 @@ RESTRICT = "ip.src == ::/0"
 MIN_EXPRESSIONS = 200
 
 
-def producer_fields():
-    """FW_ARKIME_FIELDS from common/arkime_page.c (the C string literal pieces joined)."""
-    with open(os.path.join(ROOT, "common", "arkime_page.c")) as f:
-        src = f.read()
-    m = re.search(r"const char FW_ARKIME_FIELDS\[\]\s*=\s*((?:\s*\"[^\"]*\")+)\s*;", src)
-    if not m:
-        raise RuntimeError("FW_ARKIME_FIELDS not found in common/arkime_page.c")
-    return "".join(re.findall(r"\"([^\"]*)\"", m.group(1)))
 
 
 def expr_fields():

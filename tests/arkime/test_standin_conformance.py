@@ -32,6 +32,10 @@ import unittest
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from fwtest import doc_get  # noqa: E402
+
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
 ARKIME_LOCAL = os.path.join(ROOT, 'scripts', 'arkime-local')
@@ -285,15 +289,6 @@ def cases(now_s, ts_lo_s, ts_hi_s, times):
 # ---------------------------------------------------------------------------------------------
 # Comparing two answers
 # ---------------------------------------------------------------------------------------------
-def _get(doc, path):
-    if path in doc:
-        return doc[path]
-    cur = doc
-    for part in path.split('.'):
-        if not isinstance(cur, dict):
-            return None
-        cur = cur.get(part)
-    return cur
 
 
 def _sort_key(src, order):
@@ -302,7 +297,7 @@ def _sort_key(src, order):
     key = []
     for item in (order or 'firstPacket:asc').split(','):
         field, _, direction = item.partition(':')
-        v = _get(src, field)
+        v = doc_get(src, field)
         if isinstance(v, list):
             vals = [x for x in v if x is not None]
             v = (max(vals) if direction == 'desc' else min(vals)) if vals else None

@@ -33,17 +33,19 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import unittest
-import urllib.error
-import urllib.request
 import uuid
 import zlib
 
 import msgpack
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from fwtest import bootstrap, create_topics, http_get, wait_for  # noqa: E402,F401 (also for the other tests)
 
 PARTITIONS = 6
 ALERT_PARTITIONS = 3
@@ -54,31 +56,10 @@ MID_MS = BASE_MS + 11 * MIN      # the stream's two halves (tests b and c) split
 SESSION_TIMEOUT_MS = 6000        # the broker's minimum: a SIGKILLed member is noticed quickly
 
 
-def bootstrap():
-    with open(os.path.join(os.environ['FW_KAFKA_DIR'], 'bootstrap')) as f:
-        return f.read().strip()
 
 
-def wait_for(cond, timeout, what, interval=0.1):
-    """Poll cond() until it is true; fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(interval)
-    raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
 
 
-def http_get(url):
-    """(status, body) or (None, '') when nothing listens."""
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status, r.read().decode(errors='replace')
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors='replace')
-    except (urllib.error.URLError, ConnectionError, OSError):
-        return None, ''
 
 
 def write_detector_conf(path, sessions, alerts, group, rules, bootstrap_servers=None,
@@ -294,23 +275,6 @@ def admin():
     return AdminClient({'bootstrap.servers': bootstrap()})
 
 
-def create_topics(*specs):
-    """specs: (name, partitions)."""
-    a = admin()  # kept alive until the futures are done
-    fs = a.create_topics([NewTopic(n, p, 1) for n, p in specs], operation_timeout=30)
-    for f in fs.values():
-        f.result(30)
-    # wait until the metadata shows the leaders (a produce right after creation may race)
-    c = Consumer({'bootstrap.servers': bootstrap(), 'group.id': 'meta-' + uuid.uuid4().hex})
-    try:
-        def ready():
-            md = c.list_topics(timeout=10)
-            return all(n in md.topics and len(md.topics[n].partitions) == p and
-                       all(pm.leader >= 0 for pm in md.topics[n].partitions.values())
-                       for n, p in specs)
-        wait_for(ready, 30, 'topics %s' % [n for n, _ in specs])
-    finally:
-        c.close()
 
 
 def group_members(group):

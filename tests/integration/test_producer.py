@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 import unittest
-import urllib.error
 import urllib.request
 import uuid
 
@@ -29,13 +28,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 STANDIN = os.path.join(HERE, '..', 'arkime_standin')
 sys.path.insert(0, STANDIN)
 from standin_store import generate  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from fwtest import bootstrap, http_status, wait_for  # noqa: E402,F401 (also for test_signals)
 
 PASSWORD = 'standin-' + uuid.uuid4().hex  # a secret: must never appear in the producer's output
 
 
-def bootstrap():
-    with open(os.path.join(os.environ['FW_KAFKA_DIR'], 'bootstrap')) as f:
-        return f.read().strip()
 
 
 def free_port():
@@ -45,25 +43,8 @@ def free_port():
         return s.getsockname()[1]
 
 
-def http_status(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except urllib.error.URLError:
-        return None  # not listening yet
 
 
-def wait_for(cond, timeout, what, interval=0.1):
-    """Poll cond() until it is true; fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(interval)
-    raise AssertionError('timed out after %ss waiting for %s' % (timeout, what))
 
 
 class Viewer:

@@ -29,6 +29,9 @@ import tomllib
 
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
+from fwtest import doc_get  # noqa: E402
+
 try:
     import jsonschema
     from jsonschema import Draft202012Validator
@@ -379,13 +382,6 @@ def rule_fields(rule):
     return refs
 
 
-def get(doc, path):
-    cur = doc
-    for part in path.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
 
 
 def check_fields(name, refs, alerts):
@@ -393,7 +389,7 @@ def check_fields(name, refs, alerts):
         fail("%s: no alert field references found" % name)
     for path in sorted(refs):
         for a in alerts:
-            if get(a, path) is None:
+            if doc_get(a, path) is None:
                 fail("%s relies on %s, absent from %s alert %s"
                      % (name, path, a["rule"]["id"], a["event"].get("id")))
                 break
@@ -499,7 +495,7 @@ def main():
     for a in alerts:
         check_mapping(props, a, "", a["rule"]["id"])
     for extra in set_by_pipeline:  # event.ingested: a date the pipeline adds
-        if (get(props, extra.replace(".", ".properties.")) or {}).get("type") != "date":
+        if (doc_get(props, extra.replace(".", ".properties.")) or {}).get("type") != "date":
             fail("index-template.json: %s (set by the ingest pipeline) is not mapped as a date" % extra)
 
     if FAILURES:

@@ -1,6 +1,8 @@
 #include "session_gen.h"
 
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 uint64_t fw_gen_mix(uint64_t x) {
@@ -75,4 +77,51 @@ void fw_gen_session(uint64_t seed, uint64_t i, fw_session_t *s) {
                         f->dst_zero = (int32_t)(r % 2);
                 }
         }
+}
+
+void fw_gen_counts(fw_session_t *s, int64_t src_pk, int64_t dst_pk, int64_t src_by, int64_t dst_by,
+                   int64_t src_db, int64_t dst_db) {
+        s->src_packets = src_pk;
+        s->dst_packets = dst_pk;
+        s->src_bytes = src_by;
+        s->dst_bytes = dst_by;
+        s->src_databytes = src_db;
+        s->dst_databytes = dst_db;
+}
+
+void fw_gen_flags(fw_session_t *s, int32_t syn, int32_t syn_ack, int32_t ack, int32_t psh,
+                  int32_t fin, int32_t rst, int32_t urg, int32_t src_zero, int32_t dst_zero) {
+        s->tcpflags = (fw_tcpflags_t){.syn = syn,
+                                      .syn_ack = syn_ack,
+                                      .ack = ack,
+                                      .psh = psh,
+                                      .fin = fin,
+                                      .rst = rst,
+                                      .urg = urg,
+                                      .src_zero = src_zero,
+                                      .dst_zero = dst_zero};
+}
+
+void fw_gen_tcp(fw_session_t *s, int answered, int64_t src_pk, int64_t dst_pk, int64_t src_by,
+                int64_t dst_by, int64_t src_db, int64_t dst_db) {
+        s->ip_protocol = 6;
+        if (!answered) {
+                fw_gen_counts(s, 1, 0, 60, 0, 0, 0);
+                fw_gen_flags(s, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+                return;
+        }
+        fw_gen_counts(s, src_pk, dst_pk, src_by, dst_by, src_db, dst_db);
+        fw_gen_flags(s, 1, 1, (int32_t)(src_pk > 2 ? src_pk - 1 : 1),
+                     (int32_t)(src_db > 0) + (int32_t)(dst_db > 0), 2, 0, 0, 0, 0);
+}
+
+static int cmp_double(const void *a, const void *b) {
+        double x = *(const double *)a, y = *(const double *)b;
+        return x < y ? -1 : x > y;
+}
+
+double fw_gen_quantile(double *v, size_t n, double q) {
+        size_t i = (size_t)ceil(q * (double)n);
+        qsort(v, n, sizeof(*v), cmp_double);
+        return v[i == 0 ? 0 : i - 1];
 }

@@ -26,6 +26,7 @@
 
 #include "alert.h"
 #include "expr.h"
+#include "expr_fixture.h"
 #include "net.h"
 #include "session.h"
 
@@ -103,15 +104,6 @@ static fw_alert_t mk(fw_det_kind_t kind) {
         a.trigger = &trigger_session;
         fw_alert_set_id(&a);
         return a;
-}
-
-static fw_expr_t *compile_ok(const char *text) {
-        char err[256];
-        fw_expr_t *e = fw_expr_compile(text, err, sizeof(err));
-
-        if (e == NULL)
-                fail_msg("compile(\"%s\") failed: %s", text, err);
-        return e;
 }
 
 static fw_rule_cfg_t mk_rule(const char *name, const char *text, const char *technique) {

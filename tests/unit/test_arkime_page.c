@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "arkime_page.h"
+#include "session_gen.h"
 
 /* ---- helpers ---- */
 
@@ -78,20 +79,6 @@ static fw_ip_t ip(const char *s) {
         fw_ip_t a;
         assert_int_equal(fw_ip_parse(s, &a), 0);
         return a;
-}
-
-static void set_flags(fw_session_t *s, int32_t syn, int32_t syn_ack, int32_t ack, int32_t psh,
-                      int32_t fin, int32_t rst, int32_t urg, int32_t src_zero, int32_t dst_zero) {
-        fw_tcpflags_t *f = &s->tcpflags;
-        f->syn = syn;
-        f->syn_ack = syn_ack;
-        f->ack = ack;
-        f->psh = psh;
-        f->fin = fin;
-        f->rst = rst;
-        f->urg = urg;
-        f->src_zero = src_zero;
-        f->dst_zero = dst_zero;
 }
 
 /* Field by field, so a failure names the field; then the model's own equality. */
@@ -250,7 +237,7 @@ static void test_nested_v5_response(void **state) {
         w.dst_bytes = 6120;
         w.src_databytes = 517;
         w.dst_databytes = 4800;
-        set_flags(&w, 1, 1, 4, 6, 2, 0, 0, 0, 0);
+        fw_gen_flags(&w, 1, 1, 4, 6, 2, 0, 0, 0, 0);
         expect_session(&p.sessions[0], &w);
         assert_int_equal(p.sessions[0].src_ip.family, 4);
 
@@ -273,7 +260,7 @@ static void test_nested_v5_response(void **state) {
         w.dst_bytes = 910;
         w.src_databytes = 318;
         w.dst_databytes = 240;
-        set_flags(&w, 1, 1, 3, 4, 0, 1, 0, 0, 2);
+        fw_gen_flags(&w, 1, 1, 3, 4, 0, 1, 0, 0, 2);
         expect_session(&p.sessions[1], &w);
         assert_int_equal(p.sessions[1].src_ip.family, 6);
         assert_int_equal(p.sessions[1].src_ip.addr[0], 0x20);
@@ -358,7 +345,7 @@ static void test_flat_response(void **state) {
         w.dst_bytes = 1800;
         w.src_databytes = 300;
         w.dst_databytes = 1500;
-        set_flags(&w, 1, 1, 2, 2, 2, 0, 0, 0, 0);
+        fw_gen_flags(&w, 1, 1, 2, 2, 2, 0, 0, 0, 0);
         expect_session(&p.sessions[0], &w);
 
         /* [1] IPv6, every singleton as a 1-element array, @timestamp as ISO-8601 text */

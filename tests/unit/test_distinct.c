@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "distinct.h"
+#include "session_gen.h"
 
 #define WIN 300000 /* 5 minutes in ms */
 
@@ -101,20 +102,6 @@ static uint64_t ref_count(const struct ref *rf, int64_t window, int64_t now, uin
         fw_distinct_free(snap);
         free(reg);
         return c;
-}
-
-static int cmp_double(const void *a, const void *b) {
-        double x = *(const double *)a, y = *(const double *)b;
-
-        return x < y ? -1 : x > y;
-}
-
-/* Sorts v and returns its q-quantile (nearest rank). */
-static double quantile(double *v, size_t n, double q) {
-        size_t i = (size_t)ceil(q * (double)n);
-
-        qsort(v, n, sizeof(*v), cmp_double);
-        return v[i == 0 ? 0 : i - 1];
 }
 
 static double rel_err(uint64_t est, uint64_t truth) {
@@ -320,8 +307,8 @@ static void test_accuracy(void **state) {
                         err[t] = rel_err(fw_distinct_count(d, 2000), ns[k]);
                         fw_distinct_free(d);
                 }
-                p99 = quantile(err, TRIALS, 0.99);
-                p50 = quantile(err, TRIALS, 0.50);
+                p99 = fw_gen_quantile(err, TRIALS, 0.99);
+                p50 = fw_gen_quantile(err, TRIALS, 0.50);
                 printf("accuracy n=%u trials=%d p=12 p50=%.4f p99=%.4f max=%.4f\n", ns[k], TRIALS,
                        p50, p99, err[TRIALS - 1]);
                 assert_true(p99 <= 0.05);
@@ -374,8 +361,8 @@ static void test_sliding_accuracy(void **state) {
                 assert_false(fw_distinct_is_exact(d));
                 fw_distinct_free(d);
         }
-        p99 = quantile(err, ne, 0.99);
-        p50 = quantile(err, ne, 0.50);
+        p99 = fw_gen_quantile(err, ne, 0.99);
+        p50 = fw_gen_quantile(err, ne, 0.50);
         printf("sliding accuracy samples=%zu p50=%.4f p99=%.4f max=%.4f\n", ne, p50, p99,
                err[ne - 1]);
         assert_true(p99 <= 0.05);
@@ -448,6 +435,16 @@ static void test_sketch_matches_reference(void **state) {
 
 /* 64 registers (2 groups) with 16-pair lists; the cap drops the oldest pair; lists shrink as
  * pairs expire, and so do the bytes. */
+/* d counts at now what a sketch holding one sighting of rank rho in every register (at t0)
+ * counts. */
+static void expect_registers_at(fw_distinct_t *d, uint8_t p, int64_t t0, uint8_t rho, int64_t now) {
+        fw_distinct_t *snap = make(0, p);
+        for (uint32_t r = 0; r < (1u << p); r++)
+                assert_int_equal(fw_distinct_add(snap, crafted(p, r, rho, 0), t0), 0);
+        assert_int_equal(fw_distinct_count(d, now), fw_distinct_count(snap, now));
+        fw_distinct_free(snap);
+}
+
 static void test_sketch_long_lists(void **state) {
         const uint8_t p = 6;
         const uint32_t m = 1u << p;
@@ -467,22 +464,12 @@ static void test_sketch_long_lists(void **state) {
         assert_true(full >= sketch_floor(p) + m * 16 * 4);
         assert_true(full <= sketch_floor(p) + m * 16 * 4 * 5 / 4);
         /* every register is at 17 */
-        snap = make(0, p);
-        for (uint32_t r = 0; r < m; r++)
-                assert_int_equal(fw_distinct_add(snap, crafted(p, r, 17, 0), t0), 0);
-        assert_int_equal(fw_distinct_count(d, t0 + 15 * 1000 + 100),
-                         fw_distinct_count(snap, t0 + 15 * 1000 + 100));
-        fw_distinct_free(snap);
+        expect_registers_at(d, p, t0, 17, t0 + 15 * 1000 + 100);
         /* a 17th pair (rho 1) overflows the cap: the oldest pair (rho 17) goes, registers at 16 */
         for (uint32_t r = 0; r < m; r++)
                 assert_int_equal(fw_distinct_add(d, crafted(p, r, 1, 7), t0 + 16 * 1000 + r), 0);
         assert_true(fw_distinct_bytes(d) <= full + 2 * 8 * 4);
-        snap = make(0, p);
-        for (uint32_t r = 0; r < m; r++)
-                assert_int_equal(fw_distinct_add(snap, crafted(p, r, 16, 0), t0), 0);
-        assert_int_equal(fw_distinct_count(d, t0 + 16 * 1000 + 100),
-                         fw_distinct_count(snap, t0 + 16 * 1000 + 100));
-        fw_distinct_free(snap);
+        expect_registers_at(d, p, t0, 16, t0 + 16 * 1000 + 100);
         /* at now_j = t0 + WIN + j * 1000 + 100, pairs k <= j are out: the registers are at 16 - j;
          * a rho-1 sighting at now_j in every register replaces the older rho-1 pair */
         prev = fw_distinct_bytes(d);

@@ -51,35 +51,13 @@ static void mksess(fw_session_t *s, fw_ip_t src, fw_ip_t dst, uint16_t dport, in
         s->dst_ip = dst;
         s->src_port = (uint16_t)(40000 + dport % 20000);
         s->dst_port = dport;
-        s->ip_protocol = 6;
-        s->src_packets = 3;
-        s->dst_packets = 2;
-        s->src_bytes = 300;
-        s->dst_bytes = 200;
-        s->src_databytes = 40;
-        s->dst_databytes = 30;
-        s->tcpflags.syn = 1;
-        s->tcpflags.syn_ack = 1;
-        s->tcpflags.ack = 3;
-        s->tcpflags.psh = 1;
-        s->tcpflags.fin = 2;
-        s->tcpflags.rst = 0;
-        s->tcpflags.urg = 0;
+        fw_gen_tcp(s, 1, 3, 2, 300, 200, 40, 30);
 }
 
 /* An unanswered SYN probe: syn = 1, syn_ack = 0. */
 static void mksyn(fw_session_t *s, fw_ip_t src, fw_ip_t dst, uint16_t dport, int64_t t) {
         mksess(s, src, dst, dport, t);
-        s->src_packets = 1;
-        s->dst_packets = 0;
-        s->src_bytes = 60;
-        s->dst_bytes = 0;
-        s->src_databytes = 0;
-        s->dst_databytes = 0;
-        s->tcpflags.syn_ack = 0;
-        s->tcpflags.ack = 0;
-        s->tcpflags.psh = 0;
-        s->tcpflags.fin = 0;
+        fw_gen_tcp(s, 0, 0, 0, 0, 0, 0, 0);
 }
 
 /* Defaults with the spike detections off, so a test sees only what it is about; alerts grouped

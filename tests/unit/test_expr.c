@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "expr.h"
+#include "expr_fixture.h"
 #include "session.h"
 
 #define STUDY_RULE                                                                                 \
@@ -47,15 +48,6 @@ static fw_session_t mk(const char *src, uint16_t sport, const char *dst, uint16_
         s.src_databytes = 0;
         s.dst_databytes = 0;
         return s;
-}
-
-static fw_expr_t *compile_ok(const char *text) {
-        char err[256];
-        fw_expr_t *e = fw_expr_compile(text, err, sizeof(err));
-
-        if (e == NULL)
-                fail_msg("compile(\"%s\") failed: %s", text, err);
-        return e;
 }
 
 /* Compile, match once, free. */

@@ -67,37 +67,9 @@ static void push(stream_t *st, uint32_t src, uint32_t dst, uint16_t dport, int64
         s->dst_ip = ip4(dst);
         s->src_port = (uint16_t)(30000 + st->n % 30000);
         s->dst_port = dport;
-        s->ip_protocol = 6;
-        s->tcpflags.syn = 1;
-        s->tcpflags.urg = 0;
-        s->tcpflags.rst = 0;
-        if (answered) {
-                s->last_packet_ms = t + dur;
-                s->src_packets = 6;
-                s->dst_packets = 5;
-                s->src_bytes = 900;
-                s->dst_bytes = 4000;
-                s->src_databytes = 300;
-                s->dst_databytes = 3500;
-                s->tcpflags.syn_ack = 1;
-                s->tcpflags.ack = 5;
-                s->tcpflags.psh = 2;
-                s->tcpflags.fin = 2;
-                e->written = t + dur + 10 * SEC;
-        } else {
-                s->last_packet_ms = t;
-                s->src_packets = 1;
-                s->dst_packets = 0;
-                s->src_bytes = 60;
-                s->dst_bytes = 0;
-                s->src_databytes = 0;
-                s->dst_databytes = 0;
-                s->tcpflags.syn_ack = 0;
-                s->tcpflags.ack = 0;
-                s->tcpflags.psh = 0;
-                s->tcpflags.fin = 0;
-                e->written = t + TCP_TOUT;
-        }
+        fw_gen_tcp(s, answered, 6, 5, 900, 4000, 300, 3500);
+        s->last_packet_ms = answered ? t + dur : t;
+        e->written = answered ? t + dur + 10 * SEC : t + TCP_TOUT;
 }
 
 /* A lab network over 40 minutes: three scans (a 1,000-port scan of one host over 10 min, a

@@ -309,6 +309,19 @@ static fw_session_reader_t *open_bytes(const void *buf, size_t len, fw_sf_format
         return r;
 }
 
+/* The next n sessions of r are fw_gen_session(seed, 0..n-1), field for field, then the end. */
+static void expect_generated(fw_session_reader_t *r, uint64_t seed, size_t n) {
+        fw_session_t s, want;
+        for (size_t i = 0; i < n; i++) {
+                int rc = fw_session_reader_next(r, &s, err, sizeof(err));
+                if (rc != 1)
+                        fail_msg("record %zu: %d %s", i, rc, err);
+                fw_gen_session(seed, i, &want);
+                assert_true(fw_session_equal(&s, &want));
+        }
+        expect_end(r);
+}
+
 /* 1,000 generated sessions written as records come back field for field (AUTO detects it). */
 static void test_msgpack_roundtrip(void **state) {
         (void)state;
@@ -317,15 +330,7 @@ static void test_msgpack_roundtrip(void **state) {
         char path[256];
         fw_session_reader_t *r = open_bytes(st.buf, st.len, FW_SF_AUTO, path);
         assert_int_equal(fw_session_reader_format(r), FW_SF_MSGPACK);
-        fw_session_t s, want;
-        for (size_t i = 0; i < st.n; i++) {
-                int rc = fw_session_reader_next(r, &s, err, sizeof(err));
-                if (rc != 1)
-                        fail_msg("record %zu: %d %s", i, rc, err);
-                fw_gen_session(77, i, &want);
-                assert_true(fw_session_equal(&s, &want));
-        }
-        expect_end(r);
+        expect_generated(r, 77, st.n);
         fw_sf_stats_t sf;
         fw_session_reader_stats(r, &sf);
         assert_int_equal(sf.sessions, 1000);
@@ -350,13 +355,7 @@ static void test_msgpack_newline_separated(void **state) {
         }
         char path[256];
         fw_session_reader_t *r = open_bytes(buf, len, FW_SF_MSGPACK, path);
-        fw_session_t s, want;
-        for (size_t i = 0; i < st.n; i++) {
-                assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), 1);
-                fw_gen_session(5, i, &want);
-                assert_true(fw_session_equal(&s, &want));
-        }
-        expect_end(r);
+        expect_generated(r, 5, st.n);
         fw_session_reader_close(r);
         unlink(path);
         free(buf);

@@ -39,22 +39,8 @@ static void full_session(fw_session_t *s, int v6) {
         s->src_port = 1;
         s->dst_port = 65535;
         s->ip_protocol = 255;
-        s->src_packets = 0;
-        s->dst_packets = 1;
-        s->src_bytes = FW_COUNTER_MAX;
-        s->dst_bytes = 127;
-        s->src_databytes = 128;
-        s->dst_databytes = 65536;
-        fw_tcpflags_t *f = &s->tcpflags;
-        f->syn = 1;
-        f->syn_ack = 2;
-        f->ack = 3;
-        f->psh = 4;
-        f->fin = 5;
-        f->rst = 6;
-        f->urg = 7;
-        f->src_zero = 8;
-        f->dst_zero = INT32_MAX;
+        fw_gen_counts(s, 0, 1, FW_COUNTER_MAX, 127, 128, 65536);
+        fw_gen_flags(s, 1, 2, 3, 4, 5, 6, 7, 8, INT32_MAX);
 }
 
 static void roundtrip(const fw_session_t *in) {
@@ -186,6 +172,15 @@ static void kbin(rec_t *r, const char *key, const void *v, size_t n) {
 static const uint8_t ip4[4] = {10, 0, 0, 1};
 
 /* Write the 7 required keys except the one named skip; returns how many were written. */
+/* The required fields after "v" and "id": fp, lp, sip, dip, pr. */
+static void required_after_id(rec_t *r) {
+        kuint(r, "fp", 1);
+        kuint(r, "lp", 1);
+        kbin(r, "sip", ip4, 4);
+        kbin(r, "dip", ip4, 4);
+        kuint(r, "pr", 6);
+}
+
 static int required(rec_t *r, const char *skip) {
         int n = 0;
         if (strcmp(skip, "v") != 0)
@@ -245,21 +240,13 @@ static void test_version(void **state) {
         rec_init(&r, 7);
         kstr(&r, "id", "abc", 3);
         kuint(&r, "v", 1);
-        kuint(&r, "fp", 1);
-        kuint(&r, "lp", 1);
-        kbin(&r, "sip", ip4, 4);
-        kbin(&r, "dip", ip4, 4);
-        kuint(&r, "pr", 6);
+        required_after_id(&r);
         assert_int_equal(decode_rec(&r), FW_WIRE_EVERSION);
         /* a future major version */
         rec_init(&r, 7);
         kuint(&r, "v", 2);
         kstr(&r, "id", "abc", 3);
-        kuint(&r, "fp", 1);
-        kuint(&r, "lp", 1);
-        kbin(&r, "sip", ip4, 4);
-        kbin(&r, "dip", ip4, 4);
-        kuint(&r, "pr", 6);
+        required_after_id(&r);
         assert_int_equal(decode_rec(&r), FW_WIRE_EVERSION);
         assert_non_null(strstr(errbuf, "unsupported schema version"));
         /* not a map at all */

@@ -21,6 +21,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'support'))
+from fwtest import doc_get, flatten  # noqa: E402
+
 T0 = 1716026400000  # 2024-05-18T10:00:00Z
 NODE = "sensor01"
 
@@ -47,15 +50,6 @@ def session(n, t, src, sport, dst, dport, proto, spk, dpk, sby, dby, sdb=None, d
     return item
 
 
-def flatten(obj, prefix=""):
-    """The flatten=1 shape: nested objects become dotted keys."""
-    out = {}
-    for k, v in obj.items():
-        if isinstance(v, dict):
-            out.update(flatten(v, prefix + k + "."))
-        else:
-            out[prefix + k] = v
-    return out
 
 
 def sample():
@@ -115,46 +109,37 @@ def write_sample(path):
 
 # ---- JSON lines -> msgpack records (docs/wire-format.md) ----
 
-def get(item, dotted):
-    if dotted in item:
-        return item[dotted]
-    cur = item
-    for part in dotted.split("."):
-        if not isinstance(cur, dict) or part not in cur:
-            return None
-        cur = cur[part]
-    return cur
 
 
 def record(item):
     ip = lambda s: ipaddress.ip_address(s).packed
     rec = {"v": 1, "id": item["id"]}
     for key, field in (("rid", "rootId"), ("node", "node"), ("cid", "network.community_id")):
-        v = get(item, field)
+        v = doc_get(item, field)
         if v:
             rec[key] = v
-    rec["fp"] = get(item, "firstPacket")
-    rec["lp"] = get(item, "lastPacket")
-    if get(item, "@timestamp") is not None:
-        rec["ts"] = get(item, "@timestamp")
-    rec["sip"] = ip(get(item, "source.ip"))
-    rec["dip"] = ip(get(item, "destination.ip"))
+    rec["fp"] = doc_get(item, "firstPacket")
+    rec["lp"] = doc_get(item, "lastPacket")
+    if doc_get(item, "@timestamp") is not None:
+        rec["ts"] = doc_get(item, "@timestamp")
+    rec["sip"] = ip(doc_get(item, "source.ip"))
+    rec["dip"] = ip(doc_get(item, "destination.ip"))
     for key, field in (("sp", "source.port"), ("dp", "destination.port")):
-        v = get(item, field)
+        v = doc_get(item, field)
         if v:
             rec[key] = v
-    rec["pr"] = get(item, "ipProtocol")
+    rec["pr"] = doc_get(item, "ipProtocol")
     for key, field in (("spk", "source.packets"), ("dpk", "destination.packets"),
                        ("sby", "source.bytes"), ("dby", "destination.bytes"),
                        ("sdb", "client.bytes"), ("ddb", "server.bytes")):
-        v = get(item, field)
+        v = doc_get(item, field)
         if v is not None and v >= 0:
             rec[key] = v
     tf = {}
     for key, field in (("syn", "syn"), ("syn-ack", "syn-ack"), ("ack", "ack"), ("psh", "psh"),
                        ("fin", "fin"), ("rst", "rst"), ("urg", "urg"), ("src-zero", "srcZero"),
                        ("dst-zero", "dstZero")):
-        v = get(item, "tcpflags." + field)
+        v = doc_get(item, "tcpflags." + field)
         if v is not None and v >= 0:
             tf[key] = v
     if tf:

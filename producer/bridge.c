@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "arkime_page.h"
+#include "errmsg.h"
 #include "log.h"
 
 #define BATCH_MESSAGES 10000 /* messages per delivery round */
@@ -47,11 +48,10 @@ int fw_bridge_parse(fw_arkime_page_t *p, const char *msg, size_t len, char *err,
                                 continue;
                         }
                 }
+                char why[512];
                 if (fw_arkime_doc_append(p, line, n, pending && id[0] ? id : NULL,
-                                         pending ? strlen(id) : 0, err, errlen) != 0) {
-                        char why[256];
-                        snprintf(why, sizeof(why), "%s", err);
-                        snprintf(err, errlen, "line %zu: %s", lineno, why);
+                                         pending ? strlen(id) : 0, why, sizeof(why)) != 0) {
+                        fw_errf(err, errlen, 0, "line %zu: %s", lineno, why);
                         goto bad;
                 }
                 pending = 0;

@@ -14,12 +14,7 @@
  * parses; best_items_per_s is the fastest chunk (the least disturbed). Exit status 1 if a page
  * does not parse into 2,000 sessions.
  *
- * Build by hand from the repository root (until it is added to CMake):
- *   gcc -std=c11 -O2 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Wshadow \
- *       -Wstrict-prototypes -Wformat=2 -Icommon -Iproducer bench/bench_arkime_page.c \
- *       common/session.c common/net.c producer/arkime_page.c \
- *       $(pkg-config --cflags --libs libcjson jansson libxxhash) -o /tmp/bench_arkime_page
- *   /tmp/bench_arkime_page 500 */
+ * Built with the project (bench/CMakeLists.txt): build/bench/bench_arkime_page 500 */
 #include <cjson/cJSON.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -153,33 +148,27 @@ static char *make_page(int nested, size_t *len) {
                     "\"node\":\"%s\",\"firstPacket\":%lld,\"lastPacket\":%lld,"
                     "\"@timestamp\":%lld,\"ipProtocol\":%u,",
                     it.node, it.first, it.last, it.db, it.proto);
-                if (!nested) {
-                        add(&b,
-                            "\"source.ip\":\"%s\",\"source.port\":%u,\"source.packets\":%lld,"
-                            "\"source.bytes\":%lld,\"destination.ip\":\"%s\","
-                            "\"destination.port\":%u,\"destination.packets\":%lld,"
-                            "\"destination.bytes\":%lld,\"client.bytes\":%lld,"
-                            "\"server.bytes\":%lld,\"network.community_id\":\"%s\"",
-                            it.sip, it.sport, it.spk, it.sby, it.dip, it.dport, it.dpk, it.dby,
-                            it.cby, it.sdb, it.cid);
-                        if (it.proto == 6)
-                                for (int k = 0; k < 9; k++)
-                                        add(&b, ",\"tcpflags.%s\":%d", flag_names[k], it.flags[k]);
-                } else {
-                        add(&b,
-                            "\"source\":{\"ip\":\"%s\",\"port\":%u,\"packets\":%lld,"
-                            "\"bytes\":%lld},\"destination\":{\"ip\":\"%s\",\"port\":%u,"
-                            "\"packets\":%lld,\"bytes\":%lld},\"client\":{\"bytes\":%lld},"
-                            "\"server\":{\"bytes\":%lld},\"network\":{\"community_id\":\"%s\"}",
-                            it.sip, it.sport, it.spk, it.sby, it.dip, it.dport, it.dpk, it.dby,
-                            it.cby, it.sdb, it.cid);
-                        if (it.proto == 6) {
+                /* the same fields as dotted keys (flat) or as objects (nested) */
+                add(&b,
+                    nested ? "\"source\":{\"ip\":\"%s\",\"port\":%u,\"packets\":%lld,"
+                             "\"bytes\":%lld},\"destination\":{\"ip\":\"%s\",\"port\":%u,"
+                             "\"packets\":%lld,\"bytes\":%lld},\"client\":{\"bytes\":%lld},"
+                             "\"server\":{\"bytes\":%lld},\"network\":{\"community_id\":\"%s\"}"
+                           : "\"source.ip\":\"%s\",\"source.port\":%u,\"source.packets\":%lld,"
+                             "\"source.bytes\":%lld,\"destination.ip\":\"%s\","
+                             "\"destination.port\":%u,\"destination.packets\":%lld,"
+                             "\"destination.bytes\":%lld,\"client.bytes\":%lld,"
+                             "\"server.bytes\":%lld,\"network.community_id\":\"%s\"",
+                    it.sip, it.sport, it.spk, it.sby, it.dip, it.dport, it.dpk, it.dby, it.cby,
+                    it.sdb, it.cid);
+                if (it.proto == 6) {
+                        if (nested)
                                 add(&b, ",\"tcpflags\":{");
-                                for (int k = 0; k < 9; k++)
-                                        add(&b, "%s\"%s\":%d", k ? "," : "", flag_names[k],
-                                            it.flags[k]);
+                        for (int k = 0; k < 9; k++)
+                                add(&b, nested ? "%s\"%s\":%d" : "%s\"tcpflags.%s\":%d",
+                                    nested && k == 0 ? "" : ",", flag_names[k], it.flags[k]);
+                        if (nested)
                                 add(&b, "}");
-                        }
                 }
                 add(&b, ",\"id\":\"%s\"}", it.id); /* getSessions adds id last */
         }

@@ -485,15 +485,16 @@ typedef struct key3 {
         uint64_t maxcount;
 } key3_t;
 
+/* -1, 0 or 1 as a is below, equal to or above b. */
+static int cmp_i64(int64_t a, int64_t b) {
+        return (a > b) - (a < b);
+}
+
 static int cmp_key3(const void *a, const void *b) {
         const key3_t *x = a, *y = b;
-        if (x->kind != y->kind)
-                return x->kind < y->kind ? -1 : 1;
-        if (x->src != y->src)
-                return x->src < y->src ? -1 : 1;
-        if (x->extra != y->extra)
-                return x->extra < y->extra ? -1 : 1;
-        return 0;
+        int c = cmp_i64(x->kind, y->kind);
+        c = c ? c : cmp_i64(x->src, y->src);
+        return c ? c : cmp_i64(x->extra, y->extra);
 }
 
 /* Distinct fan-out alert keys of a run, with the highest escalation and count per key. */
@@ -841,11 +842,9 @@ static void ev_push(evs_t *e, int64_t t, uint32_t src, uint32_t dst, uint16_t dp
 
 static int cmp_arr(const void *a, const void *b) {
         const ev_t *x = a, *y = b;
-        if (x->arr != y->arr)
-                return x->arr < y->arr ? -1 : 1;
-        if (x->src != y->src)
-                return x->src < y->src ? -1 : 1;
-        return (x->dst > y->dst) - (x->dst < y->dst);
+        int c = cmp_i64(x->arr, y->arr);
+        c = c ? c : cmp_i64(x->src, y->src);
+        return c ? c : cmp_i64(x->dst, y->dst);
 }
 
 typedef struct inj_ctx {
@@ -940,6 +939,27 @@ static void inj_scan(evs_t *E, rng_t *rg, scan_t *sc, int64_t start, int64_t dur
         }
 }
 
+/* sc's group, kind, size and source (the rest as calloc left it, or set by the caller). */
+static scan_t *scan_init(scan_t *sc, const char *group, int kind, uint32_t size, uint32_t src) {
+        sc->group = group;
+        sc->kind = kind;
+        sc->size = size;
+        sc->src = src;
+        return sc;
+}
+
+/* A random host of 192.168.0.0/16. */
+static uint32_t inj_dst(rng_t *rg) {
+        return IP(192, 168, 0, 0) + (uint32_t)rndn(rg, 65536);
+}
+
+/* inj_scan over 1-4 min starting anywhere in the injection span. */
+static void inj_scan_anytime(evs_t *E, rng_t *rg, scan_t *sc, uint32_t answered_pct) {
+        int64_t dur = 60000 + (int64_t)rndn(rg, 180001);
+        int64_t start = T0_MS + (int64_t)rndn(rg, (uint64_t)(INJ_SPAN_MS - dur));
+        inj_scan(E, rg, sc, start, dur, 0, answered_pct);
+}
+
 /* A benign host reaching the same ntargets hosts on one port every period (answered; 1% of the
  * connections fail, a host down), over the warm-up and the measured span. */
 static void inj_poller(evs_t *E, rng_t *rg, uint32_t src, uint32_t ntargets, uint16_t port,
@@ -1013,15 +1033,11 @@ static int cmd_injection(uint32_t nbenign) {
                 uint32_t size = sweep ? hsizes[g] : vsizes[g - 4];
                 snprintf(names[ng], sizeof(names[ng]), "%s_%u", sweep ? "sweep" : "portscan", size);
                 for (int k = 0; k < INJ_PER_SIZE; k++) {
-                        scan_t *sc = &scans[ns];
-                        sc->group = names[ng];
-                        sc->kind = sweep ? SC_SWEEP : SC_PORTSCAN;
-                        sc->size = size;
-                        sc->src = SCAN_BASE + ns;
-                        sc->dst = IP(192, 168, 0, 0) + (uint32_t)rndn(&rg, 65536);
-                        int64_t dur = 60000 + (int64_t)rndn(&rg, 180001);
-                        int64_t start = T0_MS + (int64_t)rndn(&rg, (uint64_t)(INJ_SPAN_MS - dur));
-                        inj_scan(&E, &rg, sc, start, dur, 0, 0);
+                        scan_t *sc =
+                                scan_init(&scans[ns], names[ng], sweep ? SC_SWEEP : SC_PORTSCAN,
+                                          size, SCAN_BASE + ns);
+                        sc->dst = inj_dst(&rg);
+                        inj_scan_anytime(&E, &rg, sc, 0);
                         ns++;
                 }
                 ng++;
@@ -1030,11 +1046,7 @@ static int cmd_injection(uint32_t nbenign) {
          * a tumbling window would split it. */
         snprintf(names[ng], sizeof(names[ng]), "edge_sweep_30");
         for (int k = 0; k < INJ_PER_SIZE; k++) {
-                scan_t *sc = &scans[ns];
-                sc->group = names[ng];
-                sc->kind = SC_SWEEP;
-                sc->size = 30;
-                sc->src = SCAN_BASE + ns;
+                scan_t *sc = scan_init(&scans[ns], names[ng], SC_SWEEP, 30, SCAN_BASE + ns);
                 int64_t edge = T0_MS + (1 + (int64_t)rndn(&rg, 22)) * 300000;
                 inj_scan(&E, &rg, sc, edge - 10000 - (int64_t)rndn(&rg, 270001), 290000, 1, 0);
                 ns++;
@@ -1044,12 +1056,9 @@ static int cmd_injection(uint32_t nbenign) {
         for (int kind = 0; kind < 2; kind++) {
                 snprintf(names[ng], sizeof(names[ng]), "%s", kind ? "slow_portscan" : "slow_sweep");
                 for (int k = 0; k < INJ_SLOW; k++) {
-                        scan_t *sc = &scans[ns];
-                        sc->group = names[ng];
-                        sc->kind = kind ? SC_PORTSCAN : SC_SWEEP;
-                        sc->size = 60;
-                        sc->src = SCAN_BASE + ns;
-                        sc->dst = IP(192, 168, 0, 0) + (uint32_t)rndn(&rg, 65536);
+                        scan_t *sc = scan_init(&scans[ns], names[ng], kind ? SC_PORTSCAN : SC_SWEEP,
+                                               60, SCAN_BASE + ns);
+                        sc->dst = inj_dst(&rg);
                         int64_t edge = T0_MS + (2 + (int64_t)rndn(&rg, 20)) * 300000;
                         inj_scan(&E, &rg, sc, edge - 1 - (int64_t)rndn(&rg, 599000), 600000, 1, 0);
                         ns++;
@@ -1063,20 +1072,15 @@ static int cmd_injection(uint32_t nbenign) {
                 uint32_t size = g ? 50 : 30;
                 snprintf(names[ng], sizeof(names[ng]), "lateral_answered_%u", size);
                 for (int k = 0; k < INJ_PER_SIZE; k++) {
-                        scan_t *sc = &scans[ns];
-                        sc->group = names[ng];
-                        sc->kind = SC_SWEEP;
-                        sc->size = size;
-                        sc->src = SCAN_BASE + ns;
+                        scan_t *sc =
+                                scan_init(&scans[ns], names[ng], SC_SWEEP, size, SCAN_BASE + ns);
                         uint32_t srv = (uint32_t)rndn(&rg, 65536);
                         for (int h = 0; h < 40; h++)
                                 ev_push(&E, T0_MS - INJ_WARM_MS + (int64_t)rndn(&rg, INJ_WARM_MS),
                                         sc->src,
                                         IP(192, 168, 0, 0) + ((srv + (uint32_t)h % 5) & 0xffff),
                                         443, 6, 0);
-                        int64_t dur = 60000 + (int64_t)rndn(&rg, 180001);
-                        int64_t start = T0_MS + (int64_t)rndn(&rg, (uint64_t)(INJ_SPAN_MS - dur));
-                        inj_scan(&E, &rg, sc, start, dur, 0, 100);
+                        inj_scan_anytime(&E, &rg, sc, 100);
                         ns++;
                 }
                 ng++;
@@ -1091,15 +1095,10 @@ static int cmd_injection(uint32_t nbenign) {
                 snprintf(names[ng], sizeof(names[ng]), "mixed_%s_%u",
                          mixed[g].kind == SC_SWEEP ? "sweep" : "portscan", mixed[g].size);
                 for (int k = 0; k < INJ_PER_SIZE; k++) {
-                        scan_t *sc = &scans[ns];
-                        sc->group = names[ng];
-                        sc->kind = mixed[g].kind;
-                        sc->size = mixed[g].size;
-                        sc->src = SCAN_BASE + ns;
-                        sc->dst = IP(192, 168, 0, 0) + (uint32_t)rndn(&rg, 65536);
-                        int64_t dur = 60000 + (int64_t)rndn(&rg, 180001);
-                        int64_t start = T0_MS + (int64_t)rndn(&rg, (uint64_t)(INJ_SPAN_MS - dur));
-                        inj_scan(&E, &rg, sc, start, dur, 0, 40);
+                        scan_t *sc = scan_init(&scans[ns], names[ng], mixed[g].kind, mixed[g].size,
+                                               SCAN_BASE + ns);
+                        sc->dst = inj_dst(&rg);
+                        inj_scan_anytime(&E, &rg, sc, 40);
                         ns++;
                 }
                 ng++;
@@ -1109,16 +1108,11 @@ static int cmd_injection(uint32_t nbenign) {
                 snprintf(names[ng], sizeof(names[ng]), "%s",
                          kind ? "allowed_portscan_1000" : "allowed_sweep_1000");
                 for (int k = 0; k < INJ_ALLOWED; k++) {
-                        scan_t *sc = &scans[ns];
-                        sc->group = names[ng];
-                        sc->kind = kind ? SC_PORTSCAN : SC_SWEEP;
-                        sc->size = 1000;
-                        sc->src = ALLOW_BASE + nallowed++;
+                        scan_t *sc = scan_init(&scans[ns], names[ng], kind ? SC_PORTSCAN : SC_SWEEP,
+                                               1000, ALLOW_BASE + nallowed++);
                         sc->allowed = 1;
-                        sc->dst = IP(192, 168, 0, 0) + (uint32_t)rndn(&rg, 65536);
-                        int64_t dur = 60000 + (int64_t)rndn(&rg, 180001);
-                        int64_t start = T0_MS + (int64_t)rndn(&rg, (uint64_t)(INJ_SPAN_MS - dur));
-                        inj_scan(&E, &rg, sc, start, dur, 0, 0);
+                        sc->dst = inj_dst(&rg);
+                        inj_scan_anytime(&E, &rg, sc, 0);
                         ns++;
                 }
                 ng++;

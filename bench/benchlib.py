@@ -16,9 +16,10 @@ import fwtest  # noqa: E402
 
 # cond()'s first true value, polled every interval s; exit after timeout s
 wait_for = functools.partial(fwtest.wait_for, error=SystemExit)
-
-
-
+# http://<address>:<port> from a fanwatch daemon's 'metrics on' log line, or None
+metrics_base = fwtest.metrics_base
+# a program run as a subprocess, each run's output in a log file of its own
+LoggedRuns = fwtest.LoggedRuns
 
 def proc_cpu_s(pid):
     """User + system CPU seconds of pid so far (all its threads, /proc/<pid>/stat), or None."""

@@ -47,7 +47,8 @@ import uuid
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import kafka_start, kafka_stop, proc_cpu_s, wait_for  # noqa: E402
+from benchlib import (LoggedRuns, kafka_start, kafka_stop, metrics_base, proc_cpu_s,  # noqa: E402
+                      wait_for)
 
 import msgpack
 from confluent_kafka import Consumer, Producer, TopicPartition
@@ -81,9 +82,10 @@ def fw_partition(key):
     return zlib.crc32(key) % PARTITIONS
 
 
-class Detector:
+class Detector(LoggedRuns):
     def __init__(self, binary, tmp, name, boot, sessions, alerts, group, start='earliest',
                  kafka=()):
+        super().__init__(tmp, name)
         self.conf = os.path.join(tmp, name + '.ini')
         with open(self.conf, 'w') as f:
             f.write('[log]\nlevel = info\n[metrics]\nport = 0\n'
@@ -92,21 +94,15 @@ class Detector:
                     '%s[detector]\nstart = %s\ncommit_interval = 100ms\n'
                     % (sessions, alerts, boot, group,
                        ''.join('%s = %s\n' % tuple(kv.split('=', 1)) for kv in kafka), start))
-        self.logpath = os.path.join(tmp, name + '.log')
         self.binary = binary
-        self.proc = None
         self.base = None
 
     def start(self):
-        self.log = open(self.logpath, 'w')
-        self.proc = subprocess.Popen([self.binary, '-c', self.conf], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
+        self.popen([self.binary, '-c', self.conf])
 
     def url(self):
         if self.base is None:
-            with open(self.logpath, errors='replace') as f:
-                m = re.search(r'metrics on (http://[^/\s]+)/metrics', f.read())
-            self.base = m.group(1) if m else None
+            self.base = metrics_base(self.logs[-1])
         return self.base
 
     def metric(self, name):
@@ -122,9 +118,8 @@ class Detector:
 
     def alive(self):
         if self.proc.poll() is not None:
-            with open(self.logpath, errors='replace') as f:
-                raise SystemExit('detector exited with %s:\n%s' % (self.proc.returncode,
-                                                                  f.read()[-3000:]))
+            raise SystemExit('detector exited with %s:\n%s' % (self.proc.returncode,
+                                                              self.output()[-3000:]))
         return True
 
     def stop(self):

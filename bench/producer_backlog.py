@@ -29,12 +29,9 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import PASSWORD, STANDIN, kafka_start, kafka_stop, run_backfill, wait_file  # noqa: E402
+import fwtest  # noqa: E402  (benchlib put tests/support on the path)
 
-FIELDS = ('rootId,node,firstPacket,lastPacket,@timestamp,ipProtocol,source.ip,source.port,'
-          'source.packets,source.bytes,destination.ip,destination.port,destination.packets,'
-          'destination.bytes,client.bytes,server.bytes,network.community_id,tcpflags.syn,'
-          'tcpflags.syn-ack,tcpflags.ack,tcpflags.psh,tcpflags.fin,tcpflags.rst,tcpflags.urg,'
-          'tcpflags.srcZero,tcpflags.dstZero')
+FIELDS = fwtest.producer_fields()  # FW_ARKIME_FIELDS, what the producer asks for
 
 
 

@@ -65,7 +65,6 @@ import csv
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import subprocess
@@ -78,8 +77,8 @@ import urllib.request
 import uuid
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (PASSWORD, ROOT, STANDIN, kafka_start, kafka_stop, proc_cpu_s,  # noqa: E402
-                      wait_file, wait_for)
+from benchlib import (PASSWORD, ROOT, STANDIN, kafka_start, kafka_stop, metrics_base,  # noqa: E402
+                      proc_cpu_s, wait_file, wait_for)
 
 import msgpack
 from confluent_kafka import Consumer, TopicPartition
@@ -279,9 +278,7 @@ class Proc:
 
     def metrics_url(self):
         if self.base is None:
-            with open(self.logpath, errors='replace') as f:
-                m = re.search(r'metrics on (http://[^/\s]+)/metrics', f.read())
-            self.base = m.group(1) if m else None
+            self.base = metrics_base(self.logpath)
         return self.base
 
     def metrics(self):

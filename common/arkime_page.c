@@ -60,6 +60,7 @@
  * - cJSON_ParseWithLengthOpts also writes that global error slot on every call, so parses in two
  *   threads at once are a (harmless to us) data race; the producer parses in its poller thread. */
 #include "arkime_page.h"
+#include "session_fields.h"
 #include "utf8.h"
 
 #include <cjson/cJSON.h>
@@ -71,106 +72,34 @@
 #include <string.h>
 #include <xxhash.h>
 
-const char FW_ARKIME_FIELDS[] =
-        "rootId,node,firstPacket,lastPacket,@timestamp,ipProtocol,"
-        "source.ip,source.port,source.packets,source.bytes,"
-        "destination.ip,destination.port,destination.packets,destination.bytes,"
-        "client.bytes,server.bytes,network.community_id,"
-        "tcpflags.syn,tcpflags.syn-ack,tcpflags.ack,tcpflags.psh,tcpflags.fin,tcpflags.rst,"
-        "tcpflags.urg,tcpflags.srcZero,tcpflags.dstZero";
+/* ---- fields: common/session_fields.h, in its (wire) order ---- */
 
-/* ---- field table ---- */
+/* Every db field but "id" (not a db field: the viewer adds it to each item), comma-separated. The
+ * list is built with a comma before each name and handed out from its second byte. */
+#define FETCH_FW_FK_ID(name)
+#define FETCH_FW_FK_STR(name)     "," name
+#define FETCH_FW_FK_TIME(name)    "," name
+#define FETCH_FW_FK_DBTIME(name)  "," name
+#define FETCH_FW_FK_IP(name)      "," name
+#define FETCH_FW_FK_PORT(name)    "," name
+#define FETCH_FW_FK_PROTO(name)   "," name
+#define FETCH_FW_FK_COUNTER(name) "," name
+#define FETCH_FW_FK_FLAG(name)    "," name
 
-/* Fields in the order they are converted: id first, so that every later rejection can name the
- * session; the rest in FW_ARKIME_FIELDS order, which decides which error a bad item reports. */
-enum field {
-        F_ID,
-        F_ROOT_ID,
-        F_NODE,
-        F_FIRST_PACKET,
-        F_LAST_PACKET,
-        F_TIMESTAMP,
-        F_IP_PROTOCOL,
-        F_SRC_IP, /* source and destination: ip, port, packets, bytes in this order */
-        F_SRC_PORT,
-        F_SRC_PACKETS,
-        F_SRC_BYTES,
-        F_DST_IP,
-        F_DST_PORT,
-        F_DST_PACKETS,
-        F_DST_BYTES,
-        F_CLIENT_BYTES,
-        F_SERVER_BYTES,
-        F_COMMUNITY_ID,
-        F_SYN,
-        F_SYN_ACK,
-        F_ACK,
-        F_PSH,
-        F_FIN,
-        F_RST,
-        F_URG,
-        F_SRC_ZERO,
-        F_DST_ZERO,
-        NFIELDS
-};
+#define FW_SF_FETCH_(name, member, kind, arkime, wire, expr) FETCH_##kind(arkime)
+static const char fetch_list[] = "" FW_SESSION_FIELDS(FW_SF_FETCH_);
+#undef FW_SF_FETCH_
+const char *const FW_ARKIME_FIELDS = fetch_list + 1;
+
+/* Fields are converted in table order (fw_session_fields): id first, so that every later
+ * rejection can name the session; the order decides which error a bad item reports. Keys are
+ * dispatched by the switches below (checked against the table by tests/unit/test_session_fields.c).
+ */
 
 /* Objects an item may nest fields in ("source":{"ip":...}); flatten=1 spells them "source.ip". */
 enum group { G_NONE, G_SOURCE, G_DESTINATION, G_NETWORK, G_CLIENT, G_SERVER, G_TCPFLAGS, G_N };
 
-enum kind {
-        K_ID,      /* required non-empty string */
-        K_STR,     /* optional string, "" when absent */
-        K_TIME,    /* required ms epoch */
-        K_DBTIME,  /* optional ms epoch or ISO-8601 text */
-        K_IP,      /* required address text */
-        K_PORT,    /* 0..65535, 0 when absent */
-        K_PROTO,   /* required 0..255 */
-        K_COUNTER, /* 0..2^53, FW_ABSENT when absent or -1 */
-        K_FLAG,    /* 0..INT32_MAX, FW_ABSENT when absent or -1 */
-};
-
-typedef struct field_def {
-        const char *name; /* db field name, also the flat (flatten=1) key; for messages */
-        uint8_t kind;
-        uint16_t size; /* string fields: buffer size */
-        size_t offset; /* in fw_session_t */
-} field_def_t;
-
-#define F(id, name, kind, member)                                                                  \
-        [id] = {name, kind, (uint16_t)sizeof(((fw_session_t *)0)->member),                         \
-                offsetof(fw_session_t, member)}
-
-static const field_def_t fields[NFIELDS] = {
-        F(F_ID, "id", K_ID, id),
-        F(F_ROOT_ID, "rootId", K_STR, root_id),
-        F(F_NODE, "node", K_STR, node),
-        F(F_FIRST_PACKET, "firstPacket", K_TIME, first_packet_ms),
-        F(F_LAST_PACKET, "lastPacket", K_TIME, last_packet_ms),
-        F(F_TIMESTAMP, "@timestamp", K_DBTIME, db_time_ms),
-        F(F_IP_PROTOCOL, "ipProtocol", K_PROTO, ip_protocol),
-        F(F_SRC_IP, "source.ip", K_IP, src_ip),
-        F(F_SRC_PORT, "source.port", K_PORT, src_port),
-        F(F_SRC_PACKETS, "source.packets", K_COUNTER, src_packets),
-        F(F_SRC_BYTES, "source.bytes", K_COUNTER, src_bytes),
-        F(F_DST_IP, "destination.ip", K_IP, dst_ip),
-        F(F_DST_PORT, "destination.port", K_PORT, dst_port),
-        F(F_DST_PACKETS, "destination.packets", K_COUNTER, dst_packets),
-        F(F_DST_BYTES, "destination.bytes", K_COUNTER, dst_bytes),
-        F(F_CLIENT_BYTES, "client.bytes", K_COUNTER, src_databytes),
-        F(F_SERVER_BYTES, "server.bytes", K_COUNTER, dst_databytes),
-        F(F_COMMUNITY_ID, "network.community_id", K_STR, community_id),
-        F(F_SYN, "tcpflags.syn", K_FLAG, tcpflags.syn),
-        F(F_SYN_ACK, "tcpflags.syn-ack", K_FLAG, tcpflags.syn_ack),
-        F(F_ACK, "tcpflags.ack", K_FLAG, tcpflags.ack),
-        F(F_PSH, "tcpflags.psh", K_FLAG, tcpflags.psh),
-        F(F_FIN, "tcpflags.fin", K_FLAG, tcpflags.fin),
-        F(F_RST, "tcpflags.rst", K_FLAG, tcpflags.rst),
-        F(F_URG, "tcpflags.urg", K_FLAG, tcpflags.urg),
-        F(F_SRC_ZERO, "tcpflags.srcZero", K_FLAG, tcpflags.src_zero),
-        F(F_DST_ZERO, "tcpflags.dstZero", K_FLAG, tcpflags.dst_zero),
-};
-
-_Static_assert(NFIELDS <= 32, "seen-field masks are 32 bits");
+_Static_assert(FW_SF_COUNT <= 32, "seen-field masks are 32 bits");
 
 /* ---- key dispatch: exact, case-sensitive byte comparison, as jansson's object lookup was ---- */
 
@@ -201,48 +130,48 @@ static int leaf_key(int g, const char *k, size_t len) {
         switch (g) {
         case G_SOURCE:
         case G_DESTINATION: {
-                int base = g == G_SOURCE ? F_SRC_IP : F_DST_IP;
+                int src = g == G_SOURCE;
                 switch (len) {
                 case 2:
-                        return IS("ip") ? base : -1;
+                        return IS("ip") ? (src ? FW_SF_SRC_IP : FW_SF_DST_IP) : -1;
                 case 4:
-                        return IS("port") ? base + 1 : -1;
+                        return IS("port") ? (src ? FW_SF_SRC_PORT : FW_SF_DST_PORT) : -1;
                 case 7:
-                        return IS("packets") ? base + 2 : -1;
+                        return IS("packets") ? (src ? FW_SF_SRC_PACKETS : FW_SF_DST_PACKETS) : -1;
                 case 5:
-                        return IS("bytes") ? base + 3 : -1;
+                        return IS("bytes") ? (src ? FW_SF_SRC_BYTES : FW_SF_DST_BYTES) : -1;
                 }
                 return -1;
         }
         case G_CLIENT:
-                return IS("bytes") ? F_CLIENT_BYTES : -1;
+                return IS("bytes") ? FW_SF_SRC_DATABYTES : -1;
         case G_SERVER:
-                return IS("bytes") ? F_SERVER_BYTES : -1;
+                return IS("bytes") ? FW_SF_DST_DATABYTES : -1;
         case G_NETWORK:
-                return IS("community_id") ? F_COMMUNITY_ID : -1;
+                return IS("community_id") ? FW_SF_COMMUNITY_ID : -1;
         case G_TCPFLAGS:
                 if (len == 3) {
                         switch (k[0]) {
                         case 's':
-                                return IS("syn") ? F_SYN : -1;
+                                return IS("syn") ? FW_SF_SYN : -1;
                         case 'a':
-                                return IS("ack") ? F_ACK : -1;
+                                return IS("ack") ? FW_SF_ACK : -1;
                         case 'p':
-                                return IS("psh") ? F_PSH : -1;
+                                return IS("psh") ? FW_SF_PSH : -1;
                         case 'f':
-                                return IS("fin") ? F_FIN : -1;
+                                return IS("fin") ? FW_SF_FIN : -1;
                         case 'r':
-                                return IS("rst") ? F_RST : -1;
+                                return IS("rst") ? FW_SF_RST : -1;
                         case 'u':
-                                return IS("urg") ? F_URG : -1;
+                                return IS("urg") ? FW_SF_URG : -1;
                         }
                 } else if (len == 7) {
                         if (IS("syn-ack"))
-                                return F_SYN_ACK;
+                                return FW_SF_SYN_ACK;
                         if (IS("srcZero"))
-                                return F_SRC_ZERO;
+                                return FW_SF_SRC_ZERO;
                         if (IS("dstZero"))
-                                return F_DST_ZERO;
+                                return FW_SF_DST_ZERO;
                 }
                 return -1;
         }
@@ -253,23 +182,23 @@ static int leaf_key(int g, const char *k, size_t len) {
 static int top_key(const char *k, size_t len) {
         switch (len) {
         case 2:
-                return IS("id") ? F_ID : -1;
+                return IS("id") ? FW_SF_ID : -1;
         case 4:
-                return IS("node") ? F_NODE : -1;
+                return IS("node") ? FW_SF_NODE : -1;
         case 6:
-                return IS("rootId") ? F_ROOT_ID : -1;
+                return IS("rootId") ? FW_SF_ROOT_ID : -1;
         case 10:
                 switch (k[0]) {
                 case 'l':
-                        return IS("lastPacket") ? F_LAST_PACKET : -1;
+                        return IS("lastPacket") ? FW_SF_LAST_PACKET : -1;
                 case '@':
-                        return IS("@timestamp") ? F_TIMESTAMP : -1;
+                        return IS("@timestamp") ? FW_SF_DB_TIME : -1;
                 case 'i':
-                        return IS("ipProtocol") ? F_IP_PROTOCOL : -1;
+                        return IS("ipProtocol") ? FW_SF_PROTOCOL : -1;
                 }
                 return -1;
         case 11:
-                return IS("firstPacket") ? F_FIRST_PACKET : -1;
+                return IS("firstPacket") ? FW_SF_FIRST_PACKET : -1;
         }
         return -1;
 }
@@ -536,7 +465,8 @@ static int parse_iso8601_ms(const char *s, size_t len, int64_t *out) {
 /* ---- one item ---- */
 
 /* Convert one field into s; returns V_OK (stored or absent) or V_BAD with why set. */
-static int parse_field(fw_session_t *s, const field_def_t *f, const cJSON *v, char *why, size_t n) {
+static int parse_field(fw_session_t *s, const fw_session_field_t *f, const cJSON *v, char *why,
+                       size_t n) {
         char *base = (char *)s + f->offset;
         const char *str;
         size_t len;
@@ -547,10 +477,10 @@ static int parse_field(fw_session_t *s, const field_def_t *f, const cJSON *v, ch
                 return V_BAD;
         if (rc == V_ABSENT) {
                 switch (f->kind) {
-                case K_ID:
-                case K_TIME:
-                case K_IP:
-                case K_PROTO:
+                case FW_FK_ID:
+                case FW_FK_TIME:
+                case FW_FK_IP:
+                case FW_FK_PROTO:
                         put(why, n, "missing");
                         return V_BAD;
                 default:
@@ -559,11 +489,11 @@ static int parse_field(fw_session_t *s, const field_def_t *f, const cJSON *v, ch
         }
 
         switch (f->kind) {
-        case K_ID:
-        case K_STR:
+        case FW_FK_ID:
+        case FW_FK_STR:
                 if (get_str(v, &str, &len, why, n) != V_OK)
                         return V_BAD;
-                if (f->kind == K_ID && len == 0) {
+                if (f->kind == FW_FK_ID && len == 0) {
                         put(why, n, "empty");
                         return V_BAD;
                 }
@@ -580,7 +510,7 @@ static int parse_field(fw_session_t *s, const field_def_t *f, const cJSON *v, ch
                         return V_BAD;
                 }
                 return V_OK;
-        case K_IP:
+        case FW_FK_IP:
                 if (get_str(v, &str, &len, why, n) != V_OK)
                         return V_BAD;
                 if (fw_ip_parse_n(str, len, (fw_ip_t *)(void *)base) != 0) {
@@ -590,7 +520,7 @@ static int parse_field(fw_session_t *s, const field_def_t *f, const cJSON *v, ch
                         return V_BAD;
                 }
                 return V_OK;
-        case K_DBTIME:
+        case FW_FK_DBTIME:
                 if (type_of(v) == cJSON_String) {
                         str = v->valuestring;
                         len = strlen(str);
@@ -609,26 +539,26 @@ static int parse_field(fw_session_t *s, const field_def_t *f, const cJSON *v, ch
                         return V_BAD;
                 *(int64_t *)(void *)base = i;
                 return V_OK;
-        case K_TIME:
+        case FW_FK_TIME:
                 if (get_int(v, 0, FW_COUNTER_MAX, &i, why, n) != V_OK)
                         return V_BAD;
                 *(int64_t *)(void *)base = i;
                 return V_OK;
-        case K_PORT:
+        case FW_FK_PORT:
                 if (get_int(v, 0, 65535, &i, why, n) != V_OK)
                         return V_BAD;
                 *(uint16_t *)(void *)base = (uint16_t)i;
                 return V_OK;
-        case K_PROTO:
+        case FW_FK_PROTO:
                 if (get_int(v, 0, 255, &i, why, n) != V_OK)
                         return V_BAD;
                 *(uint8_t *)(void *)base = (uint8_t)i;
                 return V_OK;
-        case K_COUNTER:
-        case K_FLAG:
+        case FW_FK_COUNTER:
+        case FW_FK_FLAG:
                 if (is_minus_one(v))
                         return V_OK; /* Arkime's "absent" */
-                if (f->kind == K_COUNTER) {
+                if (f->kind == FW_FK_COUNTER) {
                         if (get_int(v, 0, FW_COUNTER_MAX, &i, why, n) != V_OK)
                                 return V_BAD;
                         *(int64_t *)(void *)base = i;
@@ -645,9 +575,9 @@ static int parse_field(fw_session_t *s, const field_def_t *f, const cJSON *v, ch
 /* Where an item's fields are: one pass over its keys fills these. Slots are only read when their
  * bit is set. For a duplicated key the last one wins, as it did with jansson. */
 typedef struct item_keys {
-        const cJSON *flat[NFIELDS];   /* "source.port" */
-        const cJSON *nested[NFIELDS]; /* "source":{"port":...} */
-        const cJSON *group[G_N];      /* the last "source" member, whatever its type */
+        const cJSON *flat[FW_SF_COUNT];   /* "source.port" */
+        const cJSON *nested[FW_SF_COUNT]; /* "source":{"port":...} */
+        const cJSON *group[G_N];          /* the last "source" member, whatever its type */
         uint32_t seen_flat, seen_nested, seen_group;
 } item_keys_t;
 
@@ -699,8 +629,8 @@ static int parse_item(fw_session_t *s, const cJSON *item, size_t index, char *ms
 
         scan_item(item, &ik);
         fw_session_init(s);
-        for (int k = 0; k < NFIELDS; k++) {
-                const field_def_t *f = &fields[k];
+        for (int k = 0; k < FW_SF_COUNT; k++) {
+                const fw_session_field_t *f = &fw_session_fields[k];
                 const cJSON *v = NULL;
                 /* the nested value wins when an item carries both forms */
                 if (ik.seen_nested & (1u << k))
@@ -714,9 +644,10 @@ static int parse_item(fw_session_t *s, const cJSON *item, size_t index, char *ms
                         char id[FW_SESSION_ID_MAX + 4];
                         clean_text(id, sizeof(id), s->id, strlen(s->id), FW_SESSION_ID_MAX);
                         if (id[0] != '\0')
-                                put(msg, msglen, "session %s: field '%s': %s", id, f->name, why);
+                                put(msg, msglen, "session %s: field '%s': %s", id, f->arkime, why);
                         else
-                                put(msg, msglen, "data[%zu]: field '%s': %s", index, f->name, why);
+                                put(msg, msglen, "data[%zu]: field '%s': %s", index, f->arkime,
+                                    why);
                 }
                 return -1;
         }

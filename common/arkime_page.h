@@ -67,6 +67,6 @@ int fw_arkime_bulk_header(const char *line, size_t len, char *id, size_t idsize)
 
 /* Comma-separated db field names to pass as fields= so the viewer returns every field parsed
  * here. "id" is not among them: it is not a db field (the viewer always adds it to each item). */
-extern const char FW_ARKIME_FIELDS[];
+extern const char *const FW_ARKIME_FIELDS;
 
 #endif

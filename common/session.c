@@ -1,29 +1,55 @@
 #include "session.h"
+#include "session_fields.h"
 
 #include <string.h>
 
+#define MEMBER_SIZE(member) ((uint16_t)sizeof(((fw_session_t *)0)->member))
+#define FW_SF_DEF_(name, member, kind, arkime, wire, expr)                                         \
+        [FW_SF_##name] = {                                                                         \
+                arkime, wire, expr, kind, MEMBER_SIZE(member), offsetof(fw_session_t, member)},
+const fw_session_field_t fw_session_fields[FW_SF_COUNT] = {FW_SESSION_FIELDS(FW_SF_DEF_)};
+#undef FW_SF_DEF_
+
+/* An empty session: what is not set here is zero ("", port 0, address unset). */
+#define ABSENT_FW_FK_ID(member)
+#define ABSENT_FW_FK_STR(member)
+#define ABSENT_FW_FK_TIME(member)   .member = FW_ABSENT,
+#define ABSENT_FW_FK_DBTIME(member) .member = FW_ABSENT,
+#define ABSENT_FW_FK_IP(member)
+#define ABSENT_FW_FK_PORT(member)
+#define ABSENT_FW_FK_PROTO(member)
+#define ABSENT_FW_FK_COUNTER(member) .member = FW_ABSENT,
+#define ABSENT_FW_FK_FLAG(member)    .member = FW_ABSENT,
+
+#define FW_SF_ABSENT_(name, member, kind, arkime, wire, expr) ABSENT_##kind(member)
+static const fw_session_t empty_session = {FW_SESSION_FIELDS(FW_SF_ABSENT_)};
+#undef FW_SF_ABSENT_
+
 void fw_session_init(fw_session_t *s) {
-        memset(s, 0, sizeof(*s));
-        s->first_packet_ms = s->last_packet_ms = s->db_time_ms = FW_ABSENT;
-        s->src_packets = s->dst_packets = FW_ABSENT;
-        s->src_bytes = s->dst_bytes = FW_ABSENT;
-        s->src_databytes = s->dst_databytes = FW_ABSENT;
-        fw_tcpflags_t *f = &s->tcpflags;
-        f->syn = f->syn_ack = f->ack = f->psh = f->fin = f->rst = f->urg = FW_ABSENT;
-        f->src_zero = f->dst_zero = FW_ABSENT;
+        memcpy(s, &empty_session, sizeof(*s));
 }
 
 int fw_session_equal(const fw_session_t *a, const fw_session_t *b) {
-        return strcmp(a->id, b->id) == 0 && strcmp(a->root_id, b->root_id) == 0 &&
-               strcmp(a->node, b->node) == 0 && strcmp(a->community_id, b->community_id) == 0 &&
-               a->first_packet_ms == b->first_packet_ms && a->last_packet_ms == b->last_packet_ms &&
-               a->db_time_ms == b->db_time_ms && fw_ip_equal(&a->src_ip, &b->src_ip) &&
-               fw_ip_equal(&a->dst_ip, &b->dst_ip) && a->src_port == b->src_port &&
-               a->dst_port == b->dst_port && a->ip_protocol == b->ip_protocol &&
-               a->src_packets == b->src_packets && a->dst_packets == b->dst_packets &&
-               a->src_bytes == b->src_bytes && a->dst_bytes == b->dst_bytes &&
-               a->src_databytes == b->src_databytes && a->dst_databytes == b->dst_databytes &&
-               memcmp(&a->tcpflags, &b->tcpflags, sizeof(a->tcpflags)) == 0;
+        for (int i = 0; i < FW_SF_COUNT; i++) {
+                const fw_session_field_t *f = &fw_session_fields[i];
+                const void *x = fw_session_field_cptr(a, f), *y = fw_session_field_cptr(b, f);
+                int same;
+                switch (f->kind) {
+                case FW_FK_ID:
+                case FW_FK_STR:
+                        same = strcmp(x, y) == 0;
+                        break;
+                case FW_FK_IP:
+                        same = fw_ip_equal(x, y);
+                        break;
+                default: /* integers: compare their bytes */
+                        same = memcmp(x, y, f->size) == 0;
+                        break;
+                }
+                if (!same)
+                        return 0;
+        }
+        return 1;
 }
 
 int fw_session_set_str(char *field, size_t fieldsize, const char *src, size_t len) {

@@ -1,6 +1,7 @@
 /* wire: msgpack wire format of a session record (see wire.h and docs/wire-format.md). */
 #include "wire.h"
 #include "errmsg.h"
+#include "session_fields.h"
 
 #include <librdkafka/rdkafka.h>
 #include <msgpack.h>
@@ -54,57 +55,91 @@ static int fixbuf_write(void *data, const char *b, size_t n) {
         return 0;
 }
 
-static int pack_key(msgpack_packer *pk, const char *key) {
-        size_t n = strlen(key);
+static int pack_key(msgpack_packer *pk, const char *key, size_t n) {
         return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, key, n);
 }
 
-static int pack_str(msgpack_packer *pk, const char *key, const char *val) {
-        size_t n = strlen(val);
-        return pack_key(pk, key) || msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, val, n);
-}
+/* The flags are the table's last fields; they go into the one "tf" map. */
+#define FIRST_FLAG FW_SF_SYN
+#define N_FLAGS    (FW_SF_COUNT - FIRST_FLAG)
+#define FLAG_BITS  (((1u << N_FLAGS) - 1) << FIRST_FLAG)
+_Static_assert(N_FLAGS == 9 && FW_SF_DST_ZERO == FW_SF_COUNT - 1, "flags close the field table");
+_Static_assert(FW_SF_COUNT <= 32, "key sets are 32-bit masks");
 
-static int pack_uint(msgpack_packer *pk, const char *key, uint64_t v) {
-        return pack_key(pk, key) || msgpack_pack_uint64(pk, v);
-}
+/* Byte length of each field's wire key. */
+#define FW_SF_KEYLEN_(name, member, kind, arkime, wire, expr) sizeof(wire) - 1,
+static const uint8_t key_len[FW_SF_COUNT] = {FW_SESSION_FIELDS(FW_SF_KEYLEN_)};
+#undef FW_SF_KEYLEN_
 
-static int pack_ip(msgpack_packer *pk, const char *key, const fw_ip_t *ip) {
-        size_t n = fw_ip_len(ip);
-        return pack_key(pk, key) || msgpack_pack_bin(pk, n) ||
-               msgpack_pack_bin_body(pk, ip->addr, n);
-}
-
-/* Counters of a session in wire order, with their keys. */
-#define N_COUNTERS 6
-static void session_counters(const fw_session_t *s, const char *keys[N_COUNTERS],
-                             int64_t vals[N_COUNTERS]) {
-        static const char *const k[N_COUNTERS] = {"spk", "dpk", "sby", "dby", "sdb", "ddb"};
-        const int64_t v[N_COUNTERS] = {s->src_packets, s->dst_packets,   s->src_bytes,
-                                       s->dst_bytes,   s->src_databytes, s->dst_databytes};
-        for (int i = 0; i < N_COUNTERS; i++) {
-                keys[i] = k[i];
-                vals[i] = v[i];
+static int pack_field(msgpack_packer *pk, const fw_session_t *s, int i) {
+        const fw_session_field_t *f = &fw_session_fields[i];
+        const void *m = fw_session_field_cptr(s, f);
+        size_t n;
+        uint64_t v;
+        if (pack_key(pk, f->wire, key_len[i]))
+                return -1;
+        switch (f->kind) {
+        case FW_FK_ID:
+        case FW_FK_STR:
+                n = strlen(m);
+                return msgpack_pack_str(pk, n) || msgpack_pack_str_body(pk, m, n);
+        case FW_FK_IP:
+                n = fw_ip_len(m);
+                return msgpack_pack_bin(pk, n) ||
+                       msgpack_pack_bin_body(pk, ((const fw_ip_t *)m)->addr, n);
+        case FW_FK_PORT:
+                v = *(const uint16_t *)m;
+                break;
+        case FW_FK_PROTO:
+                v = *(const uint8_t *)m;
+                break;
+        case FW_FK_FLAG:
+                v = (uint64_t) * (const int32_t *)m;
+                break;
+        default: /* times and counters */
+                v = (uint64_t) * (const int64_t *)m;
+                break;
         }
-}
-
-#define N_FLAGS 9
-static const char *const flag_keys[N_FLAGS] = {"syn", "syn-ack", "ack",      "psh",     "fin",
-                                               "rst", "urg",     "src-zero", "dst-zero"};
-
-static void session_flags(const fw_tcpflags_t *f, int32_t vals[N_FLAGS]) {
-        const int32_t v[N_FLAGS] = {f->syn, f->syn_ack, f->ack,      f->psh,     f->fin,
-                                    f->rst, f->urg,     f->src_zero, f->dst_zero};
-        memcpy(vals, v, sizeof(v));
-}
-
-static int str_ok(const char *s, size_t size) {
-        return memchr(s, '\0', size) != NULL;
+        return msgpack_pack_uint64(pk, v);
 }
 
 int fw_session_encode(const fw_session_t *s, char *buf, size_t buflen, size_t *outlen, char *err,
                       size_t errlen) {
-        if (!str_ok(s->id, sizeof(s->id)) || !str_ok(s->root_id, sizeof(s->root_id)) ||
-            !str_ok(s->node, sizeof(s->node)) || !str_ok(s->community_id, sizeof(s->community_id)))
+        /* One pass over the fields: which are written (required ones always, the others unless
+         * absent: "", port 0, < 0), unterminated strings, the first counter out of range. */
+        uint32_t present = 0;
+        int unterminated = 0, bad_counter = -1;
+        for (int i = 0; i < FW_SF_COUNT; i++) {
+                const fw_session_field_t *f = &fw_session_fields[i];
+                const void *m = fw_session_field_cptr(s, f);
+                int here;
+                switch (f->kind) {
+                case FW_FK_STR:
+                case FW_FK_ID:
+                        unterminated |= memchr(m, '\0', f->size) == NULL;
+                        here = f->kind == FW_FK_ID || *(const char *)m != '\0';
+                        break;
+                case FW_FK_PORT:
+                        here = *(const uint16_t *)m != 0;
+                        break;
+                case FW_FK_FLAG:
+                        here = *(const int32_t *)m >= 0;
+                        break;
+                case FW_FK_DBTIME:
+                case FW_FK_COUNTER: {
+                        int64_t v = *(const int64_t *)m;
+                        if (f->kind == FW_FK_COUNTER && v > FW_COUNTER_MAX && bad_counter < 0)
+                                bad_counter = i;
+                        here = v >= 0;
+                        break;
+                }
+                default: /* required: TIME, IP, PROTO */
+                        here = 1;
+                        break;
+                }
+                present |= (uint32_t)here << i;
+        }
+        if (unterminated)
                 return fw_errf(err, errlen, FW_WIRE_EINVAL, "unterminated string field");
         if (s->id[0] == '\0')
                 return fw_errf(err, errlen, FW_WIRE_EINVAL, "session has no id");
@@ -113,61 +148,25 @@ int fw_session_encode(const fw_session_t *s, char *buf, size_t buflen, size_t *o
         if (s->first_packet_ms < 0 || s->last_packet_ms < 0)
                 return fw_errf(err, errlen, FW_WIRE_EINVAL, "session %s: packet times unset",
                                s->id);
+        if (bad_counter >= 0)
+                return fw_errf(err, errlen, FW_WIRE_EINVAL, "session %s: counter %s out of range",
+                               s->id, fw_session_fields[bad_counter].wire);
 
-        const char *ckeys[N_COUNTERS];
-        int64_t cvals[N_COUNTERS];
-        session_counters(s, ckeys, cvals);
-        int32_t fvals[N_FLAGS];
-        session_flags(&s->tcpflags, fvals);
-
-        /* v, id, fp, lp, sip, dip, pr are always written. */
-        uint32_t n = 7;
-        n += s->root_id[0] != '\0';
-        n += s->node[0] != '\0';
-        n += s->community_id[0] != '\0';
-        n += s->db_time_ms >= 0;
-        n += s->src_port != 0;
-        n += s->dst_port != 0;
-        uint32_t nflags = 0;
-        for (int i = 0; i < N_COUNTERS; i++) {
-                if (cvals[i] > FW_COUNTER_MAX)
-                        return fw_errf(err, errlen, FW_WIRE_EINVAL,
-                                       "session %s: counter %s out of range", s->id, ckeys[i]);
-                n += cvals[i] >= 0;
-        }
-        for (int i = 0; i < N_FLAGS; i++)
-                nflags += fvals[i] >= 0;
-        n += nflags > 0;
+        /* v, the fields present, and the flags present as one key, tf */
+        uint32_t nflags = (uint32_t)__builtin_popcount(present & FLAG_BITS);
+        uint32_t n = 1 + (uint32_t)__builtin_popcount(present & ~FLAG_BITS) + (nflags > 0);
 
         fixbuf_t fb = {buf, buflen, 0};
         msgpack_packer pk;
         msgpack_packer_init(&pk, &fb, fixbuf_write);
-        int rc = msgpack_pack_map(&pk, n) || pack_uint(&pk, "v", FW_WIRE_VERSION) ||
-                 pack_str(&pk, "id", s->id);
-        if (!rc && s->root_id[0])
-                rc = pack_str(&pk, "rid", s->root_id);
-        if (!rc && s->node[0])
-                rc = pack_str(&pk, "node", s->node);
-        if (!rc && s->community_id[0])
-                rc = pack_str(&pk, "cid", s->community_id);
-        rc = rc || pack_uint(&pk, "fp", (uint64_t)s->first_packet_ms) ||
-             pack_uint(&pk, "lp", (uint64_t)s->last_packet_ms);
-        if (!rc && s->db_time_ms >= 0)
-                rc = pack_uint(&pk, "ts", (uint64_t)s->db_time_ms);
-        rc = rc || pack_ip(&pk, "sip", &s->src_ip) || pack_ip(&pk, "dip", &s->dst_ip);
-        if (!rc && s->src_port)
-                rc = pack_uint(&pk, "sp", s->src_port);
-        if (!rc && s->dst_port)
-                rc = pack_uint(&pk, "dp", s->dst_port);
-        rc = rc || pack_uint(&pk, "pr", s->ip_protocol);
-        for (int i = 0; !rc && i < N_COUNTERS; i++)
-                if (cvals[i] >= 0)
-                        rc = pack_uint(&pk, ckeys[i], (uint64_t)cvals[i]);
+        int rc = msgpack_pack_map(&pk, n) || pack_key(&pk, "v", 1) ||
+                 msgpack_pack_uint64(&pk, FW_WIRE_VERSION);
+        for (uint32_t m = present & ~FLAG_BITS; !rc && m; m &= m - 1)
+                rc = pack_field(&pk, s, __builtin_ctz(m));
         if (!rc && nflags) {
-                rc = pack_key(&pk, "tf") || msgpack_pack_map(&pk, nflags);
-                for (int i = 0; !rc && i < N_FLAGS; i++)
-                        if (fvals[i] >= 0)
-                                rc = pack_uint(&pk, flag_keys[i], (uint64_t)fvals[i]);
+                rc = pack_key(&pk, "tf", 2) || msgpack_pack_map(&pk, nflags);
+                for (uint32_t m = present & FLAG_BITS; !rc && m; m &= m - 1)
+                        rc = pack_field(&pk, s, __builtin_ctz(m));
         }
         if (rc)
                 return fw_errf(err, errlen, FW_WIRE_ESIZE,
@@ -429,34 +428,13 @@ static int read_ip(reader_t *r, fw_ip_t *ip) {
         return 0;
 }
 
-/* Keys of the top-level map, as bits for duplicate and required-field checks. */
-enum {
-        K_ID,
-        K_RID,
-        K_NODE,
-        K_CID,
-        K_FP,
-        K_LP,
-        K_TS,
-        K_SIP,
-        K_DIP,
-        K_SP,
-        K_DP,
-        K_PR,
-        K_SPK,
-        K_DPK,
-        K_SBY,
-        K_DBY,
-        K_SDB,
-        K_DDB,
-        K_TF,
-        K_UNKNOWN
-};
-#define REQUIRED                                                                                   \
-        ((1u << K_ID) | (1u << K_FP) | (1u << K_LP) | (1u << K_SIP) | (1u << K_DIP) | (1u << K_PR))
-static const char *const key_names[] = {"id",  "rid", "node", "cid", "fp", "lp",  "ts",
-                                        "sip", "dip", "sp",   "dp",  "pr", "spk", "dpk",
-                                        "sby", "dby", "sdb",  "ddb", "tf"};
+/* Keys of the top-level map are field indexes (FW_SF_*), as bits for duplicate and required-field
+ * checks; the flags share one key, "tf". */
+enum { K_TF = FIRST_FLAG, K_UNKNOWN = FW_SF_COUNT };
+#define FW_SF_REQUIRED_(name, member, kind, arkime, wire, expr)                                    \
+        | (FW_FK_REQUIRED(kind) ? 1u << FW_SF_##name : 0u)
+static const uint32_t REQUIRED = 0u FW_SESSION_FIELDS(FW_SF_REQUIRED_);
+#undef FW_SF_REQUIRED_
 
 /* Map a key to its enum; a switch on length and packed bytes keeps the hot path short. */
 static int key_id(const uint8_t *k, uint32_t n) {
@@ -465,47 +443,47 @@ static int key_id(const uint8_t *k, uint32_t n) {
         if (n == 2) {
                 switch (K2(k[0], k[1])) {
                 case K2('i', 'd'):
-                        return K_ID;
+                        return FW_SF_ID;
                 case K2('f', 'p'):
-                        return K_FP;
+                        return FW_SF_FIRST_PACKET;
                 case K2('l', 'p'):
-                        return K_LP;
+                        return FW_SF_LAST_PACKET;
                 case K2('t', 's'):
-                        return K_TS;
+                        return FW_SF_DB_TIME;
                 case K2('s', 'p'):
-                        return K_SP;
+                        return FW_SF_SRC_PORT;
                 case K2('d', 'p'):
-                        return K_DP;
+                        return FW_SF_DST_PORT;
                 case K2('p', 'r'):
-                        return K_PR;
+                        return FW_SF_PROTOCOL;
                 case K2('t', 'f'):
                         return K_TF;
                 }
         } else if (n == 3) {
                 switch (K3(k[0], k[1], k[2])) {
                 case K3('r', 'i', 'd'):
-                        return K_RID;
+                        return FW_SF_ROOT_ID;
                 case K3('c', 'i', 'd'):
-                        return K_CID;
+                        return FW_SF_COMMUNITY_ID;
                 case K3('s', 'i', 'p'):
-                        return K_SIP;
+                        return FW_SF_SRC_IP;
                 case K3('d', 'i', 'p'):
-                        return K_DIP;
+                        return FW_SF_DST_IP;
                 case K3('s', 'p', 'k'):
-                        return K_SPK;
+                        return FW_SF_SRC_PACKETS;
                 case K3('d', 'p', 'k'):
-                        return K_DPK;
+                        return FW_SF_DST_PACKETS;
                 case K3('s', 'b', 'y'):
-                        return K_SBY;
+                        return FW_SF_SRC_BYTES;
                 case K3('d', 'b', 'y'):
-                        return K_DBY;
+                        return FW_SF_DST_BYTES;
                 case K3('s', 'd', 'b'):
-                        return K_SDB;
+                        return FW_SF_SRC_DATABYTES;
                 case K3('d', 'd', 'b'):
-                        return K_DDB;
+                        return FW_SF_DST_DATABYTES;
                 }
         } else if (n == 4 && memcmp(k, "node", 4) == 0) {
-                return K_NODE;
+                return FW_SF_NODE;
         }
         return K_UNKNOWN;
 #undef K2
@@ -523,25 +501,23 @@ static int read_key(reader_t *r, mp_val_t *k) {
         return 0;
 }
 
-static int read_flags(reader_t *r, fw_tcpflags_t *f) {
+static int read_flags(reader_t *r, fw_session_t *s) {
         mp_val_t m;
         int rc = mp_next(r, &m);
         if (rc)
                 return rc;
         if (m.kind != MP_MAP)
                 return fail(r, FW_WIRE_ETYPE, m.at, "expected a map of flag counts");
-        int32_t *slots[N_FLAGS] = {&f->syn, &f->syn_ack, &f->ack,      &f->psh,     &f->fin,
-                                   &f->rst, &f->urg,     &f->src_zero, &f->dst_zero};
         unsigned seen = 0;
         for (uint32_t i = 0; i < m.n; i++) {
                 mp_val_t k;
                 if ((rc = read_key(r, &k)))
                         return rc;
-                static const uint8_t flag_len[N_FLAGS] = {3, 7, 3, 3, 3, 3, 3, 8, 8};
                 int idx = -1;
-                for (int j = 0; j < N_FLAGS && idx < 0; j++)
-                        if (flag_len[j] == k.n && k.data[0] == (uint8_t)flag_keys[j][0] &&
-                            memcmp(flag_keys[j], k.data, k.n) == 0)
+                for (int j = FIRST_FLAG; j < FW_SF_COUNT && idx < 0; j++)
+                        if (key_len[j] == k.n &&
+                            k.data[0] == (uint8_t)fw_session_fields[j].wire[0] &&
+                            memcmp(fw_session_fields[j].wire, k.data, k.n) == 0)
                                 idx = j;
                 if (idx < 0) {
                         if ((rc = mp_skip(r, 1)))
@@ -554,9 +530,39 @@ static int read_flags(reader_t *r, fw_tcpflags_t *f) {
                 int64_t x;
                 if ((rc = read_i64(r, INT32_MAX, &x)))
                         return rc;
-                *slots[idx] = (int32_t)x;
+                *(int32_t *)fw_session_field_ptr(s, &fw_session_fields[idx]) = (int32_t)x;
         }
         return 0;
+}
+
+/* Read the value of the top-level key of field id into s. */
+static int read_field(reader_t *r, fw_session_t *s, int id) {
+        const fw_session_field_t *f = &fw_session_fields[id];
+        void *m = fw_session_field_ptr(s, f);
+        uint64_t u;
+        int rc;
+        switch (f->kind) {
+        case FW_FK_ID:
+        case FW_FK_STR:
+                return read_str(r, m, f->size);
+        case FW_FK_TIME:
+        case FW_FK_DBTIME:
+                return read_i64(r, INT64_MAX, m);
+        case FW_FK_COUNTER:
+                return read_i64(r, FW_COUNTER_MAX, m);
+        case FW_FK_IP:
+                return read_ip(r, m);
+        case FW_FK_PORT:
+                if (!(rc = read_uint(r, UINT16_MAX, &u)))
+                        *(uint16_t *)m = (uint16_t)u;
+                return rc;
+        case FW_FK_PROTO:
+                if (!(rc = read_uint(r, UINT8_MAX, &u)))
+                        *(uint8_t *)m = (uint8_t)u;
+                return rc;
+        default: /* FW_FK_FLAG: K_TF */
+                return read_flags(r, s);
+        }
 }
 
 int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, size_t errlen) {
@@ -585,7 +591,6 @@ int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, s
                 return fail(&r, FW_WIRE_EVERSION, k.at, "unsupported schema version");
 
         uint32_t seen = 0;
-        uint64_t u;
         for (uint32_t i = 1; i < top.n; i++) {
                 if ((rc = read_key(&r, &k)))
                         return rc;
@@ -598,68 +603,7 @@ int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, s
                 if (seen & (1u << id))
                         return fail(&r, FW_WIRE_EDUP, k.at, "key given twice");
                 seen |= 1u << id;
-                switch (id) {
-                case K_ID:
-                        rc = read_str(&r, s->id, sizeof(s->id));
-                        break;
-                case K_RID:
-                        rc = read_str(&r, s->root_id, sizeof(s->root_id));
-                        break;
-                case K_NODE:
-                        rc = read_str(&r, s->node, sizeof(s->node));
-                        break;
-                case K_CID:
-                        rc = read_str(&r, s->community_id, sizeof(s->community_id));
-                        break;
-                case K_FP:
-                        rc = read_i64(&r, INT64_MAX, &s->first_packet_ms);
-                        break;
-                case K_LP:
-                        rc = read_i64(&r, INT64_MAX, &s->last_packet_ms);
-                        break;
-                case K_TS:
-                        rc = read_i64(&r, INT64_MAX, &s->db_time_ms);
-                        break;
-                case K_SIP:
-                        rc = read_ip(&r, &s->src_ip);
-                        break;
-                case K_DIP:
-                        rc = read_ip(&r, &s->dst_ip);
-                        break;
-                case K_SP:
-                        if (!(rc = read_uint(&r, UINT16_MAX, &u)))
-                                s->src_port = (uint16_t)u;
-                        break;
-                case K_DP:
-                        if (!(rc = read_uint(&r, UINT16_MAX, &u)))
-                                s->dst_port = (uint16_t)u;
-                        break;
-                case K_PR:
-                        if (!(rc = read_uint(&r, UINT8_MAX, &u)))
-                                s->ip_protocol = (uint8_t)u;
-                        break;
-                case K_SPK:
-                        rc = read_i64(&r, FW_COUNTER_MAX, &s->src_packets);
-                        break;
-                case K_DPK:
-                        rc = read_i64(&r, FW_COUNTER_MAX, &s->dst_packets);
-                        break;
-                case K_SBY:
-                        rc = read_i64(&r, FW_COUNTER_MAX, &s->src_bytes);
-                        break;
-                case K_DBY:
-                        rc = read_i64(&r, FW_COUNTER_MAX, &s->dst_bytes);
-                        break;
-                case K_SDB:
-                        rc = read_i64(&r, FW_COUNTER_MAX, &s->src_databytes);
-                        break;
-                case K_DDB:
-                        rc = read_i64(&r, FW_COUNTER_MAX, &s->dst_databytes);
-                        break;
-                case K_TF:
-                        rc = read_flags(&r, &s->tcpflags);
-                        break;
-                }
+                rc = read_field(&r, s, id);
                 if (rc)
                         return rc;
         }
@@ -667,8 +611,8 @@ int fw_session_decode(const void *buf, size_t len, fw_session_t *s, char *err, s
         if ((seen & REQUIRED) != REQUIRED) {
                 for (int i = 0; i < K_UNKNOWN; i++)
                         if ((REQUIRED & (1u << i)) && !(seen & (1u << i))) {
-                                r.key = key_names[i];
-                                r.keylen = strlen(key_names[i]);
+                                r.key = fw_session_fields[i].wire;
+                                r.keylen = strlen(r.key);
                                 return fail(&r, FW_WIRE_EMISSING, r.pos, "required field absent");
                         }
         }

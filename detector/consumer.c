@@ -100,7 +100,9 @@ struct ctx {
         fw_metrics_t *metrics; /* fanwatch_detector_event_time_lag_seconds (issue 15) */
         int64_t stop_deadline; /* wall ms by which a stop must be done, 0 while running */
         pthread_mutex_t kafka_mu;
-        char kafka_cause[512]; /* the Kafka trouble last logged, "" when none */
+        char kafka_cause[512];                 /* the Kafka trouble last logged, "" when none */
+        _Atomic int64_t queue_error_logged_ms; /* an alert Kafka would not queue: last line */
+        _Atomic uint64_t queue_errors;         /* ... and those not logged since */
 };
 
 int fw_detector_meta_clock(const void *meta, size_t len, int64_t *clock_ms) {
@@ -150,8 +152,19 @@ static int produce_node(ctx_t *c, node_t *n, int main_thread) {
                         return 0;
                 atomic_store(&n->item.state, prev);
                 if (e != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-                        fw_error("detector", "cannot queue alert %s: %s", n->key,
-                                 rd_kafka_err2str(e));
+                        /* e.g. the topic is unknown or not authorised: every alert and every
+                         * resend fails alike, so one line per 10 s says it */
+                        int64_t now = fw_wall_ms();
+                        uint64_t more = atomic_fetch_add(&c->queue_errors, 1);
+                        if (now - atomic_load(&c->queue_error_logged_ms) >= 10000) {
+                                atomic_store(&c->queue_error_logged_ms, now);
+                                atomic_store(&c->queue_errors, 0);
+                                fw_error("detector",
+                                         "cannot queue alert %s: %s (%" PRIu64
+                                         " more such failures since the last line; its offset "
+                                         "is held and it is produced again)",
+                                         n->key, rd_kafka_err2str(e), more);
+                        }
                         return -1;
                 }
                 if (main_thread) {
@@ -188,11 +201,8 @@ static int on_alert(const fw_alert_t *a, void *opaque) {
         /* the run's session being fed when it was raised (a final update has no trigger): the
          * offset is not committed past it before Kafka acknowledges the alert */
         const fw_session_t *at = a->fed != NULL ? a->fed : w->sess;
-        if (produce_node(c, n, 0) < 0) {
-                free(n->payload);
-                free(n);
-                return -1;
-        }
+        if (produce_node(c, n, 0) < 0)
+                atomic_store(&n->item.state, FW_GATE_FAILED); /* resent at each settle */
         /* in the gate once produced: its report (main thread) may already have marked it; the
          * main thread settles or releases the gate only under p->mu, held here */
         fw_gate_push(&p->gate, &n->item, w->offs[at - w->sess], run_clock(w));

@@ -656,30 +656,30 @@ def sc_slow_scan(sc, scale):
             sc.tcp_probe(sc.at(first_off + i * spacing), src, "%s.%d" % (net, i + 1),
                          ports(src), port, ans)
 
+    def sweep(src, net, port, n, first_off, spacing, epoch_off, count, why):
+        """probes(...) and the one address_sweep they raise: in the epoch starting at
+        +epoch_off s, with count count."""
+        probes(src, net, port, n, first_off, spacing)
+        sc.expect("address_sweep", src, epoch=(base + epoch_off) * 1000, count=count, why=why)
+
     # (a) 30 hosts in 240 s centred on the epoch edge base + 600: 15 before it, 15 after.
-    straddle = "131.206.62.10"
-    probes(straddle, "131.206.32", 445, 30, 600 - 120, 240.0 / 29)
-    e = (base + 600) * 1000
-    why = ("30 hosts within 240 s straddling the epoch edge at +600 s (15 on each side): the "
-           "sliding window holds all 30, the 25th probe lies after the edge, so the alert's "
-           "first document and its id's epoch lie in the epoch starting at +600 s, whatever "
-           "order the sessions arrive in (fixed 5-min bins would see 15 + 15 and raise "
-           "nothing); the final update says 30, by_port 445: 30")
-    sc.expect("address_sweep", straddle, epoch=e, count=30, why=why)
+    sweep("131.206.62.10", "131.206.32", 445, 30, 600 - 120, 240.0 / 29, 600, 30,
+          "30 hosts within 240 s straddling the epoch edge at +600 s (15 on each side): the "
+          "sliding window holds all 30, the 25th probe lies after the edge, so the alert's "
+          "first document and its id's epoch lie in the epoch starting at +600 s, whatever "
+          "order the sessions arrive in (fixed 5-min bins would see 15 + 15 and raise "
+          "nothing); the final update says 30, by_port 445: 30")
 
     # (b) 40 hosts over 8 minutes, one every 12.3 s from +930 s: any 25 consecutive probes lie
     # within 295.2 s (< 300), 26 span 307.5 s, so the sliding count peaks at exactly 25.
-    even = "131.206.62.11"
-    probes(even, "131.206.33", 22, 40, 930, 12.3)
-    e = (base + 1200) * 1000
-    why = ("40 hosts, one every 12.3 s over 480 s (+930 to +1409.7 s): the window holds at most "
-           "25 (25 probes span 295.2 s, 26 span 307.5 s), exactly the threshold. The 25th probe "
-           "(+1225.2 s) and every later one lie in the epoch starting at +1200 s, so one alert "
-           "there with count 25 in any arrival order. Margins are 4.8 s and 7.5 s: robust to "
-           "ms rounding, not to a lost probe. The count never grows past the first document: "
-           "a final update (count 25) comes only if sessions after the first document's window "
-           "arrive after it, which depends on the order")
-    sc.expect("address_sweep", even, epoch=e, count=25, why=why)
+    sweep("131.206.62.11", "131.206.33", 22, 40, 930, 12.3, 1200, 25,
+          "40 hosts, one every 12.3 s over 480 s (+930 to +1409.7 s): the window holds at most "
+          "25 (25 probes span 295.2 s, 26 span 307.5 s), exactly the threshold. The 25th probe "
+          "(+1225.2 s) and every later one lie in the epoch starting at +1200 s, so one alert "
+          "there with count 25 in any arrival order. Margins are 4.8 s and 7.5 s: robust to "
+          "ms rounding, not to a lost probe. The count never grows past the first document: "
+          "a final update (count 25) comes only if sessions after the first document's window "
+          "arrive after it, which depends on the order")
 
     # (c) 40 hosts, one every 24 s from +30 s: never more than 13 in any window.
     sparse = "131.206.62.12"

@@ -52,7 +52,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-import zlib
 
 import msgpack
 from confluent_kafka import Consumer, KafkaException, TopicPartition
@@ -66,22 +65,14 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, HERE)
 import gen_pcaps as G  # noqa: E402  (the manifest's checker; scapy is imported only to generate)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
-from fwtest import bootstrap, create_topics, wait_for  # noqa: E402
+from fwtest import (PARTITIONS, assigned_consumer, bootstrap, consume_ready,  # noqa: E402
+                    create_topics, kill_running, partition_of, setup_or_cleanup, wait_for,
+                    write_detector_conf)
 RULES = os.path.join(ROOT, 'detector', 'rules.example.ini')
 
-PARTITIONS = 6
 ALERT_PARTITIONS = 3
 BATCH1 = ('01_', '02_', '03_', '04_')  # the pcaps of the first live batch; the rest is the second
 SKIP_RC = 77
-
-
-
-
-
-
-def partition_of(key, n=PARTITIONS):
-    """librdkafka's consistent partitioner (CRC-32 of the key mod n), as fw_session_partition."""
-    return zlib.crc32(key) % n
 
 
 def os_id(record_id):
@@ -107,22 +98,13 @@ class TopicReader:
     def __init__(self, topic, partitions):
         self.topic = topic
         self.n = partitions
-        self.c = Consumer({'bootstrap.servers': bootstrap(), 'group.id': 'read-' + uuid.uuid4().hex,
-                           'enable.auto.commit': False, 'fetch.wait.max.ms': 50})
-        self.c.assign([TopicPartition(topic, p, -2) for p in range(partitions)])
+        self.c = assigned_consumer(topic, partitions, 'read-' + uuid.uuid4().hex)
         self.msgs = [[] for _ in range(partitions)]  # per partition: (key, value), in offset order
         self.next = [0] * partitions
 
     def drain(self):
-        while True:
-            msgs = self.c.consume(num_messages=10000, timeout=0.2)
-            if not msgs:
-                return
-            for m in msgs:
-                if m.error():
-                    continue
-                self.next[m.partition()] = m.offset() + 1
-                self.msgs[m.partition()].append((m.key(), m.value()))
+        for m in consume_ready(self.c, 0.2, self.next):
+            self.msgs[m.partition()].append((m.key(), m.value()))
 
     def high(self):
         return [self.c.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
@@ -331,15 +313,15 @@ class ArkimeE2E(unittest.TestCase):
             why = [ln.split('skip: ', 1)[1] for ln in r.stderr.splitlines() if 'skip: ' in ln]
             raise unittest.SkipTest('scripts/arkime-local: %s' % (
                 why[-1] if why else 'no Arkime source (exit 3)'))
-        try:
-            if r.returncode != 0:
-                raise AssertionError('scripts/arkime-local start failed (%d):\n%s'
-                                     % (r.returncode, r.stderr[-4000:]))
-            cls.arkime = Arkime(r.stdout.strip().splitlines()[-1])
-            cls.prepare()
-        except BaseException:
-            cls.tearDownClass()
-            raise
+        setup_or_cleanup(cls.tearDownClass, lambda: cls.connect(r), cls.prepare)
+
+    @classmethod
+    def connect(cls, r):
+        """cls.arkime: the stack scripts/arkime-local started (r: its start)."""
+        if r.returncode != 0:
+            raise AssertionError('scripts/arkime-local start failed (%d):\n%s'
+                                 % (r.returncode, r.stderr[-4000:]))
+        cls.arkime = Arkime(r.stdout.strip().splitlines()[-1])
 
     @classmethod
     def prepare(cls):
@@ -361,36 +343,14 @@ class ArkimeE2E(unittest.TestCase):
                       (cls.topics['alerts'], ALERT_PARTITIONS), (cls.topics['plugin'], 3),
                       (cls.topics['bridge'], PARTITIONS))
         cls.group = 'e2e-detectors-' + tag
-        cls.detector_conf = os.path.join(cls.tmp, 'detector.ini')
-        with open(cls.detector_conf, 'w') as f:
-            f.write("""[log]
-level = info
-[metrics]
-port = 0
-[topics]
-sessions = %s
-alerts = %s
-[kafka]
-bootstrap.servers = %s
-group.id = %s
-session.timeout.ms = 6000
-heartbeat.interval.ms = 1000
-[detector]
-start = earliest
-commit_interval = 500ms
-threads = 1
-[detect]
-rules = %s
-[alert]
-viewer_url = %s
-""" % (cls.topics['live'], cls.topics['alerts'], bootstrap(), cls.group, RULES,
-                cls.arkime.viewer))
+        cls.detector_conf = write_detector_conf(
+            os.path.join(cls.tmp, 'detector.ini'), cls.topics['live'], cls.topics['alerts'],
+            cls.group, RULES, kafka='session.timeout.ms = 6000\nheartbeat.interval.ms = 1000',
+            detector='threads = 1', sections='[alert]\nviewer_url = %s\n' % cls.arkime.viewer)
 
     @classmethod
     def tearDownClass(cls):
-        for d in cls.daemons:
-            if d.running():
-                d.stop(signal.SIGKILL)
+        kill_running(cls.daemons)
         for r in cls.readers:
             r.close()
         if cls.arkime is not None or os.path.isdir(cls.arkime_env['FW_ARKIME_DIR']):

@@ -33,7 +33,7 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
-from fwtest import doc_get  # noqa: E402
+from fwtest import doc_get, producer_fields  # noqa: E402
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,13 +45,8 @@ PYTHON = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.execu
 VERBOSE = os.environ.get('FW_CONFORMANCE_VERBOSE') == '1'
 BULK_SESSIONS = 12000
 
-# FW_ARKIME_FIELDS (common/arkime_page.c): the fields the producer asks for.
-PRODUCER_FIELDS = ('rootId,node,firstPacket,lastPacket,@timestamp,ipProtocol,'
-                   'source.ip,source.port,source.packets,source.bytes,'
-                   'destination.ip,destination.port,destination.packets,destination.bytes,'
-                   'client.bytes,server.bytes,network.community_id,'
-                   'tcpflags.syn,tcpflags.syn-ack,tcpflags.ack,tcpflags.psh,tcpflags.fin,'
-                   'tcpflags.rst,tcpflags.urg,tcpflags.srcZero,tcpflags.dstZero')
+# FW_ARKIME_FIELDS (common/session_fields.h): the fields the producer asks for.
+PRODUCER_FIELDS = producer_fields()
 
 # ---- the allowlist of known differences (docs/standin-viewer.md, "Checked against the real
 # viewer"). Each entry: what differs, and why it does not matter to fanwatch or its tests.

@@ -124,22 +124,21 @@ class _Parser:
         self.take(('EOF',))
         return pred
 
+    def _chain(self, op, operand, combine, after):
+        """operand (op operand)*, left-associative: combine([left, right]) at each op."""
+        left = operand(after)
+        while self.peek().kind == op:
+            self.pos += 1
+            left = combine([left, operand(after)])
+        return left
+
     def parse_or(self, after):
         """e '||' e (lowest precedence)."""
-        left = self.parse_and(after)
-        while self.peek().kind == '||':
-            self.pos += 1
-            right = self.parse_and(after)
-            left = _any_of([left, right])
-        return left
+        return self._chain('||', self.parse_and, _any_of, after)
 
     def parse_and(self, after):
         """e '&&' e (binds tighter than '||')."""
-        left = self.parse_unary(after)
-        while self.peek().kind == '&&':
-            self.pos += 1
-            right = self.parse_unary(after)
-            left = _all_of([left, right])
+        left = self._chain('&&', self.parse_unary, _all_of, after)
         self._check_follow(after)
         return left
 

@@ -564,6 +564,18 @@ class Projection:
                 if path in self.exact or (pat is not None and pat.match(path))}
 
 
+def _parent(obj, parts):
+    """The object at parts[:-1] below obj, each level made (an empty object) where it is
+    missing or not an object."""
+    cur = obj
+    for part in parts[:-1]:
+        nxt = cur.get(part)
+        if type(nxt) is not dict:
+            nxt = cur[part] = {}
+        cur = nxt
+    return cur
+
+
 def fix_session_fields(fields, unflatten):
     """viewer/db.js fixSessionFields: un-array singletons and counts, de-duplicate, nest."""
     out = {}
@@ -581,13 +593,7 @@ def fix_session_fields(fields, unflatten):
         parts = path.split('.')
         if any(p in _PROTO_POLLUTION for p in parts):
             continue
-        cur = out
-        for part in parts[:-1]:
-            nxt = cur.get(part)
-            if type(nxt) is not dict:
-                nxt = cur[part] = {}
-            cur = nxt
-        cur[parts[-1]] = value
+        _parent(out, parts)[parts[-1]] = value
     return out
 
 
@@ -608,13 +614,7 @@ def _set_missing(obj, path, flat):
         obj.setdefault(path, -1)
         return
     parts = path.split('.')
-    cur = obj
-    for part in parts[:-1]:
-        nxt = cur.get(part)
-        if type(nxt) is not dict:
-            nxt = cur[part] = {}
-        cur = nxt
-    cur.setdefault(parts[-1], -1)
+    _parent(obj, parts).setdefault(parts[-1], -1)
 
 
 # node name -> hostname of its stats document (viewer.py --node-host); fixFileIds adds it

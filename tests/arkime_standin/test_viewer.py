@@ -516,15 +516,21 @@ class AuthTests(unittest.TestCase):
         with opener.open(base + path, timeout=10) as resp:
             return resp.status, json.loads(resp.read())
 
+    def check_login(self, server, password, wrong, handler_cls):
+        """admin with password gets session A, with wrong a 401; then the answer (status,
+        headers, data) to a request without credentials."""
+        status, body = self.open(server, 'admin', password, handler_cls)
+        self.assertEqual((status, ids(body)), (200, ['A']))
+        with self.assertRaises(urllib.error.HTTPError) as ctx:
+            self.open(server, 'admin', wrong, handler_cls)
+        self.assertEqual(ctx.exception.code, 401)
+        return request(server, '/api/sessions')
+
     def test_digest(self):
         server = start([sess('A', T * 1000, T * 1000, T * 1000)], auth='digest', password='s3cr')
         try:
-            status, body = self.open(server, 'admin', 's3cr', urllib.request.HTTPDigestAuthHandler)
-            self.assertEqual((status, ids(body)), (200, ['A']))
-            with self.assertRaises(urllib.error.HTTPError) as ctx:
-                self.open(server, 'admin', 'wrong', urllib.request.HTTPDigestAuthHandler)
-            self.assertEqual(ctx.exception.code, 401)
-            status, headers, data = request(server, '/api/sessions')
+            status, headers, data = self.check_login(server, 's3cr', 'wrong',
+                                                     urllib.request.HTTPDigestAuthHandler)
             self.assertEqual((status, data), (401, b'Unauthorized'))
             self.assertRegex(headers['www-authenticate'],
                              r'^Digest realm="Moloch", nonce="[A-Za-z0-9]{32}", qop="auth"$')
@@ -574,12 +580,8 @@ class AuthTests(unittest.TestCase):
     def test_basic(self):
         server = start([sess('A', T * 1000, T * 1000, T * 1000)], auth='basic', password='pw')
         try:
-            status, body = self.open(server, 'admin', 'pw', urllib.request.HTTPBasicAuthHandler)
-            self.assertEqual((status, ids(body)), (200, ['A']))
-            with self.assertRaises(urllib.error.HTTPError) as ctx:
-                self.open(server, 'admin', 'nope', urllib.request.HTTPBasicAuthHandler)
-            self.assertEqual(ctx.exception.code, 401)
-            status, headers, _ = request(server, '/api/sessions')
+            status, headers, _ = self.check_login(server, 'pw', 'nope',
+                                                  urllib.request.HTTPBasicAuthHandler)
             self.assertEqual(headers['www-authenticate'], 'Basic realm="Moloch"')
         finally:
             stop(server)

@@ -29,7 +29,6 @@ import ipaddress
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import subprocess
@@ -38,16 +37,16 @@ import tempfile
 import time
 import unittest
 import uuid
-import zlib
 
 import msgpack
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
-from fwtest import bootstrap, create_topics, http_get, wait_for  # noqa: E402,F401 (also for the other tests)
+from fwtest import (PARTITIONS, LoggedRuns, assigned_consumer, bootstrap,  # noqa: E402,F401 (also for the other tests)
+                    consume_ready, create_topics, http_get, kill_running, metrics_base,
+                    partition_of, setup_or_cleanup, wait_for, write_detector_conf)
 
-PARTITIONS = 6
 ALERT_PARTITIONS = 3
 BASE_MS = 1716000000000          # 2024-05-18T02:40:00Z, a multiple of the 5-minute window
 MIN = 60000
@@ -56,48 +55,8 @@ MID_MS = BASE_MS + 11 * MIN      # the stream's two halves (tests b and c) split
 SESSION_TIMEOUT_MS = 6000        # the broker's minimum: a SIGKILLed member is noticed quickly
 
 
-
-
-
-
-
-
-def write_detector_conf(path, sessions, alerts, group, rules, bootstrap_servers=None,
-                        kafka='', detector='', sections=''):
-    """A fanwatch-detector INI file for the tests: metrics on a free port, the group from the
-    earliest offset, commits every 500 ms, a 5-minute window and the rules file; kafka and
-    detector: extra lines for those sections; sections: more sections appended as written."""
-    with open(path, 'w') as f:
-        f.write("""[log]
-level = info
-[metrics]
-port = 0
-[topics]
-sessions = %s
-alerts = %s
-[kafka]
-bootstrap.servers = %s
-group.id = %s
-%s
-[detector]
-start = earliest
-commit_interval = 500ms
-%s
-[detect]
-window = 5m
-rules = %s
-%s""" % (sessions, alerts, bootstrap_servers or bootstrap(), group, kafka, detector, rules,
-         sections))
-    return path
-
-
 def packed(addr):
     return ipaddress.ip_address(addr).packed
-
-
-def partition_of(key, n=PARTITIONS):
-    """librdkafka's consistent partitioner (CRC-32 of the key mod n), as fw_session_partition."""
-    return zlib.crc32(key) % n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,30 +283,18 @@ def wait_done(checker, topic, reader, live, logs, timeout=120):
         raise AssertionError('%s: committed/end %s\n%s' % (e, progress(checker, topic), logs()))
 
 
-class Detector:
+class Detector(LoggedRuns):
     """fanwatch-detector as a subprocess with its own configuration file."""
 
     def __init__(self, tmp, name, conf):
-        self.tmp, self.name, self.conf = tmp, name, conf
-        self.logs = []
-        self.proc = None
+        super().__init__(tmp, name)
+        self.conf = conf
         self.base = None
 
     def start(self):
-        path = os.path.join(self.tmp, '%s-%d.log' % (self.name, len(self.logs)))
-        self.logs.append(path)
-        self.log = open(path, 'w')
         self.base = None
-        self.proc = subprocess.Popen([os.environ['FW_DETECTOR'], '-c', self.conf],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.popen([os.environ['FW_DETECTOR'], '-c', self.conf])
         return self
-
-    def output(self):
-        out = ''
-        for p in self.logs:
-            with open(p, errors='replace') as f:
-                out += f.read()
-        return out
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -355,10 +302,7 @@ class Detector:
     def url(self):
         """http://127.0.0.1:<port> from the 'metrics on' log line of the current run."""
         if self.base is None:
-            with open(self.logs[-1], errors='replace') as f:
-                m = re.search(r'metrics on (http://[^/\s]+)/metrics', f.read())
-            if m:
-                self.base = m.group(1)
+            self.base = metrics_base(self.logs[-1])
         return self.base
 
     def metrics(self):
@@ -390,9 +334,7 @@ class Alerts:
 
     def __init__(self, topic):
         self.topic = topic
-        self.c = Consumer({'bootstrap.servers': bootstrap(), 'group.id': 'read-' + topic,
-                           'enable.auto.commit': False, 'fetch.wait.max.ms': 50})
-        self.c.assign([TopicPartition(topic, p, -2) for p in range(ALERT_PARTITIONS)])
+        self.c = assigned_consumer(topic, ALERT_PARTITIONS, 'read-' + topic)
         self.count = collections.Counter()   # every document, by id
         self.active = collections.Counter()  # documents that are not final updates, by id
         self.pairs = set()                   # (id, escalation) of those
@@ -403,32 +345,25 @@ class Alerts:
         self.bad = []
 
     def drain(self):
-        while True:
-            msgs = self.c.consume(num_messages=10000, timeout=0.1)
-            if not msgs:
-                return
-            for m in msgs:
-                if m.error():
-                    continue
-                self.next[m.partition()] = m.offset() + 1
-                try:
-                    doc = json.loads(m.value())
-                    key = m.key().decode()
-                except Exception as e:  # noqa: BLE001  (reported by the test)
-                    self.bad.append(repr(e))
-                    continue
-                if doc.get('event', {}).get('id') != key:
-                    self.bad.append('key %s != event.id %s' % (key, doc.get('event', {}).get('id')))
-                self.count[key] += 1
-                self.all[key].append(doc)
-                esc = doc.get('fanwatch', {}).get('escalation')
-                if is_final(doc):
-                    self.ended.add((key, esc))
-                else:
-                    self.active[key] += 1
-                    self.pairs.add((key, esc))
-                    self.docs[key] = doc  # the alert's latest document that is not final
-                self.docs.setdefault(key, doc)
+        for m in consume_ready(self.c, 0.1, self.next):
+            try:
+                doc = json.loads(m.value())
+                key = m.key().decode()
+            except Exception as e:  # noqa: BLE001  (reported by the test)
+                self.bad.append(repr(e))
+                continue
+            if doc.get('event', {}).get('id') != key:
+                self.bad.append('key %s != event.id %s' % (key, doc.get('event', {}).get('id')))
+            self.count[key] += 1
+            self.all[key].append(doc)
+            esc = doc.get('fanwatch', {}).get('escalation')
+            if is_final(doc):
+                self.ended.add((key, esc))
+            else:
+                self.active[key] += 1
+                self.pairs.add((key, esc))
+                self.docs[key] = doc  # the alert's latest document that is not final
+            self.docs.setdefault(key, doc)
 
     def high(self):
         return tuple(self.c.get_watermark_offsets(TopicPartition(self.topic, p), timeout=10)[1]
@@ -444,11 +379,7 @@ class DetectorTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix='fw-detector-')
-        try:
-            cls.prepare()
-        except BaseException:
-            cls.tearDownClass()
-            raise
+        setup_or_cleanup(cls.tearDownClass, cls.prepare)
 
     @classmethod
     def prepare(cls):
@@ -506,9 +437,7 @@ allow_src = %s
         self.checkers = []
 
     def tearDown(self):
-        for d in self.detectors:
-            if d.running():
-                d.stop(signal.SIGKILL)
+        kill_running(self.detectors)
         for r in self.readers:
             r.close()
         for c in self.checkers:

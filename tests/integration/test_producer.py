@@ -29,11 +29,9 @@ STANDIN = os.path.join(HERE, '..', 'arkime_standin')
 sys.path.insert(0, STANDIN)
 from standin_store import generate  # noqa: E402
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
-from fwtest import bootstrap, http_status, wait_for  # noqa: E402,F401 (also for test_signals)
+from fwtest import LoggedRuns, bootstrap, http_status, wait_for  # noqa: E402,F401 (also for test_signals)
 
 PASSWORD = 'standin-' + uuid.uuid4().hex  # a secret: must never appear in the producer's output
-
-
 
 
 def free_port():
@@ -87,11 +85,11 @@ class Viewer:
         self.log.close()
 
 
-class Producer:
+class Producer(LoggedRuns):
     """fanwatch-producer as a subprocess, configured through the environment."""
 
     def __init__(self, tmp, viewer, topic, extra=None, name='producer'):
-        self.tmp = tmp
+        super().__init__(tmp, name)
         self.cursor_file = os.path.join(tmp, 'cursor')
         self.env = {
             'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
@@ -110,16 +108,9 @@ class Producer:
         if viewer:
             self.env['FANWATCH_ARKIME_URL'] = viewer.url
         self.env.update(extra or {})
-        self.logs = []
-        self.name = name
-        self.proc = None
 
     def start(self):
-        path = os.path.join(self.tmp, '%s-%d.log' % (self.name, len(self.logs)))
-        self.logs.append(path)
-        self.log = open(path, 'w')
-        self.proc = subprocess.Popen([os.environ['FW_PRODUCER']], env=self.env,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.popen([os.environ['FW_PRODUCER']], env=self.env)
 
     def position(self):
         try:
@@ -137,13 +128,6 @@ class Producer:
             rc = self.proc.returncode if self.proc else None
         self.log.close()
         return rc
-
-    def output(self):
-        out = ''
-        for p in self.logs:
-            with open(p) as f:
-                out += f.read()
-        return out
 
 
 class Topic:
@@ -230,6 +214,19 @@ class ProducerTest(unittest.TestCase):
         self.producers.append(p)
         return p
 
+    def start_producer(self, extra=None):
+        """A producer (see producer) started, and self.reader reading its topic."""
+        p = self.producer(extra)
+        p.start()
+        self.reader = Topic(self.topic)
+        return p
+
+    def stop_and_report(self, p, what, docs):
+        """p exits 0 on SIGTERM; then the report on the topic's records (see report)."""
+        self.assertEqual(p.stop(), 0)
+        self.reader.drain(1.0)
+        self.report(what, docs)
+
     def report(self, what, docs):
         r = self.reader
         lost = [i for i in docs if i not in r.records]
@@ -249,14 +246,10 @@ class ProducerTest(unittest.TestCase):
         """200,000 sessions of an hour of backlog, all published once, in order per source."""
         now = int(time.time() * 1000)
         docs = self.served(200000, 7, now - 3 * 3600 * 1000, 3600)
-        p = self.producer()
-        p.start()
-        self.reader = Topic(self.topic)
+        p = self.start_producer()
         wait_for(lambda: self.reader.drain() >= len(docs), 400, '200,000 sessions on the topic',
                  interval=0)
-        self.assertEqual(p.stop(), 0)
-        self.reader.drain(1.0)
-        self.report('backlog', docs)
+        self.stop_and_report(p, 'backlog', docs)
         self.assertEqual(self.reader.duplicates(), 0)
         for key, times in self.reader.by_key.items():
             self.assertEqual(times, sorted(times), 'source %r out of order' % key)
@@ -265,10 +258,8 @@ class ProducerTest(unittest.TestCase):
         """SIGTERM mid-backlog re-publishes at most the overlap; SIGKILL loses nothing."""
         now = int(time.time() * 1000)
         docs = self.served(60000, 11, now - 3 * 3600 * 1000, 3600)
-        p = self.producer({'FANWATCH_ARKIME_PAGE__SIZE': '2000',
-                           'FANWATCH_PRODUCER_MAX__SLICE': '5m'})
-        p.start()
-        self.reader = Topic(self.topic)
+        p = self.start_producer({'FANWATCH_ARKIME_PAGE__SIZE': '2000',
+                                 'FANWATCH_PRODUCER_MAX__SLICE': '5m'})
         wait_for(lambda: self.reader.drain() >= 20000, 300, '20,000 sessions')
         self.assertEqual(p.stop(signal.SIGTERM), 0)
         pos = p.position()
@@ -287,18 +278,14 @@ class ProducerTest(unittest.TestCase):
         p.proc.wait(timeout=30)
         p.start()
         wait_for(lambda: self.reader.drain() >= len(docs), 300, 'all sessions')
-        self.assertEqual(p.stop(), 0)
-        self.reader.drain(1.0)
-        self.report('restart (SIGTERM, then SIGKILL)', docs)
+        self.stop_and_report(p, 'restart (SIGTERM, then SIGKILL)', docs)
 
     def test_late_indexed_session_is_published(self):
         """A session whose packets are older than the cursor but written late still arrives."""
         now = int(time.time() * 1000)
         docs = self.served(2000, 3, now - 20 * 60 * 1000, 60)
-        p = self.producer({'FANWATCH_PRODUCER_SAFETY__LAG': '2s',
-                           'FANWATCH_PRODUCER_OVERLAP': '2s'})
-        p.start()
-        self.reader = Topic(self.topic)
+        p = self.start_producer({'FANWATCH_PRODUCER_SAFETY__LAG': '2s',
+                                 'FANWATCH_PRODUCER_OVERLAP': '2s'})
         wait_for(lambda: self.reader.drain() >= len(docs), 120, 'the first sessions')
         wait_for(lambda: (p.position() or 0) * 1000 > now, 60, 'the cursor to pass now')
         # packets from two hours ago, written to the database only now
@@ -321,15 +308,11 @@ class ProducerTest(unittest.TestCase):
         docs = self.served(5000, 9, now - 3 * 3600 * 1000, 600)
         want = {i: d for i, d in docs.items() if d['ipProtocol'] == 17}
         self.assertTrue(0 < len(want) < len(docs))
-        p = self.producer({'FANWATCH_ARKIME_EXPRESSION': 'ip.protocol == udp'})
-        p.start()
-        self.reader = Topic(self.topic)
+        p = self.start_producer({'FANWATCH_ARKIME_EXPRESSION': 'ip.protocol == udp'})
         wait_for(lambda: self.reader.drain() >= len(want), 120, 'the UDP sessions')
         wait_for(lambda: (p.position() or 0) * 1000 > now - 2 * 3600 * 1000, 60,
                  'the cursor to pass the data')
-        self.assertEqual(p.stop(), 0)
-        self.reader.drain(1.0)
-        self.report('expression ip.protocol == udp', want)
+        self.stop_and_report(p, 'expression ip.protocol == udp', want)
 
     def test_bridge_from_capture_kafka_plugin(self):
         """Arkime capture's Kafka plugin topic (bulk, bulk1, doc) republished in fanwatch's format."""
@@ -363,12 +346,11 @@ class ProducerTest(unittest.TestCase):
         self.assertEqual(kp.flush(30), 0)
 
         port = free_port()
-        p = self.producer({'FANWATCH_PRODUCER_MODE': 'bridge', 'FANWATCH_BRIDGE_TOPIC': source,
-                           'FANWATCH_BRIDGE_GROUP': 'bridge-' + source,
-                           'FANWATCH_METRICS_PORT': str(port),
-                           **json.loads(os.environ.get('FW_EXTRA_ENV', '{}'))})
-        p.start()
-        self.reader = Topic(self.topic)
+        p = self.start_producer({'FANWATCH_PRODUCER_MODE': 'bridge',
+                                 'FANWATCH_BRIDGE_TOPIC': source,
+                                 'FANWATCH_BRIDGE_GROUP': 'bridge-' + source,
+                                 'FANWATCH_METRICS_PORT': str(port),
+                                 **json.loads(os.environ.get('FW_EXTRA_ENV', '{}'))})
         first = {x: docs[x] for x in ids[:3000]}
         wait_for(lambda: self.reader.drain() >= len(first), 120, 'the bridged sessions')
         with urllib.request.urlopen('http://127.0.0.1:%d/metrics' % port, timeout=5) as r:
@@ -383,9 +365,7 @@ class ProducerTest(unittest.TestCase):
         self.assertEqual(kp.flush(30), 0)
         p.start()
         wait_for(lambda: self.reader.drain() >= len(docs), 120, 'the sessions after a restart')
-        self.assertEqual(p.stop(), 0)
-        self.reader.drain(1.0)
-        self.report('bridge (bulk, bulk1, doc)', docs)
+        self.stop_and_report(p, 'bridge (bulk, bulk1, doc)', docs)
         self.assertEqual(self.reader.duplicates(), 0)
 
     def make_ca(self):
@@ -452,10 +432,8 @@ class ProducerTest(unittest.TestCase):
         loses nothing, and its cursor never passes what Kafka did not acknowledge."""
         now = int(time.time() * 1000)
         docs = self.served(40000, 23, now - 3 * 3600 * 1000, 3600)
-        p = self.producer({'FANWATCH_ARKIME_PAGE__SIZE': '2000',
-                           'FANWATCH_PRODUCER_MAX__SLICE': '2m'})
-        p.start()
-        self.reader = Topic(self.topic)
+        p = self.start_producer({'FANWATCH_ARKIME_PAGE__SIZE': '2000',
+                                 'FANWATCH_PRODUCER_MAX__SLICE': '2m'})
         wait_for(lambda: self.reader.drain() >= 5000, 120, 'the first sessions')
         with open(os.path.join(os.environ['FW_KAFKA_DIR'], 'pid')) as f:
             broker = int(f.read())
@@ -472,9 +450,7 @@ class ProducerTest(unittest.TestCase):
         finally:
             os.kill(broker, signal.SIGCONT)
         wait_for(lambda: self.reader.drain() >= len(docs), 300, 'all sessions after the freeze')
-        self.assertEqual(p.stop(), 0)
-        self.reader.drain(1.0)
-        self.report('broker frozen 20 s', docs)
+        self.stop_and_report(p, 'broker frozen 20 s', docs)
 
     def test_viewer_failing_for_a_minute(self):
         """A minute of HTTP 500s, then recovery: nothing lost, the cursor never moved meanwhile."""
@@ -502,9 +478,7 @@ class ProducerTest(unittest.TestCase):
         self.assertTrue(m and int(m.group(1)) > 5, metrics)
         m = re.search(r'^fanwatch_producer_sessions_published_total (\d+)$', metrics, re.M)
         self.assertEqual(int(m.group(1)), len(docs))
-        self.assertEqual(p.stop(), 0)
-        self.reader.drain(1.0)
-        self.report('viewer down 60 s', docs)
+        self.stop_and_report(p, 'viewer down 60 s', docs)
         out = p.output()
         # the cause is logged once, not at every retry
         self.assertEqual(out.count('HTTP 500'), 1, out[-2000:])

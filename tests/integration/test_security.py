@@ -288,6 +288,15 @@ class SecurityTest(unittest.TestCase):
         self.keep(p.name, p.output())
         return rc
 
+    def check_config(self, what, argv, env, how):
+        """argv --check-config and argv --print-config exit 0 (outputs kept for (e) as '<what>
+        <flag> (<how>)'); returns the printed configuration."""
+        for flag in ('--check-config', '--print-config'):
+            r = subprocess.run(argv + [flag], env=env, capture_output=True, text=True, timeout=60)
+            self.keep('%s %s (%s)' % (what, flag, how), r.stdout + r.stderr)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        return r.stdout
+
     def producer_env(self, topic, bootstrap, viewer, extra=None):
         env = env_base()
         env.update({
@@ -434,12 +443,8 @@ class SecurityTest(unittest.TestCase):
                 'FANWATCH_KAFKA_SSL_KEY_LOCATION': self.client_key,
                 'FANWATCH_KAFKA_SSL_KEY_PASSWORD__FILE': self.key_password_file,
             })
-            for flag in ('--check-config', '--print-config'):
-                r = subprocess.run([os.environ['FW_PRODUCER'], flag], env=env, capture_output=True,
-                                   text=True, timeout=60)
-                self.keep('producer %s (SSL)' % flag, r.stdout + r.stderr)
-                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-            self.assertIn('kafka.ssl.key.password = <redacted>', r.stdout)
+            printed = self.check_config('producer', [os.environ['FW_PRODUCER']], env, 'SSL')
+            self.assertIn('kafka.ssl.key.password = <redacted>', printed)
             p = self.proc('producer-ssl', [os.environ['FW_PRODUCER']], env).start()
             reader = test_producer.Topic(topic)
             try:
@@ -486,12 +491,9 @@ class SecurityTest(unittest.TestCase):
         create_topics((sessions, PARTITIONS), (alerts, ALERT_PARTITIONS))
         n = produce(sessions, recs)
         d = self.detector('detector-sasl', conf)
-        for flag in ('--check-config', '--print-config'):
-            r = subprocess.run([os.environ['FW_DETECTOR'], '-c', conf, flag], env=d.env,
-                               capture_output=True, text=True, timeout=60)
-            self.keep('detector %s (SASL_SSL)' % flag, r.stdout + r.stderr)
-            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
-        self.assertIn('kafka.sasl.password = <redacted>', r.stdout)
+        printed = self.check_config('detector', [os.environ['FW_DETECTOR'], '-c', conf], d.env,
+                                    'SASL_SSL')
+        self.assertIn('kafka.sasl.password = <redacted>', printed)
         r = subprocess.run([os.environ['FW_REPLAY'], '-c', conf, '--check-config'], env=d.env,
                            capture_output=True, text=True, timeout=60)
         self.keep('replay --check-config (SASL_SSL)', r.stdout + r.stderr)
@@ -685,11 +687,7 @@ class SecurityTest(unittest.TestCase):
                 'FANWATCH_KAFKA_SASL_PASSWORD__FILE': self.sasl_file,
                 'FANWATCH_KAFKA_SSL_CA_LOCATION': self.ca,
             }))
-            for flag in ('--check-config', '--print-config'):
-                r = subprocess.run([os.environ['FW_PRODUCER'], flag], env=env, capture_output=True,
-                                   text=True, timeout=60)
-                self.keep('producer %s (SASL_SSL, debug)' % flag, r.stdout + r.stderr)
-                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            self.check_config('producer', [os.environ['FW_PRODUCER']], env, 'SASL_SSL, debug')
             p = self.proc('producer-sasl-debug', [os.environ['FW_PRODUCER']], env).start()
             reader = test_producer.Topic(topic)
             try:

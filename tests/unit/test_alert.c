@@ -402,14 +402,12 @@ static void assert_schema_valid(json_t *j) {
 /* ----------------------------------------------------------------------------------------- */
 /* URL helpers */
 
+/* The value of hex digit c (either case), -1 if c is not one. */
 static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
+        static const char digits[] = "0123456789abcdef0123456789ABCDEF";
+        const char *p = c != '\0' ? strchr(digits, c) : NULL;
+
+        return p != NULL ? (int)(p - digits) % 16 : -1;
 }
 
 /* Percent-decode n bytes of s into out (NUL-terminated); '+' stays '+'. */

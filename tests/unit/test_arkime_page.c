@@ -1014,24 +1014,25 @@ static void test_growth(void **state) {
 
 static void test_fields_list(void **state) {
         (void)state;
+        /* the order of common/session_fields.h (the wire order) */
         static const char *const want[] = {
                 "rootId",
                 "node",
+                "network.community_id",
                 "firstPacket",
                 "lastPacket",
                 "@timestamp",
-                "ipProtocol",
                 "source.ip",
-                "source.port",
-                "source.packets",
-                "source.bytes",
                 "destination.ip",
+                "source.port",
                 "destination.port",
+                "ipProtocol",
+                "source.packets",
                 "destination.packets",
+                "source.bytes",
                 "destination.bytes",
                 "client.bytes",
                 "server.bytes",
-                "network.community_id",
                 "tcpflags.syn",
                 "tcpflags.syn-ack",
                 "tcpflags.ack",

@@ -23,9 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "consumer.h"
 #include "engine.h"
+#include "log.h"
 #include "session_gen.h"
 #include "timeutil.h"
 #include "wire.h"
@@ -108,26 +110,44 @@ static int idset_has(const idset_t *s, const char *id) {
         return 0;
 }
 
+/* One partition's engine as the reference: the ids it raises, the offset of its first alert. */
+typedef struct ref {
+        idset_t *ids;
+        int64_t offset;       /* of the session being fed */
+        int64_t first_offset; /* of the session that raised the first alert, -1 none */
+} ref_t;
+
 static int collect(const fw_alert_t *a, void *ud) {
-        idset_add(ud, a->id);
+        ref_t *r = ud;
+        idset_add(r->ids, a->id);
+        if (r->first_offset < 0)
+                r->first_offset = r->offset;
         return 0;
 }
 
-static void expected_ids(const fw_detect_cfg_t *cfg, idset_t *out) {
+/* The ids one engine per partition raises over the stream, and each partition's first alert
+ * offset (the stream is produced in order: a partition's offsets count its sessions). */
+static void expected_ids(const fw_detect_cfg_t *cfg, idset_t *out, int64_t first[NPART]) {
         char err[256];
         fw_engine_t *e[NPART];
+        ref_t r[NPART];
         for (int p = 0; p < NPART; p++) {
-                e[p] = fw_engine_new(cfg, collect, out, err, sizeof(err));
+                r[p] = (ref_t){out, 0, -1};
+                e[p] = fw_engine_new(cfg, collect, &r[p], err, sizeof(err));
                 assert_non_null(e[p]);
         }
         for (uint64_t i = 0; i < NSESSIONS; i++) {
                 fw_session_t s;
                 stream_session(i, &s);
-                assert_true(fw_engine_feed(e[fw_session_partition(&s, NPART)], &s, FW_FEED_LIVE) >=
-                            0);
+                int32_t p = fw_session_partition(&s, NPART);
+                assert_true(fw_engine_feed(e[p], &s, FW_FEED_LIVE) >= 0);
+                r[p].offset++;
         }
-        for (int p = 0; p < NPART; p++)
+        for (int p = 0; p < NPART; p++) {
+                if (first != NULL)
+                        first[p] = r[p].first_offset;
                 fw_engine_free(e[p]);
+        }
 }
 
 /* ---- a detector in a thread ---- */
@@ -136,6 +156,7 @@ typedef struct detector {
         pthread_t th;
         const char *boot;
         const fw_detect_cfg_t *cfg;
+        const char *group;
         fw_detector_opts_t opts;
         fw_detector_health_t health;
         fw_metrics_t *m;
@@ -158,8 +179,8 @@ static rd_kafka_conf_t *conf_of(const char *boot, const char *const kv[][2], siz
 static void *detector_main(void *arg) {
         detector_t *d = arg;
         /* the daemon's own settings (detector/main.c), faster heartbeats for the test */
-        static const char *const consumer[][2] = {
-                {"group.id", "mock-detectors"},
+        const char *const consumer[][2] = {
+                {"group.id", d->group},
                 {"partition.assignment.strategy", "cooperative-sticky"},
                 {"enable.auto.offset.store", "false"},
                 {"enable.auto.commit", "false"},
@@ -172,6 +193,7 @@ static void *detector_main(void *arg) {
                 {"linger.ms", "5"},
                 {"message.timeout.ms", "0"},
                 {"retries", "0"}, /* a failed request is a failed delivery report */
+                {"topic.metadata.refresh.interval.ms", "500"}, /* a topic error clears soon */
         };
         d->rc = fw_detector_run(&d->opts, d->cfg,
                                 conf_of(d->boot, consumer, sizeof(consumer) / sizeof(consumer[0])),
@@ -180,10 +202,12 @@ static void *detector_main(void *arg) {
         return NULL;
 }
 
-static void detector_start(detector_t *d, const char *boot, const fw_detect_cfg_t *cfg) {
+static void detector_start(detector_t *d, const char *boot, const fw_detect_cfg_t *cfg,
+                           const char *group) {
         memset(d, 0, sizeof(*d));
         d->boot = boot;
         d->cfg = cfg;
+        d->group = group;
         d->opts = (fw_detector_opts_t){.sessions_topic = SESSIONS,
                                        .alerts_topic = ALERTS,
                                        .start_latest = 0,
@@ -219,7 +243,8 @@ static double metric(detector_t *d, const char *name) {
 /* ---- the group's committed offsets ---- */
 
 /* Committed offset of each partition (-1: none) and whether each carries the clock. */
-static void committed(rd_kafka_t *obs, int64_t off[NPART], int clock_ok[NPART]) {
+static void committed(rd_kafka_t *obs, int64_t off[NPART],
+                      int clock_ok[NPART]) { /* of obs's group */
         rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(NPART);
         for (int p = 0; p < NPART; p++)
                 rd_kafka_topic_partition_list_add(l, SESSIONS, p);
@@ -313,7 +338,7 @@ static void test_rebalance_and_failed_deliveries(void **state) {
         fw_detect_cfg_defaults(&cfg);
         cfg.spike.enabled = cfg.spike_total.enabled = 0; /* baselines need hours of traffic */
         idset_t want = {0}, got = {0};
-        expected_ids(&cfg, &want);
+        expected_ids(&cfg, &want, NULL);
         assert_true(want.n >= 8); /* a port scan per scanner at least */
 
         static const char *const obs_kv[][2] = {{"group.id", "mock-detectors"}};
@@ -329,13 +354,13 @@ static void test_rebalance_and_failed_deliveries(void **state) {
                 errs[i] = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE; /* permanent: not retried */
         rd_kafka_mock_push_request_errors_array(mc, PRODUCE, 8, errs);
         detector_t a, b;
-        detector_start(&a, boot, &cfg);
+        detector_start(&a, boot, &cfg, "mock-detectors");
         int64_t deadline = fw_mono_ms() + DEADLINE;
         while (metric(&a, "fanwatch_detector_alert_delivery_errors_total") < 1) {
                 assert_true(fw_mono_ms() < deadline);
                 sleep_ms(20);
         }
-        detector_start(&b, boot, &cfg); /* joins while alerts are unacknowledged */
+        detector_start(&b, boot, &cfg, "mock-detectors"); /* joins while alerts wait */
 
         int64_t end[NPART];
         for (int p = 0; p < NPART; p++) {
@@ -389,9 +414,126 @@ static void test_rebalance_and_failed_deliveries(void **state) {
         fw_detect_cfg_release(&cfg);
 }
 
+/* The alerts topic is not authorised. First in its metadata: alerts wait in the producer's queue
+ * and each partition's offset is held exactly at the session that raised its first alert (the
+ * others reach their end). Then in produce responses while the rest of the stream arrives:
+ * librdkafka refuses to queue alerts at all for a while (producev fails), so the detector keeps
+ * them as failed and produces them again, logging the refusals at most once per 10 s. In the
+ * end every alert is in the topic and every partition at its end; the detector never stopped. */
+static void test_alerts_topic_refused(void **state) {
+        (void)state;
+        char err[256];
+        static const char *const mock[][2] = {{"test.mock.num.brokers", "1"}};
+        rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf_of("", mock, 1), err, sizeof(err));
+        assert_non_null(prod);
+        rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(prod);
+        const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+        assert_int_equal(rd_kafka_mock_topic_create(mc, SESSIONS, NPART, 1),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+        assert_int_equal(rd_kafka_mock_topic_create(mc, ALERTS, 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+        fw_detect_cfg_t cfg;
+        fw_detect_cfg_defaults(&cfg);
+        cfg.spike.enabled = cfg.spike_total.enabled = 0;
+        idset_t want = {0}, got = {0};
+        int64_t first[NPART];
+        expected_ids(&cfg, &want, first);
+        /* the first half now; its alerts are the partitions' first ones */
+        produce(prod, 0, NSESSIONS / 2);
+        static const char *const obs_kv[][2] = {{"group.id", "mock-refused"}};
+        rd_kafka_t *obs =
+                rd_kafka_new(RD_KAFKA_CONSUMER, conf_of(boot, obs_kv, 1), err, sizeof(err));
+        assert_non_null(obs);
+        int64_t end[NPART];
+        int with_alerts = 0;
+        for (int p = 0; p < NPART; p++) {
+                int64_t lo;
+                assert_int_equal(
+                        rd_kafka_query_watermark_offsets(obs, SESSIONS, p, &lo, &end[p], 5000),
+                        RD_KAFKA_RESP_ERR_NO_ERROR);
+                with_alerts += first[p] >= 0 && first[p] < end[p];
+        }
+        assert_true(with_alerts >= 1);
+
+        rd_kafka_mock_topic_set_error(mc, ALERTS, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+        char logpath[] = "/tmp/fw_mock_log_XXXXXX";
+        int logfd = mkstemp(logpath);
+        assert_true(logfd >= 0);
+        FILE *log = fdopen(logfd, "w+");
+        assert_non_null(log);
+        fw_log_set_stream(log);
+        detector_t d;
+        int64_t started = fw_mono_ms();
+        detector_start(&d, boot, &cfg, "mock-refused");
+        /* held exactly at the first alert of each partition that has one, never beyond */
+        int64_t deadline = fw_mono_ms() + DEADLINE;
+        for (;;) {
+                int64_t off[NPART];
+                int ok[NPART], held = 1;
+                committed(obs, off, ok);
+                for (int p = 0; p < NPART; p++) {
+                        int64_t want_off = first[p] >= 0 && first[p] < end[p] ? first[p] : end[p];
+                        assert_true(off[p] <= want_off);
+                        held &= off[p] == want_off;
+                }
+                if (held)
+                        break;
+                assert_true(fw_mono_ms() < deadline);
+                sleep_ms(100);
+        }
+        assert_int_equal(d.stop, 0); /* still running */
+        /* the rest of the stream arrives (its alerts queue behind the refused topic), then the
+         * metadata clears and the next produce requests, the detector's, are refused */
+        produce(prod, NSESSIONS / 2, NSESSIONS);
+        for (int p = 0; p < NPART; p++) {
+                int64_t lo;
+                assert_int_equal(
+                        rd_kafka_query_watermark_offsets(obs, SESSIONS, p, &lo, &end[p], 5000),
+                        RD_KAFKA_RESP_ERR_NO_ERROR);
+        }
+        rd_kafka_resp_err_t errs[6];
+        for (int i = 0; i < 6; i++)
+                errs[i] = RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED;
+        rd_kafka_mock_push_request_errors_array(mc, PRODUCE, 6, errs);
+        rd_kafka_mock_topic_set_error(mc, ALERTS, RD_KAFKA_RESP_ERR_NO_ERROR);
+        int clocks = 0;
+        while (!all_committed(obs, end, &clocks)) {
+                assert_true(fw_mono_ms() < deadline + DEADLINE);
+                sleep_ms(100);
+        }
+        assert_true(clocks);
+        double failures = metric(&d, "fanwatch_detector_alert_delivery_errors_total");
+        detector_stop(&d);
+        fw_log_set_stream(NULL);
+        /* refusals to queue, if librdkafka had the topic marked: one line per 10 s at most */
+        fflush(log);
+        rewind(log);
+        char line[2048];
+        int refusals = 0;
+        while (fgets(line, sizeof(line), log) != NULL)
+                refusals += strstr(line, "cannot queue alert") != NULL;
+        fclose(log);
+        unlink(logpath);
+        assert_true(failures >= 1);
+        assert_true(refusals <= 1 + (int)((fw_mono_ms() - started) / 10000));
+        read_alert_ids(boot, &got);
+        for (size_t i = 0; i < want.n; i++)
+                if (!idset_has(&got, want.v[i]))
+                        fail_msg("alert %s is not in the alerts topic", want.v[i]);
+        printf("refused alerts topic: %d partitions held at their first alert; %.0f failed "
+               "deliveries, %d refusal lines; then %zu ids delivered\n",
+               with_alerts, failures, refusals, got.n);
+        free(want.v);
+        free(got.v);
+        fw_metrics_free(d.m);
+        rd_kafka_destroy(obs);
+        rd_kafka_destroy(prod);
+        fw_detect_cfg_release(&cfg);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_rebalance_and_failed_deliveries),
+                cmocka_unit_test(test_alerts_topic_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,12 +33,36 @@ static const char *temp_file(const void *data, size_t len) {
         return path;
 }
 
-static fw_session_reader_t *open_text(const char *text, fw_sf_format_t fmt, char *path_out) {
-        const char *p = temp_file(text, strlen(text));
-        strcpy(path_out, p);
-        fw_session_reader_t *r = fw_session_reader_open(p, fmt, err, sizeof(err));
+static fw_session_reader_t *open_bytes(const void *buf, size_t len, fw_sf_format_t fmt,
+                                       char *path_out) {
+        strcpy(path_out, temp_file(buf, len));
+        fw_session_reader_t *r = fw_session_reader_open(path_out, fmt, err, sizeof(err));
         assert_non_null(r);
         return r;
+}
+
+static fw_session_reader_t *open_text(const char *text, fw_sf_format_t fmt, char *path_out) {
+        return open_bytes(text, strlen(text), fmt, path_out);
+}
+
+/* r's counters so far. */
+static fw_sf_stats_t stats_of(fw_session_reader_t *r) {
+        fw_sf_stats_t st;
+        fw_session_reader_stats(r, &st);
+        return st;
+}
+
+/* The next n records of r are read without an error. */
+static void read_ok(fw_session_reader_t *r, size_t n) {
+        fw_session_t s;
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), 1);
+}
+
+/* Close r and remove its file. */
+static void close_file(fw_session_reader_t *r, const char *path) {
+        fw_session_reader_close(r);
+        unlink(path);
 }
 
 #define NESTED(id, src, dst, dport)                                                                \
@@ -104,14 +128,12 @@ static void test_json_shapes(void **state) {
         expect_session(r, "240518-bulkid", "10.0.0.6", 0);
         expect_session(r, "a3", "10.0.0.8", 80);
         expect_end(r);
-        fw_sf_stats_t st;
-        fw_session_reader_stats(r, &st);
+        fw_sf_stats_t st = stats_of(r);
         assert_int_equal(st.sessions, 6);
         assert_int_equal(st.bad, 0);
         assert_int_equal(st.lines, 10);
         assert_int_equal(st.bytes, strlen(text));
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
 }
 
 /* The nested session's fields all arrive (the page parser is the reference). */
@@ -129,8 +151,7 @@ static void test_json_fields(void **state) {
         assert_int_equal(s.src_packets, 2);
         assert_int_equal(s.dst_packets, FW_ABSENT);
         assert_int_equal(s.tcpflags.syn, FW_ABSENT);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
 }
 
 /* A malformed line in the middle is reported by its number; reading goes on after it. */
@@ -164,13 +185,11 @@ static void test_json_malformed_line(void **state) {
         assert_memory_equal(err, want, strlen(want));
         expect_session(r, "m3", "10.0.0.1", 3);
         expect_end(r);
-        fw_sf_stats_t st;
-        fw_session_reader_stats(r, &st);
+        fw_sf_stats_t st = stats_of(r);
         assert_int_equal(st.sessions, 3);
         assert_int_equal(st.bad, 3);
         assert_int_equal(st.errors, 3);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
 }
 
 /* A page whose items are partly unusable: one error for the line, then its good sessions. */
@@ -193,11 +212,9 @@ static void test_json_page_rejects(void **state) {
         assert_non_null(strstr(err, ":2: "));
         assert_non_null(strstr(err, "Unknown field foo"));
         expect_end(r);
-        fw_sf_stats_t st;
-        fw_session_reader_stats(r, &st);
+        fw_sf_stats_t st = stats_of(r);
         assert_int_equal(st.bad, 2);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
 }
 
 /* A long line (a page of 4,000 sessions, ~1.4 MB) grows the buffer. */
@@ -228,8 +245,7 @@ static void test_json_long_line(void **state) {
         }
         expect_session(r, "after", "10.0.0.1", 7);
         expect_end(r);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
         free(text);
 }
 
@@ -244,10 +260,8 @@ static void line_limit(size_t big) {
         text[1 + big] = '\n';
         memcpy(text + 2 + big, good, strlen(good));
         char path[256], want[600];
-        strcpy(path, temp_file(text, len));
+        fw_session_reader_t *r = open_bytes(text, len, FW_SF_AUTO, path);
         free(text);
-        fw_session_reader_t *r = fw_session_reader_open(path, FW_SF_AUTO, err, sizeof(err));
-        assert_non_null(r);
         fw_session_t s;
         assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), -1);
         snprintf(want, sizeof(want), "%s:2: line longer than %zu bytes, skipped", path,
@@ -255,8 +269,7 @@ static void line_limit(size_t big) {
         assert_string_equal(err, want);
         expect_session(r, "next", "10.0.0.1", 8);
         expect_end(r);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
 }
 
 /* A line over FW_SF_LINE_MAX is an error naming it; the next line is read normally (its end
@@ -276,37 +289,29 @@ typedef struct stream {
         size_t n;
 } stream_t;
 
-static void make_stream(stream_t *st, uint64_t seed, size_t n) {
-        st->buf = malloc(n * FW_RECORD_MAX);
-        st->off = malloc((n + 1) * sizeof(size_t));
-        assert_non_null(st->buf);
-        assert_non_null(st->off);
-        st->len = 0;
-        st->n = n;
+/* fw_gen_session(seed, 0..n-1) encoded back to back. */
+static stream_t make_stream(uint64_t seed, size_t n) {
+        stream_t st = {
+                .buf = malloc(n * FW_RECORD_MAX), .off = malloc((n + 1) * sizeof(size_t)), .n = n};
+        assert_non_null(st.buf);
+        assert_non_null(st.off);
         for (size_t i = 0; i < n; i++) {
                 fw_session_t s;
                 size_t len;
                 fw_gen_session(seed, i, &s);
-                st->off[i] = st->len;
-                assert_int_equal(fw_session_encode(&s, st->buf + st->len, FW_RECORD_MAX, &len, err,
+                st.off[i] = st.len;
+                assert_int_equal(fw_session_encode(&s, st.buf + st.len, FW_RECORD_MAX, &len, err,
                                                    sizeof(err)),
                                  0);
-                st->len += len;
+                st.len += len;
         }
-        st->off[n] = st->len;
+        st.off[n] = st.len;
+        return st;
 }
 
 static void free_stream(stream_t *st) {
         free(st->buf);
         free(st->off);
-}
-
-static fw_session_reader_t *open_bytes(const void *buf, size_t len, fw_sf_format_t fmt,
-                                       char *path_out) {
-        strcpy(path_out, temp_file(buf, len));
-        fw_session_reader_t *r = fw_session_reader_open(path_out, fmt, err, sizeof(err));
-        assert_non_null(r);
-        return r;
 }
 
 /* The next n sessions of r are fw_gen_session(seed, 0..n-1), field for field, then the end. */
@@ -325,27 +330,23 @@ static void expect_generated(fw_session_reader_t *r, uint64_t seed, size_t n) {
 /* 1,000 generated sessions written as records come back field for field (AUTO detects it). */
 static void test_msgpack_roundtrip(void **state) {
         (void)state;
-        stream_t st;
-        make_stream(&st, 77, 1000);
+        stream_t st = make_stream(77, 1000);
         char path[256];
         fw_session_reader_t *r = open_bytes(st.buf, st.len, FW_SF_AUTO, path);
         assert_int_equal(fw_session_reader_format(r), FW_SF_MSGPACK);
         expect_generated(r, 77, st.n);
-        fw_sf_stats_t sf;
-        fw_session_reader_stats(r, &sf);
+        fw_sf_stats_t sf = stats_of(r);
         assert_int_equal(sf.sessions, 1000);
         assert_int_equal(sf.bad, 0);
         assert_int_equal(sf.bytes, st.len);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
         free_stream(&st);
 }
 
 /* kcat's default format ends each message with '\n': newlines between records are skipped. */
 static void test_msgpack_newline_separated(void **state) {
         (void)state;
-        stream_t st;
-        make_stream(&st, 5, 50);
+        stream_t st = make_stream(5, 50);
         char *buf = malloc(st.len + st.n);
         size_t len = 0;
         for (size_t i = 0; i < st.n; i++) {
@@ -356,8 +357,7 @@ static void test_msgpack_newline_separated(void **state) {
         char path[256];
         fw_session_reader_t *r = open_bytes(buf, len, FW_SF_MSGPACK, path);
         expect_generated(r, 5, st.n);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
         free(buf);
         free_stream(&st);
 }
@@ -365,16 +365,14 @@ static void test_msgpack_newline_separated(void **state) {
 /* A stream cut inside its last record: every earlier record, then "truncated final record". */
 static void test_msgpack_truncated(void **state) {
         (void)state;
-        stream_t st;
-        make_stream(&st, 9, 10);
+        stream_t st = make_stream(9, 10);
         size_t cut_at[] = {1, 3, (st.off[10] - st.off[9]) / 2, st.off[10] - st.off[9] - 1};
         for (size_t c = 0; c < sizeof(cut_at) / sizeof(cut_at[0]); c++) {
                 char path[256];
                 fw_session_reader_t *r =
                         open_bytes(st.buf, st.off[9] + cut_at[c], FW_SF_AUTO, path);
                 fw_session_t s;
-                for (size_t i = 0; i < 9; i++)
-                        assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), 1);
+                read_ok(r, 9);
                 assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), -1);
                 char want[600];
                 snprintf(want, sizeof(want),
@@ -383,8 +381,7 @@ static void test_msgpack_truncated(void **state) {
                          path, st.off[9], cut_at[c]);
                 assert_string_equal(err, want);
                 expect_end(r);
-                fw_session_reader_close(r);
-                unlink(path);
+                close_file(r, path);
         }
         free_stream(&st);
 }
@@ -421,16 +418,14 @@ static size_t check_subsequence(fw_session_reader_t *r, uint64_t seed, size_t n,
  * valid fanwatch record is skipped alone. */
 static void test_msgpack_corrupt(void **state) {
         (void)state;
-        stream_t st;
-        make_stream(&st, 11, 100);
+        stream_t st = make_stream(11, 100);
         char path[256], want[600];
         fw_session_t s;
 
         /* 1. record 50's map header destroyed: resynchronised exactly at record 51 */
         st.buf[st.off[50]] = 0x00;
         fw_session_reader_t *r = open_bytes(st.buf, st.len, FW_SF_AUTO, path);
-        for (size_t i = 0; i < 50; i++)
-                assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), 1);
+        read_ok(r, 50);
         assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), -1);
         snprintf(want, sizeof(want),
                  "%s: byte %zu: not a fanwatch record (byte 0x00 is not a msgpack map); skipped "
@@ -444,12 +439,11 @@ static void test_msgpack_corrupt(void **state) {
                 assert_true(fw_session_equal(&s, &w));
         }
         expect_end(r);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
         free_stream(&st);
 
         /* 2. record 20 says version 2: that record alone is refused */
-        make_stream(&st, 11, 100);
+        st = make_stream(11, 100);
         size_t vpos = st.off[20] + ((uint8_t)st.buf[st.off[20]] == 0xde ? 3 : 1) + 2;
         assert_int_equal(st.buf[vpos], 1);
         st.buf[vpos] = 2;
@@ -457,13 +451,12 @@ static void test_msgpack_corrupt(void **state) {
         size_t errors, lost = check_subsequence(r, 11, 100, &errors);
         assert_int_equal(lost, 1);
         assert_int_equal(errors, 1);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
         free_stream(&st);
 
         /* 3. a string length inside record 70 corrupted: at most a few records lost, nothing
          * invented, later records read */
-        make_stream(&st, 11, 100);
+        st = make_stream(11, 100);
         size_t idpos = st.off[70] + ((uint8_t)st.buf[st.off[70]] == 0xde ? 3 : 1) + 3 + 3;
         assert_true((uint8_t)st.buf[idpos] == 0xd9 || ((uint8_t)st.buf[idpos] & 0xe0) == 0xa0);
         if ((uint8_t)st.buf[idpos] == 0xd9)
@@ -475,13 +468,12 @@ static void test_msgpack_corrupt(void **state) {
         if (lost < 1 || lost > 3 || errors < 1 || errors > 3)
                 fail_msg("lost %zu records with %zu errors", lost, errors);
         assert_true(errors >= 1 && errors <= 3);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
 
         /* 4. every single-byte corruption of a short stream (four ways): never a crash, never
          * an invented session, at most 2 records lost to one bad byte (1 seen) */
         free_stream(&st);
-        make_stream(&st, 13, 8);
+        st = make_stream(13, 8);
         static const uint8_t masks[] = {0x5a, 0xff, 0x01, 0x80};
         size_t worst = 0;
         for (size_t m = 0; m < sizeof(masks); m++)
@@ -514,8 +506,7 @@ static void test_msgpack_corrupt(void **state) {
                         if (got + 2 < st.n)
                                 fail_msg("byte %zu ^ 0x%02x: only %zu of %zu records read", pos,
                                          masks[m], got, st.n);
-                        fw_session_reader_close(r);
-                        unlink(path);
+                        close_file(r, path);
                         free(copy);
                 }
         print_message("worst loss to one corrupted byte: %zu records\n", worst);
@@ -525,16 +516,14 @@ static void test_msgpack_corrupt(void **state) {
 /* Corruption with no record after it: a clear stop that says how many records were read. */
 static void test_msgpack_stop(void **state) {
         (void)state;
-        stream_t st;
-        make_stream(&st, 3, 5);
+        stream_t st = make_stream(3, 5);
         char *buf = malloc(st.len + 64);
         memcpy(buf, st.buf, st.len);
         memset(buf + st.len, 'x', 64);
         char path[256], want[600];
         fw_session_reader_t *r = open_bytes(buf, st.len + 64, FW_SF_AUTO, path);
         fw_session_t s;
-        for (size_t i = 0; i < 5; i++)
-                assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), 1);
+        read_ok(r, 5);
         assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), -1);
         snprintf(want, sizeof(want),
                  "%s: byte %zu: not a fanwatch record (byte 0x78 is not a msgpack map); no "
@@ -542,8 +531,7 @@ static void test_msgpack_stop(void **state) {
                  path, st.len);
         assert_string_equal(err, want);
         expect_end(r);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
 
         /* an oversized map (a 2,000-byte string inside) is an error, then the next record */
         uint8_t big[2100];
@@ -567,11 +555,9 @@ static void test_msgpack_stop(void **state) {
         assert_non_null(strstr(err, ": byte 0: record larger than 1024 bytes"));
         snprintf(want, sizeof(want), "next record at byte %zu", n);
         assert_non_null(strstr(err, want));
-        for (size_t i = 0; i < 5; i++)
-                assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), 1);
+        read_ok(r, 5);
         expect_end(r);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
         free(buf);
         free(buf2);
         free_stream(&st);
@@ -587,14 +573,12 @@ static void test_auto_detect(void **state) {
         assert_int_equal(fw_session_reader_format(r), FW_SF_JSON);
         expect_session(r, "j", "10.0.0.1", 9);
         expect_end(r);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
 
         r = open_text("", FW_SF_AUTO, path);
         assert_int_equal(fw_session_reader_format(r), FW_SF_JSON);
         expect_end(r);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
 
         strcpy(path, temp_file("id,firstPacket\n", 15));
         assert_null(fw_session_reader_open(path, FW_SF_AUTO, err, sizeof(err)));
@@ -606,8 +590,7 @@ static void test_auto_detect(void **state) {
         fw_session_t s;
         assert_int_equal(fw_session_reader_next(r, &s, err, sizeof(err)), -1);
         expect_end(r);
-        fw_session_reader_close(r);
-        unlink(path);
+        close_file(r, path);
 
         assert_null(fw_session_reader_open("/nonexistent/sessions.jsonl", FW_SF_AUTO, err,
                                            sizeof(err)));
@@ -655,8 +638,7 @@ static void test_msgpack_skip(void **state) {
                         fail_msg("case %zu: rc %d len %zu", i, rc, len);
         }
         /* agrees with msgpack-c on every generated record and every prefix of one */
-        stream_t st;
-        make_stream(&st, 21, 200);
+        stream_t st = make_stream(21, 200);
         msgpack_unpacked u;
         msgpack_unpacked_init(&u);
         size_t off = 0;

@@ -13,7 +13,6 @@ void fw_gate_init(fw_gate_t *g) {
 
 void fw_gate_push(fw_gate_t *g, fw_gate_item_t *it, int64_t offset, int64_t clock_before) {
         it->next = NULL;
-        it->orphan = 0;
         it->offset = offset;
         it->clock_before = clock_before; /* not the state: its report may have come already */
         if (g->tail != NULL)
@@ -30,10 +29,10 @@ void fw_gate_processed(fw_gate_t *g, int64_t next, int64_t clock) {
 }
 
 int fw_gate_report(fw_gate_item_t *it, int ok) {
-        if (it->orphan)
-                return 1;
-        atomic_store(&it->state, ok ? FW_GATE_DELIVERED : FW_GATE_FAILED);
-        return 0;
+        /* one swap: either the release saw it in flight and made it an orphan (freed here), or
+         * the release sees it reported and frees it itself */
+        return atomic_exchange(&it->state, ok ? FW_GATE_DELIVERED : FW_GATE_FAILED) ==
+               FW_GATE_ORPHAN;
 }
 
 size_t fw_gate_settle(fw_gate_t *g, fw_gate_free_fn free_fn, fw_gate_resend_fn resend, void *ud) {
@@ -77,12 +76,10 @@ size_t fw_gate_release(fw_gate_t *g, fw_gate_free_fn free_fn, void *ud) {
         for (fw_gate_item_t *it = g->head, *next; it != NULL; it = next) {
                 next = it->next;
                 n++;
-                if (atomic_load(&it->state) == FW_GATE_IN_FLIGHT)
-                        it->orphan = 1; /* freed by its delivery report */
-                else
-                        free_fn(it, ud);
+                int in_flight = FW_GATE_IN_FLIGHT;
+                if (!atomic_compare_exchange_strong(&it->state, &in_flight, FW_GATE_ORPHAN))
+                        free_fn(it, ud); /* reported already; else its report frees it */
         }
-        g->head = g->tail = NULL;
-        g->waiting = 0;
+        fw_gate_init(g); /* nothing offered: a lost partition commits nothing after this */
         return n;
 }

@@ -9,8 +9,12 @@
  * the partition is revoked or lost, the alerts still in flight are handed to their delivery
  * reports (orphaned): the report frees them, and nothing of the old gate is committed after.
  *
+ * A released gate offers nothing to commit: a lost partition commits nothing, a revoked one
+ * commits what was safe before its release.
+ *
  * Threads: a gate is changed under its partition's lock; fw_gate_report may run on another
- * thread (the delivery report) and only touches the item's atomic state, or an orphan. */
+ * thread (the delivery report): it only swaps the item's atomic state, so that exactly one of
+ * fw_gate_release and fw_gate_report hands a released item back to be freed. */
 #ifndef FW_COMMIT_GATE_H
 #define FW_COMMIT_GATE_H
 
@@ -18,15 +22,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum { FW_GATE_IN_FLIGHT, FW_GATE_DELIVERED, FW_GATE_FAILED };
+/* An item's state. FW_GATE_ORPHAN: released while in flight, its delivery report frees it. */
+enum { FW_GATE_IN_FLIGHT, FW_GATE_DELIVERED, FW_GATE_FAILED, FW_GATE_ORPHAN };
 
 /* One alert waiting for its acknowledgement; embed it first in the caller's own record. */
 typedef struct fw_gate_item {
         struct fw_gate_item *next;
-        int orphan;           /* its partition was given up: the delivery report frees it */
         int64_t offset;       /* the message that raised it */
         int64_t clock_before; /* the partition's event-time clock before that message */
-        _Atomic int state;    /* FW_GATE_IN_FLIGHT, _DELIVERED or _FAILED */
+        _Atomic int state;    /* FW_GATE_IN_FLIGHT, _DELIVERED, _FAILED or _ORPHAN */
 } fw_gate_item_t;
 
 typedef struct fw_gate {
@@ -72,7 +76,8 @@ void fw_gate_commit_sent(fw_gate_t *g, int64_t offset);
 void fw_gate_commit_failed(fw_gate_t *g);
 
 /* Give the partition up (revoked or lost): items in flight become orphans (their report frees
- * them), the others are freed now; the gate is empty after. Returns the items it held. */
+ * them), the others are freed now; the gate is empty after and offers nothing to commit (as
+ * fw_gate_init). Returns the items it held. */
 size_t fw_gate_release(fw_gate_t *g, fw_gate_free_fn free_fn, void *ud);
 
 #endif

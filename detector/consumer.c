@@ -2,7 +2,8 @@
  *
  * Offsets: each partition's alerts wait for their acknowledgement in its commit gate
  * (commit_gate.h: the commit rule, tested on its own); this file is the Kafka glue around it --
- * delivery reports, commits with the clock in their metadata, rebalances, the worker threads. */
+ * delivery reports, commits with the clock in their metadata, rebalances, and what the worker
+ * threads (workpool.h) do with a run of messages. */
 #include "consumer.h"
 
 #include <errno.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "timeutil.h"
 #include "wire.h"
+#include "workpool.h"
 
 #define BROKER_TIMEOUT_MS 10000
 #define REVOKE_DRAIN_MS   10000
@@ -31,7 +33,7 @@
 #define BATCH_WAIT_MS     20   /* a batch waits at most this long to fill (detection latency) */
 
 typedef struct part part_t;
-typedef struct worker worker_t;
+typedef struct feeder feeder_t;
 typedef struct ctx ctx_t;
 
 /* One alert in its partition's commit gate (the payload stays here until Kafka acknowledged
@@ -46,7 +48,8 @@ typedef struct node {
 struct part {
         int32_t id;
         pthread_mutex_t mu; /* held by the worker while it feeds a run; guards the fields below */
-        worker_t *w;        /* the worker thread that owns the partition's engine */
+        int worker;         /* the worker thread that owns the partition's engine */
+        feeder_t *f;        /* ... and its buffers */
         fw_engine_t *eng;
         int64_t replay_until; /* offsets below are replayed silently */
         int warmup;           /* ... as a new group's rewind: their alerts were never published */
@@ -63,15 +66,10 @@ typedef struct run {
         int live; /* FW_FEED_LIVE, _REPLAY or _WARMUP */
 } run_t;
 
-/* A worker thread: feeds the runs of the partitions it owns (partition id % threads). */
-struct worker {
+/* A worker thread's buffers: it feeds the runs of the partitions it owns (partition id %
+ * threads), one at a time. */
+struct feeder {
         ctx_t *c;
-        pthread_t th;
-        pthread_mutex_t mu;
-        pthread_cond_t cv;   /* work queued, or quit */
-        pthread_cond_t idle; /* queue empty and not busy */
-        run_t q[WORKER_QUEUE];
-        int qhead, qlen, busy, quit, started;
         fw_session_t *sess; /* decoded sessions of the run being fed (BATCH_MAX) */
         int64_t *offs;      /* their offsets */
         int64_t clock_before;
@@ -85,7 +83,8 @@ struct ctx {
         int32_t nparts_cap;
         int nassigned;
         fw_detector_health_t *health;
-        worker_t *workers;
+        fw_pool_t *pool;
+        feeder_t *feeders; /* one per worker thread */
         int nworkers;
         _Atomic int fatal;
         pthread_mutex_t fatal_mu;
@@ -179,14 +178,14 @@ static int produce_node(ctx_t *c, node_t *n, int main_thread) {
 /* The clock to commit with an alert of the run being fed: the engine's before the run; for an
  * engine that had seen nothing before it, the run's first session (its sessions before the
  * alert are in the new owner's rewind of 2 x window + lateness from there). */
-static int64_t run_clock(const worker_t *w) {
+static int64_t run_clock(const feeder_t *w) {
         return w->clock_before != FW_ABSENT ? w->clock_before : w->sess[0].first_packet_ms;
 }
 
 /* The engine's callback, on the worker thread feeding the partition (p->mu held). */
 static int on_alert(const fw_alert_t *a, void *opaque) {
         part_t *p = opaque;
-        worker_t *w = p->w;
+        feeder_t *w = p->f;
         ctx_t *c = w->c;
         fw_alert_json_opts_t jo = {c->o->viewer_url, c->o->observer, fw_wall_ms()};
         node_t *n = calloc(1, sizeof(*n));
@@ -336,32 +335,16 @@ static void set_fatal(ctx_t *c, const char *fmt, ...) {
 
 /* ---- workers ---- */
 
-/* With w->mu held: wait up to 10 ms for w to progress, serving delivery reports meanwhile (the
- * worker may itself be waiting for room in the producer queue). */
-static void wait_worker(ctx_t *c, worker_t *w) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 10 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-                ts.tv_sec++;
-                ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&w->idle, &w->mu, &ts);
-        pthread_mutex_unlock(&w->mu);
+/* While the main thread waits for a worker (queue full, drain): serve delivery reports, the
+ * worker may itself be waiting for room in the producer queue. */
+static void pool_wait(void *ud) {
+        ctx_t *c = ud;
         rd_kafka_poll(c->producer, 0);
-        pthread_mutex_lock(&w->mu);
 }
 
-/* Wait until every worker has fed everything queued. The main thread keeps serving delivery
- * reports meanwhile (a worker may be waiting for room in the producer queue). */
+/* Wait until every worker has fed everything queued. */
 static void workers_drain(ctx_t *c) {
-        for (int i = 0; i < c->nworkers; i++) {
-                worker_t *w = &c->workers[i];
-                pthread_mutex_lock(&w->mu);
-                while (w->qlen > 0 || w->busy)
-                        wait_worker(c, w);
-                pthread_mutex_unlock(&w->mu);
-        }
+        fw_pool_drain(c->pool);
 }
 
 /* ---- assignment ---- */
@@ -496,7 +479,8 @@ static void assign_prepare(ctx_t *c, rd_kafka_topic_partition_list_t *parts) {
                         continue;
                 }
                 pthread_mutex_init(&p->mu, NULL);
-                p->w = &c->workers[tp->partition % c->nworkers];
+                p->worker = tp->partition % c->nworkers;
+                p->f = &c->feeders[p->worker];
                 p->id = tp->partition;
                 p->replay_until = replay_until ? replay_until[i] : -1;
                 p->warmup = warmup != NULL && warmup[i];
@@ -664,7 +648,7 @@ static void decode_error(ctx_t *c, const rd_kafka_message_t *msg, const char *er
 
 /* Feed one run (worker thread): decode, feed the engine as one batch (prefetching ahead),
  * record how far the partition is processed; then release the messages. */
-static void run_feed(worker_t *w, run_t *r) {
+static void run_feed(feeder_t *w, run_t *r) {
         ctx_t *c = w->c;
         part_t *p = r->p;
         char err[256];
@@ -698,40 +682,18 @@ static void run_feed(worker_t *w, run_t *r) {
         free(r->msgs);
 }
 
-static void *worker_main(void *arg) {
-        worker_t *w = arg;
-        pthread_mutex_lock(&w->mu);
-        for (;;) {
-                while (w->qlen == 0 && !w->quit)
-                        pthread_cond_wait(&w->cv, &w->mu);
-                if (w->qlen == 0 && w->quit)
-                        break;
-                run_t r = w->q[w->qhead];
-                w->qhead = (w->qhead + 1) % WORKER_QUEUE;
-                w->qlen--;
-                w->busy = 1;
-                pthread_mutex_unlock(&w->mu);
-                run_feed(w, &r);
-                pthread_mutex_lock(&w->mu);
-                w->busy = 0;
-                if (w->qlen == 0)
-                        pthread_cond_broadcast(&w->idle);
-        }
-        pthread_mutex_unlock(&w->mu);
-        return NULL;
+/* A worker thread's job: one run, fed with the partition's feeder. */
+static void run_job(void *job, int worker, void *ud) {
+        run_t *r = job;
+        (void)worker; /* r->p->f is this worker's feeder (p->worker == worker) */
+        (void)ud;
+        run_feed(r->p->f, r);
 }
 
 /* Queue a run for its partition's worker, waiting (and serving delivery reports) while its
  * queue is full. Takes ownership of r->msgs. */
 static void run_queue(ctx_t *c, run_t *r) {
-        worker_t *w = r->p->w;
-        pthread_mutex_lock(&w->mu);
-        while (w->qlen == WORKER_QUEUE)
-                wait_worker(c, w);
-        w->q[(w->qhead + w->qlen) % WORKER_QUEUE] = *r;
-        w->qlen++;
-        pthread_cond_signal(&w->cv);
-        pthread_mutex_unlock(&w->mu);
+        fw_pool_queue(c->pool, r->p->worker, r);
 }
 
 /* Split a batch from librdkafka into runs (same partition, same live/replay state) for the
@@ -766,45 +728,33 @@ static void handle_batch(ctx_t *c, rd_kafka_message_t **msgs, size_t n) {
         }
 }
 
+/* The worker threads and their buffers. */
 static int workers_start(ctx_t *c, int n) {
-        c->workers = calloc((size_t)n, sizeof(*c->workers));
-        if (c->workers == NULL)
+        c->feeders = calloc((size_t)n, sizeof(*c->feeders));
+        if (c->feeders == NULL)
                 return -1;
         c->nworkers = n;
         for (int i = 0; i < n; i++) {
-                worker_t *w = &c->workers[i];
+                feeder_t *w = &c->feeders[i];
                 w->c = c;
-                pthread_mutex_init(&w->mu, NULL);
-                pthread_cond_init(&w->cv, NULL);
-                pthread_cond_init(&w->idle, NULL);
                 w->sess = malloc(BATCH_MAX * sizeof(*w->sess));
                 w->offs = malloc(BATCH_MAX * sizeof(*w->offs));
-                if (w->sess == NULL || w->offs == NULL ||
-                    pthread_create(&w->th, NULL, worker_main, w) != 0)
+                if (w->sess == NULL || w->offs == NULL)
                         return -1;
-                w->started = 1;
         }
-        return 0;
+        c->pool = fw_pool_new(n, WORKER_QUEUE, sizeof(run_t), run_job, pool_wait, c);
+        return c->pool != NULL ? 0 : -1;
 }
 
 static void workers_stop(ctx_t *c) {
+        fw_pool_free(c->pool);
+        c->pool = NULL;
         for (int i = 0; i < c->nworkers; i++) {
-                worker_t *w = &c->workers[i];
-                if (w->started) {
-                        pthread_mutex_lock(&w->mu);
-                        w->quit = 1;
-                        pthread_cond_signal(&w->cv);
-                        pthread_mutex_unlock(&w->mu);
-                        pthread_join(w->th, NULL);
-                }
-                free(w->sess);
-                free(w->offs);
-                pthread_mutex_destroy(&w->mu);
-                pthread_cond_destroy(&w->cv);
-                pthread_cond_destroy(&w->idle);
+                free(c->feeders[i].sess);
+                free(c->feeders[i].offs);
         }
-        free(c->workers);
-        c->workers = NULL;
+        free(c->feeders);
+        c->feeders = NULL;
         c->nworkers = 0;
 }
 

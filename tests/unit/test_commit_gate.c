@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,38 @@ static void test_no_alerts(void **state) {
         fw_gate_commit_failed(&g);
         assert_int_equal(safe(&g, &clock), 12);
         assert_int_equal(clock, 6000);
+}
+
+/* Acknowledgements in order: each one moves the offset to the next alert not acknowledged (with
+ * the clock before its message), the last one to the processed end; nothing is offered twice. */
+static void test_in_order(void **state) {
+        (void)state;
+        fw_gate_t g;
+        ctx_t c = {0};
+        alert_t a[3];
+        fw_gate_init(&g);
+        push(&g, &a[0], 2, 200);
+        push(&g, &a[1], 4, 400);
+        fw_gate_processed(&g, 5, 500);
+        push(&g, &a[2], 6, 600); /* raised by a message of the next run */
+        fw_gate_processed(&g, 9, 900);
+        int64_t clock;
+        assert_int_equal(safe(&g, &clock), 2);
+        assert_int_equal(clock, 200);
+        fw_gate_commit_sent(&g, 2);
+        static const int64_t next[3] = {4, 6, 9}, next_clock[3] = {400, 600, 900};
+        for (int i = 0; i < 3; i++) {
+                assert_int_equal(fw_gate_report(&a[i].item, 1), 0);
+                assert_int_equal(fw_gate_settle(&g, on_free, on_resend, &c), 1);
+                assert_true(a[i].freed);
+                assert_int_equal(g.waiting, (size_t)(2 - i));
+                assert_int_equal(safe(&g, &clock), next[i]);
+                assert_int_equal(clock, next_clock[i]);
+                fw_gate_commit_sent(&g, next[i]);
+                assert_int_equal(safe(&g, NULL), -1);
+        }
+        assert_int_equal(c.resent, 0);
+        assert_null(g.head);
 }
 
 /* Acknowledgements out of order: the offset stays at the oldest alert not acknowledged, with the
@@ -166,6 +199,10 @@ static void test_revoke_and_lost(void **state) {
                 assert_int_equal(fw_gate_release(&g, on_free, &c), 4);
                 assert_int_equal(g.waiting, 0);
                 assert_null(g.head);
+                /* given up: nothing more is offered (lost: nothing committed at all) */
+                assert_int_equal(safe(&g, NULL), -1);
+                assert_int_equal(fw_gate_settle(&g, on_free, on_resend, &c), 0);
+                assert_int_equal(safe(&g, NULL), -1);
                 assert_int_equal(in_flight.freed, 0); /* orphans wait for their reports */
                 assert_int_equal(late_failure.freed, 0);
                 assert_int_equal(delivered.freed, 1);
@@ -180,6 +217,73 @@ static void test_revoke_and_lost(void **state) {
                         assert_int_equal(fw_gate_report(&failed.item, 0), 1);
                 assert_int_equal(c.resent, 0); /* nothing resent after the release */
         }
+}
+
+/* A partition lost with alerts in flight and reports already in (acknowledged, failed): nothing
+ * is offered, although the processed end and an acknowledged head would have been safe before. */
+static void test_lost_commits_nothing(void **state) {
+        (void)state;
+        fw_gate_t g;
+        ctx_t c = {0};
+        alert_t acked, pending;
+        fw_gate_init(&g);
+        push(&g, &acked, 50, 5000);
+        push(&g, &pending, 52, 5200);
+        fw_gate_processed(&g, 60, 6000);
+        assert_int_equal(fw_gate_report(&acked.item, 1), 0);
+        assert_int_equal(safe(&g, NULL), 50); /* before the settle: held at the head */
+        assert_int_equal(fw_gate_release(&g, on_free, &c), 2); /* lost: no settle, no commit */
+        assert_int_equal(safe(&g, NULL), -1);
+        assert_int_equal(acked.freed, 1);
+        assert_int_equal(pending.freed, 0);
+        assert_int_equal(fw_gate_report(&pending.item, 0), 1); /* failed after the loss: dropped */
+        assert_int_equal(c.resent, 0);
+}
+
+/* Delivery reports on another thread racing the release (as librdkafka's could): every item is
+ * freed exactly once, by the release or by the caller of its report, never by both. */
+typedef struct racer {
+        alert_t *a;
+        size_t n;
+        int *freed_by_report;
+} racer_t;
+
+static void *report_all(void *arg) {
+        racer_t *r = arg;
+        for (size_t i = 0; i < r->n; i++) {
+                size_t k = (i * 7919) % r->n; /* any order */
+                if (fw_gate_report(&r->a[k].item, k % 3 != 0))
+                        r->freed_by_report[k]++;
+        }
+        return NULL;
+}
+
+static void test_release_races_reports(void **state) {
+        (void)state;
+        enum { N = 2000 };
+        alert_t *a = calloc(N, sizeof(*a));
+        int *by_report = calloc(N, sizeof(int));
+        assert_non_null(a);
+        assert_non_null(by_report);
+        for (int round = 0; round < 20; round++) {
+                fw_gate_t g;
+                ctx_t c = {0};
+                fw_gate_init(&g);
+                memset(by_report, 0, N * sizeof(int));
+                for (size_t i = 0; i < N; i++)
+                        push(&g, &a[i], (int64_t)i, (int64_t)i);
+                racer_t r = {a, N, by_report};
+                pthread_t th;
+                assert_int_equal(pthread_create(&th, NULL, report_all, &r), 0);
+                assert_int_equal(fw_gate_release(&g, on_free, &c), N);
+                assert_int_equal(pthread_join(th, NULL), 0);
+                for (size_t i = 0; i < N; i++)
+                        if (a[i].freed + by_report[i] != 1)
+                                fail_msg("round %d item %zu freed %d times", round, i,
+                                         a[i].freed + by_report[i]);
+        }
+        free(a);
+        free(by_report);
 }
 
 /* The same partition assigned again starts a fresh gate (the new owner's position); the old
@@ -282,9 +386,15 @@ static void test_random_never_passes(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_no_alerts),       cmocka_unit_test(test_out_of_order),
-                cmocka_unit_test(test_failed_delivery), cmocka_unit_test(test_revoke_and_lost),
-                cmocka_unit_test(test_reassigned),      cmocka_unit_test(test_random_never_passes),
+                cmocka_unit_test(test_no_alerts),
+                cmocka_unit_test(test_in_order),
+                cmocka_unit_test(test_out_of_order),
+                cmocka_unit_test(test_failed_delivery),
+                cmocka_unit_test(test_revoke_and_lost),
+                cmocka_unit_test(test_lost_commits_nothing),
+                cmocka_unit_test(test_release_races_reports),
+                cmocka_unit_test(test_reassigned),
+                cmocka_unit_test(test_random_never_passes),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

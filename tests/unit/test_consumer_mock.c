@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "consumer.h"
+#include "detect_conf.h"
 #include "engine.h"
 #include "log.h"
 #include "session_gen.h"
@@ -64,12 +65,14 @@ static void stream_session(uint64_t i, fw_session_t *s) {
 
 #define NSESSIONS 6400 /* 320 probes: 40 ports for each of the 8 scanners */
 
-static void produce(rd_kafka_t *p, uint64_t from, uint64_t to) {
+typedef void (*gen_fn)(uint64_t i, fw_session_t *s);
+
+static void produce(rd_kafka_t *p, gen_fn gen, uint64_t from, uint64_t to) {
         for (uint64_t i = from; i < to; i++) {
                 fw_session_t s;
                 char buf[FW_RECORD_MAX], err[256];
                 size_t len, keylen;
-                stream_session(i, &s);
+                gen(i, &s);
                 assert_int_equal(fw_session_encode(&s, buf, sizeof(buf), &len, err, sizeof(err)),
                                  0);
                 const void *key = fw_session_key(&s, &keylen);
@@ -127,7 +130,8 @@ static int collect(const fw_alert_t *a, void *ud) {
 
 /* The ids one engine per partition raises over the stream, and each partition's first alert
  * offset (the stream is produced in order: a partition's offsets count its sessions). */
-static void expected_ids(const fw_detect_cfg_t *cfg, idset_t *out, int64_t first[NPART]) {
+static void expected_ids(const fw_detect_cfg_t *cfg, gen_fn gen, uint64_t n, idset_t *out,
+                         int64_t first[NPART]) {
         char err[256];
         fw_engine_t *e[NPART];
         ref_t r[NPART];
@@ -136,9 +140,9 @@ static void expected_ids(const fw_detect_cfg_t *cfg, idset_t *out, int64_t first
                 e[p] = fw_engine_new(cfg, collect, &r[p], err, sizeof(err));
                 assert_non_null(e[p]);
         }
-        for (uint64_t i = 0; i < NSESSIONS; i++) {
+        for (uint64_t i = 0; i < n; i++) {
                 fw_session_t s;
-                stream_session(i, &s);
+                gen(i, &s);
                 int32_t p = fw_session_partition(&s, NPART);
                 assert_true(fw_engine_feed(e[p], &s, FW_FEED_LIVE) >= 0);
                 r[p].offset++;
@@ -338,7 +342,7 @@ static void test_rebalance_and_failed_deliveries(void **state) {
         fw_detect_cfg_defaults(&cfg);
         cfg.spike.enabled = cfg.spike_total.enabled = 0; /* baselines need hours of traffic */
         idset_t want = {0}, got = {0};
-        expected_ids(&cfg, &want, NULL);
+        expected_ids(&cfg, stream_session, NSESSIONS, &want, NULL);
         assert_true(want.n >= 8); /* a port scan per scanner at least */
 
         static const char *const obs_kv[][2] = {{"group.id", "mock-detectors"}};
@@ -348,7 +352,7 @@ static void test_rebalance_and_failed_deliveries(void **state) {
 
         /* the stream first (the errors below would hit this producer too), then the broker's
          * next 8 produce requests fail: the first detector's alerts */
-        produce(prod, 0, NSESSIONS);
+        produce(prod, stream_session, 0, NSESSIONS);
         rd_kafka_resp_err_t errs[8];
         for (int i = 0; i < 8; i++)
                 errs[i] = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE; /* permanent: not retried */
@@ -436,9 +440,9 @@ static void test_alerts_topic_refused(void **state) {
         cfg.spike.enabled = cfg.spike_total.enabled = 0;
         idset_t want = {0}, got = {0};
         int64_t first[NPART];
-        expected_ids(&cfg, &want, first);
+        expected_ids(&cfg, stream_session, NSESSIONS, &want, first);
         /* the first half now; its alerts are the partitions' first ones */
-        produce(prod, 0, NSESSIONS / 2);
+        produce(prod, stream_session, 0, NSESSIONS / 2);
         static const char *const obs_kv[][2] = {{"group.id", "mock-refused"}};
         rd_kafka_t *obs =
                 rd_kafka_new(RD_KAFKA_CONSUMER, conf_of(boot, obs_kv, 1), err, sizeof(err));
@@ -483,7 +487,7 @@ static void test_alerts_topic_refused(void **state) {
         assert_int_equal(d.stop, 0); /* still running */
         /* the rest of the stream arrives (its alerts queue behind the refused topic), then the
          * metadata clears and the next produce requests, the detector's, are refused */
-        produce(prod, NSESSIONS / 2, NSESSIONS);
+        produce(prod, stream_session, NSESSIONS / 2, NSESSIONS);
         for (int p = 0; p < NPART; p++) {
                 int64_t lo;
                 assert_int_equal(
@@ -530,10 +534,188 @@ static void test_alerts_topic_refused(void **state) {
         fw_detect_cfg_release(&cfg);
 }
 
+/* ---- a rebalance while no alert is acknowledged ---- */
+
+#define NHELD 80 /* sessions of the held stream, each from a source of its own */
+
+/* Session i of the held stream: one TCP session of source 10.90.x.y, its own, so that the rule
+ * below raises an alert for every record of the topic. */
+static void held_session(uint64_t i, fw_session_t *s) {
+        fw_gen_session(7, i, s);
+        s->first_packet_ms = 1716000000000LL + (int64_t)i * 100;
+        s->last_packet_ms = s->first_packet_ms + 20;
+        char src[32];
+        snprintf(src, sizeof(src), "10.90.%u.%u", (unsigned)(i / 250), (unsigned)(i % 250) + 1);
+        assert_int_equal(fw_ip_parse(src, &s->src_ip), 0);
+        s->ip_protocol = 6;
+}
+
+/* Every record raises an alert and none is acknowledged: a partition's committed offset is at
+ * most its first offset (0), or any commit would pass an unacknowledged record. */
+static void assert_held(rd_kafka_t *obs, const char *when) {
+        int64_t off[NPART];
+        int ok[NPART];
+        committed(obs, off, ok);
+        for (int p = 0; p < NPART; p++)
+                if (off[p] > 0)
+                        fail_msg("%s: partition %d committed at offset %lld although none of its "
+                                 "alerts was acknowledged",
+                                 when, p, (long long)off[p]);
+}
+
+/* Lines of a log file containing text. */
+static int count_lines(FILE *f, const char *text) {
+        char line[4096];
+        int n = 0;
+        fflush(f);
+        rewind(f);
+        while (fgets(line, sizeof(line), f) != NULL)
+                n += strstr(line, text) != NULL;
+        fseek(f, 0, SEEK_END);
+        return n;
+}
+
+/* Every delivery fails (produce requests answered with a permanent error: failed reports,
+ * resent at each settle) while the first detector processes the whole stream and while a
+ * second one joins and the group moves partitions between them (revoke or lost, as the mock
+ * decides), the second one's own deliveries failing too. Checked all along: no partition is
+ * ever committed past an unacknowledged record. Then Kafka accepts the alerts: every partition
+ * reaches its end with its clock and every alert is in the topic, once each id at least. */
+static void test_rebalance_never_passes_unacknowledged(void **state) {
+        (void)state;
+        char err[256];
+        static const char *const mock[][2] = {{"test.mock.num.brokers", "1"}};
+        rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, conf_of("", mock, 1), err, sizeof(err));
+        assert_non_null(prod);
+        rd_kafka_mock_cluster_t *mc = rd_kafka_handle_mock_cluster(prod);
+        assert_non_null(mc);
+        const char *boot = rd_kafka_mock_cluster_bootstraps(mc);
+        assert_int_equal(rd_kafka_mock_topic_create(mc, SESSIONS, NPART, 1),
+                         RD_KAFKA_RESP_ERR_NO_ERROR);
+        assert_int_equal(rd_kafka_mock_topic_create(mc, ALERTS, 1, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+
+        /* the built-in detections, and a rule raising an alert for every TCP session */
+        fw_detect_cfg_t cfg;
+        fw_detect_cfg_defaults(&cfg);
+        cfg.spike.enabled = cfg.spike_total.enabled = 0;
+        char rules[] = "/tmp/fw_mock_rules_XXXXXX";
+        int rfd = mkstemp(rules);
+        assert_true(rfd >= 0);
+        static const char text[] = "[every_tcp]\nexpression = ip.protocol == tcp\nthreshold = 1\n";
+        assert_int_equal(write(rfd, text, sizeof(text) - 1), (ssize_t)(sizeof(text) - 1));
+        close(rfd);
+        if (fw_detect_rules_load(&cfg, rules, err, sizeof(err)) != 0)
+                fail_msg("rules: %s", err);
+        unlink(rules);
+        idset_t want = {0}, got = {0};
+        int64_t first[NPART];
+        expected_ids(&cfg, held_session, NHELD, &want, first);
+        assert_int_equal(want.n, NHELD); /* one alert per record */
+
+        produce(prod, held_session, 0, NHELD);
+        static const char *const obs_kv[][2] = {{"group.id", "mock-held"}};
+        rd_kafka_t *obs =
+                rd_kafka_new(RD_KAFKA_CONSUMER, conf_of(boot, obs_kv, 1), err, sizeof(err));
+        assert_non_null(obs);
+        int64_t end[NPART];
+        for (int p = 0; p < NPART; p++) {
+                int64_t lo;
+                assert_int_equal(
+                        rd_kafka_query_watermark_offsets(obs, SESSIONS, p, &lo, &end[p], 5000),
+                        RD_KAFKA_RESP_ERR_NO_ERROR);
+                assert_true(end[p] >= 2); /* records past the first one to be held behind */
+                assert_int_equal(first[p], 0);
+        }
+
+        /* from now on every produce request fails (far more errors than the test sends
+         * requests: a few tens a second), until they are cleared below */
+        enum { NERRS = 200000 };
+        rd_kafka_resp_err_t *errs = malloc(NERRS * sizeof(*errs));
+        assert_non_null(errs);
+        for (int i = 0; i < NERRS; i++)
+                errs[i] = RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE; /* permanent: a failed report */
+        rd_kafka_mock_push_request_errors_array(mc, PRODUCE, NERRS, errs);
+        free(errs);
+
+        char logpath[] = "/tmp/fw_mock_log_XXXXXX";
+        int logfd = mkstemp(logpath);
+        assert_true(logfd >= 0);
+        FILE *log = fdopen(logfd, "w+");
+        assert_non_null(log);
+        fw_log_set_stream(log);
+
+        /* the first detector takes every partition, processes every record, fails deliveries */
+        detector_t a, b;
+        detector_start(&a, boot, &cfg, "mock-held");
+        int64_t deadline = fw_mono_ms() + DEADLINE;
+        while (!atomic_load(&a.health.assigned) ||
+               metric(&a, "fanwatch_detector_sessions_total") < NHELD ||
+               metric(&a, "fanwatch_detector_alert_delivery_errors_total") < NHELD) {
+                assert_held(obs, "one detector");
+                assert_true(fw_mono_ms() < deadline);
+                sleep_ms(50);
+        }
+        assert_held(obs, "one detector, every record processed");
+
+        /* the second one joins: the group rebalances while every alert is unacknowledged and
+         * deliveries keep failing; it ends when the second one has processed records of its
+         * partitions and seen its own deliveries fail */
+        double a_failed_before = metric(&a, "fanwatch_detector_alert_delivery_errors_total");
+        detector_start(&b, boot, &cfg, "mock-held");
+        deadline = fw_mono_ms() + DEADLINE;
+        while (!atomic_load(&b.health.assigned) ||
+               metric(&b, "fanwatch_detector_sessions_total") < 1 ||
+               metric(&b, "fanwatch_detector_alert_delivery_errors_total") < 1 ||
+               metric(&a, "fanwatch_detector_rebalances_total") < 2) {
+                assert_held(obs, "rebalancing");
+                assert_true(fw_mono_ms() < deadline);
+                sleep_ms(50);
+        }
+        assert_held(obs, "after the rebalance");
+        double a_failed_during =
+                metric(&a, "fanwatch_detector_alert_delivery_errors_total") - a_failed_before;
+        int revoked = count_lines(log, "revoked partition");
+        int lost = count_lines(log, "lost partition");
+        assert_true(revoked + lost >= 1);  /* the first one gave partitions up, alerts pending */
+        assert_true(a_failed_during >= 1); /* ... and its deliveries failed meanwhile */
+
+        /* Kafka accepts alerts again: everything is delivered and committed to the end */
+        rd_kafka_mock_clear_request_errors(mc, PRODUCE);
+        int clocks = 0;
+        deadline = fw_mono_ms() + DEADLINE;
+        while (!all_committed(obs, end, &clocks)) {
+                assert_true(fw_mono_ms() < deadline);
+                sleep_ms(100);
+        }
+        assert_true(clocks);
+        double b_failed = metric(&b, "fanwatch_detector_alert_delivery_errors_total");
+        detector_stop(&a);
+        detector_stop(&b);
+        fw_log_set_stream(NULL);
+        fclose(log);
+        unlink(logpath);
+        read_alert_ids(boot, &got);
+        for (size_t i = 0; i < want.n; i++)
+                if (!idset_has(&got, want.v[i]))
+                        fail_msg("alert %s is not in the alerts topic", want.v[i]);
+        printf("held rebalance: %d alerts held at offset 0 of every partition through %d "
+               "revocations and %d losses; %.0f failed deliveries of the first detector during "
+               "the rebalance, %.0f of the second; then all %zu delivered and committed\n",
+               NHELD, revoked, lost, a_failed_during, b_failed, want.n);
+        free(want.v);
+        free(got.v);
+        fw_metrics_free(a.m);
+        fw_metrics_free(b.m);
+        rd_kafka_destroy(obs);
+        rd_kafka_destroy(prod);
+        fw_detect_cfg_release(&cfg);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_rebalance_and_failed_deliveries),
                 cmocka_unit_test(test_alerts_topic_refused),
+                cmocka_unit_test(test_rebalance_never_passes_unacknowledged),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

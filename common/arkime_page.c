@@ -990,6 +990,197 @@ fail:
         return -1;
 }
 
+/* type_of, also for a member that is not there (NULL). */
+static inline int jtype(const cJSON *v) {
+        return v ? type_of(v) : cJSON_Invalid;
+}
+
+/* OpenSearch's "error": an object with "type" and "reason" (or a string): one line. */
+static void search_error(const cJSON *e, char *err, size_t errlen) {
+        char type[80] = "", reason[FW_ARKIME_ERRTEXT_MAX + 4] = "";
+        const cJSON *cause = e;
+        if (jtype(e) == cJSON_Object) {
+                /* the root cause names the index and the real problem */
+                const cJSON *rc = cJSON_GetObjectItemCaseSensitive(e, "root_cause");
+                if (jtype(rc) == cJSON_Array && rc->child && jtype(rc->child) == cJSON_Object)
+                        cause = rc->child;
+                const cJSON *t = cJSON_GetObjectItemCaseSensitive(cause, "type");
+                const cJSON *r = cJSON_GetObjectItemCaseSensitive(cause, "reason");
+                if (jtype(t) == cJSON_String)
+                        clean_text(type, sizeof(type), t->valuestring, strlen(t->valuestring), 76);
+                if (jtype(r) == cJSON_String)
+                        clean_text(reason, sizeof(reason), r->valuestring, strlen(r->valuestring),
+                                   FW_ARKIME_ERRTEXT_MAX);
+        } else if (jtype(e) == cJSON_String) {
+                clean_text(reason, sizeof(reason), e->valuestring, strlen(e->valuestring),
+                           FW_ARKIME_ERRTEXT_MAX);
+        } else {
+                describe(e, reason, sizeof(reason));
+        }
+        put(err, errlen, "opensearch error: %s%s%s", type, type[0] && reason[0] ? ": " : "",
+            reason);
+}
+
+/* A partial answer: timed_out true, or _shards.failed > 0 (with the first failure's reason). */
+static int search_partial(const cJSON *root, char *err, size_t errlen) {
+        const cJSON *to = cJSON_GetObjectItemCaseSensitive(root, "timed_out");
+        if (cJSON_IsTrue(to)) {
+                put(err, errlen, "opensearch timed out: the page may be partial");
+                return -1;
+        }
+        const cJSON *sh = cJSON_GetObjectItemCaseSensitive(root, "_shards");
+        const cJSON *failed = cJSON_GetObjectItemCaseSensitive(sh, "failed");
+        if (jtype(failed) == cJSON_Number && failed->valuedouble > 0) {
+                char why[FW_ARKIME_ERRTEXT_MAX + 80] = "";
+                const cJSON *fl = cJSON_GetObjectItemCaseSensitive(sh, "failures");
+                if (jtype(fl) == cJSON_Array && fl->child) {
+                        const cJSON *r = cJSON_GetObjectItemCaseSensitive(fl->child, "reason");
+                        if (r)
+                                search_error(r, why, sizeof(why));
+                }
+                put(err, errlen, "%.0f shard(s) failed: the page is partial%s%s",
+                    failed->valuedouble, why[0] ? "; " : "", why);
+                return -1;
+        }
+        return 0;
+}
+
+/* The id the viewer gives a hit (viewer/db.js Db.session2Sid), so both readers publish the same
+ * ids: "3@<_id>" (sessions2 indices: "2@"), and for a short _id (older capture) the index's
+ * date between: "3@<yymmdd>:<_id>". Indices outside Arkime's naming keep the bare _id. 0, or -1
+ * when it does not fit. */
+static int session_sid(const char *index, const char *id, char *out, size_t outsize) {
+        const char *s3 = index ? strstr(index, "sessions3-") : NULL;
+        const char *s2 = index && !s3 ? strstr(index, "sessions2-") : NULL;
+        const char *at = s3 ? s3 : s2;
+        int n;
+        if (!at)
+                n = snprintf(out, outsize, "%s", id);
+        else if (strlen(id) < 31)
+                n = snprintf(out, outsize, "%c@%s:%s", s3 ? '3' : '2', at + 10, id);
+        else
+                n = snprintf(out, outsize, "%c@%s", s3 ? '3' : '2', id);
+        return n < 0 || (size_t)n >= outsize ? -1 : 0;
+}
+
+int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
+                           fw_search_info_t *info, char *err, size_t errlen) {
+        const cJSON *hits = NULL, *last = NULL;
+        cJSON *root;
+        size_t n = 0, i = 0;
+
+        fw_arkime_page_reset(p);
+        memset(info, 0, sizeof(*info));
+        info->last_time_ms = -1;
+        if (err != NULL && errlen > 0)
+                err[0] = '\0';
+        if (body == NULL || len == 0) {
+                put(err, errlen, "empty response body");
+                return -1;
+        }
+        root = parse_in_arena(p, body, len, err, errlen);
+        if (root == NULL)
+                goto fail;
+        if (jtype(root) != cJSON_Object) {
+                put(err, errlen, "response is %s, not a JSON object", type_name(root));
+                goto fail;
+        }
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+        if (e != NULL) {
+                search_error(e, err, errlen);
+                goto fail;
+        }
+        if (search_partial(root, err, errlen) != 0)
+                goto fail;
+        hits = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "hits"),
+                                                "hits");
+        if (jtype(hits) != cJSON_Array) {
+                put(err, errlen, "response has no hits.hits array");
+                goto fail;
+        }
+        for (const cJSON *h = hits->child; h != NULL; h = h->next, n++) {
+                if (jtype(h) != cJSON_Object) {
+                        put(err, errlen, "hits[%zu] is %s, not an object", n, type_name(h));
+                        goto fail;
+                }
+                /* a hit without _id or sort cannot be deduplicated or paged past: the whole
+                 * page is wrong (the request was not the one fanwatch sends) */
+                const cJSON *id = cJSON_GetObjectItemCaseSensitive(h, "_id");
+                const cJSON *sort = cJSON_GetObjectItemCaseSensitive(h, "sort");
+                if (jtype(id) != cJSON_String || strlen(id->valuestring) > FW_SESSION_ID_MAX ||
+                    jtype(sort) != cJSON_Array || sort->child == NULL) {
+                        put(err, errlen, "hits[%zu] has no usable _id and sort", n);
+                        goto fail;
+                }
+                last = h;
+        }
+        if (reserve(p, n) != 0) {
+                put(err, errlen, "out of memory for %zu sessions", n);
+                goto fail;
+        }
+        current_arena = p->arena; /* the ids added below are allocated there too */
+        for (const cJSON *h = hits->child; h != NULL; h = h->next, i++) {
+                cJSON *src = cJSON_GetObjectItemCaseSensitive(h, "_source");
+                const cJSON *id = cJSON_GetObjectItemCaseSensitive(h, "_id");
+                char *msg = p->rejected == 0 ? p->first_reject : NULL;
+                if (jtype(src) != cJSON_Object) {
+                        p->rejected++;
+                        if (msg)
+                                put(msg, sizeof(p->first_reject), "session %s: no _source",
+                                    id->valuestring);
+                        continue;
+                }
+                const cJSON *index = cJSON_GetObjectItemCaseSensitive(h, "_index");
+                char sid[FW_SESSION_ID_MAX + 1];
+                if (session_sid(cJSON_IsString(index) ? index->valuestring : NULL,
+                                id->valuestring, sid, sizeof(sid)) != 0) {
+                        p->rejected++;
+                        if (msg)
+                                put(msg, sizeof(p->first_reject), "session %s: id too long",
+                                    id->valuestring);
+                        continue;
+                }
+                cJSON_DeleteItemFromObjectCaseSensitive(src, "id");
+                cJSON *s = cJSON_CreateString(sid);
+                if (s == NULL || !cJSON_AddItemToObject(src, "id", s)) {
+                        current_arena = NULL;
+                        put(err, errlen, "out of memory");
+                        goto fail;
+                }
+                if (parse_item(&p->sessions[p->count], src, i, msg, sizeof(p->first_reject)) == 0)
+                        p->count++;
+                else
+                        p->rejected++;
+        }
+        current_arena = NULL;
+        info->hits = n;
+        if (last != NULL) {
+                const cJSON *sort = cJSON_GetObjectItemCaseSensitive(last, "sort");
+                if (!cJSON_PrintPreallocated((cJSON *)sort, info->last_sort,
+                                             (int)sizeof(info->last_sort) - 5, 0)) {
+                        put(err, errlen, "the last hit's sort values are too long");
+                        goto fail;
+                }
+                if (jtype(sort->child) == cJSON_Number)
+                        info->last_time_ms = (int64_t)sort->child->valuedouble;
+        }
+        const cJSON *pit = cJSON_GetObjectItemCaseSensitive(root, "pit_id");
+        if (jtype(pit) == cJSON_String && !(info->pit_id = strdup(pit->valuestring))) {
+                put(err, errlen, "out of memory");
+                goto fail;
+        }
+        arena_rewind(p->arena);
+        return 0;
+
+fail:
+        current_arena = NULL;
+        arena_rewind(p->arena);
+        fw_arkime_page_reset(p);
+        info->hits = 0;
+        info->last_sort[0] = '\0';
+        return -1;
+}
+
 int fw_arkime_doc_append(fw_arkime_page_t *p, const char *json, size_t len, const char *id,
                          size_t idlen, char *err, size_t errlen) {
         int rc = -1;

@@ -982,6 +982,10 @@ static const conf_val_t *get_val(const fw_conf_t *conf, const char *fn, const ch
         return &conf->vals[i];
 }
 
+int fw_conf_has_key(const fw_conf_t *conf, const char *key) {
+        return key && find_def(conf->defs, conf->ndefs, key) >= 0;
+}
+
 /* Also accepts kafka.<prop> (NULL if that property is not set). */
 const char *fw_conf_str(const fw_conf_t *conf, const char *key) {
         if (key && is_kafka_key(key)) {

@@ -82,6 +82,9 @@ int fw_conf_bool(const fw_conf_t *conf, const char *key);
 int64_t fw_conf_duration_ms(const fw_conf_t *conf, const char *key);
 double fw_conf_float(const fw_conf_t *conf, const char *key);
 
+/* 1 if key is in the daemon's table (shared helpers reading optional keys), else 0. */
+int fw_conf_has_key(const fw_conf_t *conf, const char *key);
+
 /* Where a key's current value came from: "default", "<file>:<line>" or "environment". */
 const char *fw_conf_origin(const fw_conf_t *conf, const char *key);
 

@@ -1,5 +1,7 @@
 /* arkime_client: one keep-alive HTTPS connection to an Arkime viewer, asking /api/sessions for
- * one slice at a time (libcurl).
+ * one slice at a time (libcurl). fw_arkime_request sends any other request over the same
+ * connection (the viewer's /api/buildquery and /api/sessions/addtags, or OpenSearch's search API
+ * when the client points at OpenSearch).
  *
  * Requests are POSTs with a form body (Arkime merges body parameters over the URL's,
  * viewer/apiSessions.js), so long expressions are fine. Authentication is negotiated like
@@ -13,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "cursor.h"
 
 typedef enum {
@@ -35,6 +38,9 @@ typedef struct fw_arkime_opts {
         const char *expression; /* ANDed Arkime expression, NULL or "" for none */
         const char *cluster;    /* multiviewer cluster, NULL for none */
         const char *order;      /* order= (e.g. "@timestamp:asc"), NULL for the viewer's default */
+        const char *api_key;    /* NULL, or sent as "Authorization: ApiKey <it>" (a secret) */
+        const char *peer;       /* what the URL is, in errors: NULL for "the viewer" */
+        const char *auth_hint;  /* added to 401/403 errors; NULL for the viewer's account hint */
 } fw_arkime_opts_t;
 
 /* Failure classes, for metrics and retry decisions. */
@@ -49,6 +55,14 @@ typedef enum {
 } fw_arkime_err_t;
 
 typedef struct fw_arkime_client fw_arkime_client_t;
+
+/* Fill o from the FW_CONF_ARKIME_DEFS keys and arkime.expression/cluster/order where the table
+ * has them (the strings stay the configuration's); other members zero. */
+void fw_arkime_opts_from_conf(const fw_conf_t *conf, fw_arkime_opts_t *o);
+
+/* Start-up checks of those keys: arkime.url set (required names the mode or daemon that needs
+ * it), arkime.ca_file readable. 0, or -1 with err naming the key and where it was set. */
+int fw_arkime_conf_check(const fw_conf_t *conf, const char *required, char *err, size_t errlen);
 
 /* Create a client (opts strings are copied). NULL with err on bad options. */
 fw_arkime_client_t *fw_arkime_client_new(const fw_arkime_opts_t *opts, char *err, size_t errlen);
@@ -67,5 +81,18 @@ int64_t fw_arkime_client_stop_seen(const fw_arkime_client_t *c);
  * Otherwise a negative fw_arkime_err_t with a one-line cause in err. *ms gets the latency. */
 int fw_arkime_fetch(fw_arkime_client_t *c, const fw_slice_t *sl, const char **body, size_t *len,
                     double *ms, char *err, size_t errlen);
+
+/* One request to <url><path> (path starts with '/', query string included): method "GET",
+ * "POST" or "DELETE", with body (len bytes, content type ctype) unless body is NULL. On
+ * FW_ARKIME_OK (a 2xx status) resp and resp_len hold the response as fw_arkime_fetch's. Other
+ * statuses give FW_ARKIME_EAUTH or FW_ARKIME_EHTTP, with the status and the response's start
+ * (up to 300 bytes, one line) in err; *status gets the HTTP status (0 without a response). */
+int fw_arkime_request(fw_arkime_client_t *c, const char *method, const char *path,
+                      const char *ctype, const char *body, size_t len, const char **resp,
+                      size_t *resp_len, long *status, double *ms, char *err, size_t errlen);
+
+/* Append "name=value" (value URL-encoded, '&' between pairs) to the malloc'd form *form of
+ * *len bytes. 0, or -1 when out of memory (*form unchanged). */
+int fw_arkime_form_add(char **form, size_t *len, const char *name, const char *value);
 
 #endif

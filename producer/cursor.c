@@ -96,6 +96,24 @@ int fw_cursor_next(fw_cursor_t *c, int64_t now_ms, fw_slice_t *out) {
         return 1;
 }
 
+int fw_cursor_window(const fw_cursor_t *c, int64_t now_ms, int64_t *from_ms, int64_t *to_ms) {
+        int64_t horizon_s = fw_floor_div(now_ms - c->cfg.safety_lag_ms, 1000);
+        int64_t start_s = c->position_s - fw_floor_div(c->cfg.overlap_ms + 999, 1000);
+        if (start_s < 0)
+                start_s = 0;
+        if (start_s >= horizon_s)
+                return 0;
+        *from_ms = start_s * 1000;
+        *to_ms = horizon_s * 1000;
+        return 1;
+}
+
+void fw_cursor_advance(fw_cursor_t *c, int64_t position_s) {
+        if (position_s > c->position_s)
+                c->position_s = position_s;
+        fw_idset_prune(&c->seen, c->position_s * 1000 - c->cfg.overlap_ms - 1000);
+}
+
 int fw_cursor_slice_row(fw_cursor_t *c, const fw_slice_t *sl, const char *id) {
         (void)sl;
         c->slice_rows++;

@@ -106,6 +106,15 @@ int fw_cursor_first_sight(fw_cursor_t *c, const char *id, int64_t db_time_ms);
  * next slice, forget ids older than the overlap. */
 void fw_cursor_complete(fw_cursor_t *c, const fw_slice_t *sl);
 
+/* The OpenSearch reader's window at wall-clock now_ms, @timestamp [*from_ms, *to_ms] (both
+ * included): from the position minus the overlap to the horizon, the range the viewer reader's
+ * slices cover. 1, or 0 when the overlap's start is at the horizon (nothing to read). */
+int fw_cursor_window(const fw_cursor_t *c, int64_t now_ms, int64_t *from_ms, int64_t *to_ms);
+
+/* Every session with @timestamp < position_s*1000 was delivered: move the position there (if
+ * later) and forget ids older than the overlap. */
+void fw_cursor_advance(fw_cursor_t *c, int64_t position_s);
+
 /* Forget the poll in progress (after a failed request): the next call starts a new poll from
  * position - overlap. The position is unchanged. */
 void fw_cursor_restart(fw_cursor_t *c);

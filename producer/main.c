@@ -29,25 +29,10 @@ extern char **environ;
 
 static const fw_conf_def_t producer_defs[] = {
         FW_CONF_COMMON_DEFS,
-        {"producer.mode", FW_CT_ENUM, "api", 0, 0, "api|bridge", 0,
-         "api: poll the viewer's /api/sessions; bridge: republish Arkime capture's Kafka plugin "
-         "topic"},
-        {"arkime.url", FW_CT_URL, NULL, 0, 0, NULL, 0,
-         "viewer base URL, e.g. https://arkime.example:8005 (required in api mode)"},
-        {"arkime.user", FW_CT_STRING, NULL, 0, 0, NULL, 0,
-         "API user (create it with addUser.js --apionly, no time limit, no forced expression)"},
-        {"arkime.password", FW_CT_STRING, NULL, 0, 0, NULL, FW_CF_SECRET,
-         "API password; prefer arkime.password_file or the environment"},
-        {"arkime.auth", FW_CT_ENUM, "any", 0, 0, "any|digest|basic|none", 0,
-         "HTTP authentication: any negotiates digest or basic like curl --anyauth"},
-        {"arkime.ca_file", FW_CT_STRING, NULL, 0, 0, NULL, 0,
-         "CA certificates (PEM) for the viewer's TLS certificate; default the system store"},
-        {"arkime.tls_verify", FW_CT_BOOL, "true", 0, 0, NULL, 0,
-         "verify the viewer's certificate and host name (turn off only for a lab)"},
-        {"arkime.connect_timeout", FW_CT_DURATION, "10s", 100, 600000, NULL, 0,
-         "TCP + TLS connect timeout"},
-        {"arkime.timeout", FW_CT_DURATION, "120s", 1000, 3600000, NULL, 0,
-         "timeout of one /api/sessions request"},
+        {"producer.mode", FW_CT_ENUM, "api", 0, 0, "api|opensearch|bridge", 0,
+         "api: poll the viewer's /api/sessions; opensearch: read Arkime's session indices "
+         "directly; bridge: republish Arkime capture's Kafka plugin topic"},
+        FW_CONF_ARKIME_DEFS,
         {"arkime.expression", FW_CT_STRING, NULL, 0, 0, NULL, 0,
          "Arkime expression ANDed to every query, e.g. to pull only internal traffic"},
         {"arkime.cluster", FW_CT_STRING, NULL, 0, 0, NULL, 0, "multiviewer cluster name"},
@@ -58,6 +43,31 @@ static const fw_conf_def_t producer_defs[] = {
          "sessions per request; at 10,000 and above Arkime scrolls through the whole prefix"},
         {"arkime.max_page_size", FW_CT_INT, "1000000", 1, 2000000, NULL, 0,
          "page length allowed for a single second that holds more than page_size sessions"},
+        {"opensearch.url", FW_CT_URL, NULL, 0, 0, NULL, 0,
+         "OpenSearch/Elasticsearch base URL, e.g. https://os.example:9200 (required in "
+         "opensearch mode)"},
+        {"opensearch.user", FW_CT_STRING, NULL, 0, 0, NULL, 0,
+         "user for basic authentication (read access to the session indices)"},
+        {"opensearch.password", FW_CT_STRING, NULL, 0, 0, NULL, FW_CF_SECRET,
+         "its password; prefer opensearch.password_file or the environment"},
+        {"opensearch.api_key", FW_CT_STRING, NULL, 0, 0, NULL, FW_CF_SECRET,
+         "API key sent as 'Authorization: ApiKey <key>' (base64 id:key), instead of a user"},
+        {"opensearch.ca_file", FW_CT_STRING, NULL, 0, 0, NULL, 0,
+         "CA certificates (PEM) for OpenSearch's TLS certificate; default the system store"},
+        {"opensearch.tls_verify", FW_CT_BOOL, "true", 0, 0, NULL, 0,
+         "verify OpenSearch's certificate and host name (turn off only for a lab)"},
+        {"opensearch.timeout", FW_CT_DURATION, "120s", 1000, 3600000, NULL, 0,
+         "timeout of one search request"},
+        {"opensearch.index", FW_CT_STRING, "arkime_sessions3-*", 0, 0, NULL, FW_CF_NONEMPTY,
+         "session indices (Arkime's prefix + sessions3-*; every rotation matches)"},
+        {"opensearch.page_size", FW_CT_INT, "10000", 1, 10000, NULL, 0,
+         "hits per search request (at most index.max_result_window)"},
+        {"opensearch.tiebreaker", FW_CT_STRING, NULL, 0, 0, NULL, 0,
+         "sort field after @timestamp; default _id on OpenSearch, _shard_doc on Elasticsearch"},
+        {"opensearch.keep_alive", FW_CT_DURATION, "2m", 1000, 3600000, NULL, 0,
+         "how long the point in time lives between two pages"},
+        {"opensearch.slice", FW_CT_STRING, NULL, 0, 0, NULL, 0,
+         "I/N: this producer reads slice I (0..N-1) of N; N producers split the cluster"},
         {"producer.safety_lag", FW_CT_DURATION, "90s", 0, 86400000, NULL, 0,
          "read only sessions written at least this long ago (index refresh + clock skew)"},
         {"producer.overlap", FW_CT_DURATION, "60s", 0, 3600000, NULL, 0,
@@ -107,6 +117,62 @@ static int is_bridge(const fw_conf_t *conf) {
         return strcmp(fw_conf_str(conf, "producer.mode"), "bridge") == 0;
 }
 
+static int is_opensearch(const fw_conf_t *conf) {
+        return strcmp(fw_conf_str(conf, "producer.mode"), "opensearch") == 0;
+}
+
+/* What the cursor file is for: the viewer (and multiviewer cluster), or the OpenSearch URL,
+ * index pattern and slice. A file written by one reader is refused by the other. */
+static void reader_id(const fw_conf_t *conf, char *buf, size_t len) {
+        if (is_opensearch(conf)) {
+                const char *slice = fw_conf_str(conf, "opensearch.slice");
+                snprintf(buf, len, "opensearch %s/%s%s%s", fw_conf_str(conf, "opensearch.url"),
+                         fw_conf_str(conf, "opensearch.index"), slice ? " slice " : "",
+                         slice ? slice : "");
+                return;
+        }
+        const char *cluster = fw_conf_str(conf, "arkime.cluster");
+        snprintf(buf, len, "%s%s%s", fw_conf_str(conf, "arkime.url"), cluster ? "#" : "",
+                 cluster ? cluster : "");
+}
+
+/* A CA file key: unset, or a file that can be opened. */
+static int check_readable(const fw_conf_t *conf, const char *key, char *err, size_t errlen) {
+        const char *path = fw_conf_str(conf, key);
+        if (!path || !*path)
+                return 0;
+        FILE *f = fopen(path, "r");
+        if (!f) {
+                snprintf(err, errlen, "%s: key '%s': cannot open '%s': %s",
+                         fw_conf_origin(conf, key), key, path, strerror(errno));
+                return -1;
+        }
+        fclose(f);
+        return 0;
+}
+
+/* opensearch.slice "I/N" (0 <= I < N <= 1024) into *id, *max (unset: 0 of 0). */
+static int parse_slice(const fw_conf_t *conf, uint32_t *id, uint32_t *max, char *err,
+                       size_t errlen) {
+        const char *s = fw_conf_str(conf, "opensearch.slice");
+        unsigned i = 0, n = 0;
+        int used = 0;
+        if (s && *s &&
+            (sscanf(s, "%u/%u%n", &i, &n, &used) != 2 || s[used] != '\0' || n < 1 || n > 1024 ||
+             i >= n)) {
+                snprintf(err, errlen,
+                         "%s: key 'opensearch.slice': '%s' is not I/N with 0 <= I < N <= 1024 "
+                         "(e.g. 0/2 and 1/2 for two producers)",
+                         fw_conf_origin(conf, "opensearch.slice"), s);
+                return -1;
+        }
+        if (id)
+                *id = i;
+        if (max)
+                *max = n;
+        return 0;
+}
+
 /* --from/--to as given (checked by check_backfill). */
 static const char *opt_from, *opt_to;
 
@@ -145,29 +211,36 @@ static int check_mode(const fw_conf_t *conf, char *err, size_t errlen) {
                 return fw_kafka_conf_check(conf, bridge_kafka_defaults, RD_KAFKA_CONSUMER,
                                            fw_conf_str(conf, "bridge.group"), "bridge consumer",
                                            err, errlen);
-        const char *url = fw_conf_str(conf, "arkime.url");
-        if (!url || !*url) {
-                snprintf(err, errlen,
-                         "key 'arkime.url' is required in api mode (set it in the "
-                         "config file or as FANWATCH_ARKIME_URL)");
-                return -1;
+        const char *url;
+        if (is_opensearch(conf)) {
+                url = fw_conf_str(conf, "opensearch.url");
+                if (!url || !*url) {
+                        snprintf(err, errlen,
+                                 "key 'opensearch.url' is required in opensearch mode (set it in "
+                                 "the config file or as FANWATCH_OPENSEARCH_URL)");
+                        return -1;
+                }
+                if (check_readable(conf, "opensearch.ca_file", err, errlen) != 0 ||
+                    parse_slice(conf, NULL, NULL, err, errlen) != 0)
+                        return -1;
+                const char *expr = fw_conf_str(conf, "arkime.expression");
+                if (expr && *expr &&
+                    fw_arkime_conf_check(conf,
+                                         "with arkime.expression in opensearch mode (the "
+                                         "viewer translates the expression)",
+                                         err, errlen) != 0)
+                        return -1;
+        } else {
+                if (fw_arkime_conf_check(conf, "in api mode", err, errlen) != 0)
+                        return -1;
+                url = fw_conf_str(conf, "arkime.url");
         }
-        const char *ca = fw_conf_str(conf, "arkime.ca_file");
-        FILE *f = ca && *ca ? fopen(ca, "r") : NULL;
-        if (ca && *ca && !f) {
-                snprintf(err, errlen, "%s: key 'arkime.ca_file': cannot open '%s': %s",
-                         fw_conf_origin(conf, "arkime.ca_file"), ca, strerror(errno));
-                return -1;
-        }
-        if (f)
-                fclose(f);
         /* the cursor file, unless a backfill (which keeps none): as run() reads it */
         if (!opt_from) {
-                const char *cluster = fw_conf_str(conf, "arkime.cluster");
                 char viewer_id[1024], e[512];
                 int64_t position = 0;
-                snprintf(viewer_id, sizeof(viewer_id), "%s%s%s", url, cluster ? "#" : "",
-                         cluster ? cluster : "");
+                (void)url;
+                reader_id(conf, viewer_id, sizeof(viewer_id));
                 if (fw_cursor_load(fw_conf_str(conf, "producer.cursor_file"), viewer_id, &position,
                                    e, sizeof(e)) < 0) {
                         snprintf(err, errlen, "%s: key 'producer.cursor_file': %s",
@@ -266,14 +339,73 @@ static int wait_for_kafka(fw_publisher_t *pub, const fw_conf_t *conf) {
         return 0;
 }
 
-static fw_arkime_auth_t auth_mode(const char *s) {
-        if (strcmp(s, "digest") == 0)
-                return FW_ARKIME_AUTH_DIGEST;
-        if (strcmp(s, "basic") == 0)
-                return FW_ARKIME_AUTH_BASIC;
-        if (strcmp(s, "none") == 0)
-                return FW_ARKIME_AUTH_NONE;
-        return FW_ARKIME_AUTH_ANY;
+/* The OpenSearch reader: a client for OpenSearch (*client) and the reader over it (*os); the
+ * expression, if any, translated by the viewer first (ao: the viewer's options). 0, or -1
+ * logged. */
+static int start_opensearch(const fw_conf_t *conf, const fw_arkime_opts_t *ao,
+                            fw_arkime_client_t **client, fw_os_t **os) {
+        char err[1024];
+        uint32_t slice_id = 0, slice_max = 0;
+        if (parse_slice(conf, &slice_id, &slice_max, err, sizeof(err)) != 0) {
+                fw_error("producer", "%s", err);
+                return -1;
+        }
+        const char *user = fw_conf_str(conf, "opensearch.user");
+        fw_arkime_opts_t oo = {
+                .url = fw_conf_str(conf, "opensearch.url"),
+                .user = user,
+                .password = fw_conf_str(conf, "opensearch.password"),
+                .api_key = fw_conf_str(conf, "opensearch.api_key"),
+                .auth = user && *user ? FW_ARKIME_AUTH_BASIC : FW_ARKIME_AUTH_NONE,
+                .ca_file = fw_conf_str(conf, "opensearch.ca_file"),
+                .tls_verify = fw_conf_bool(conf, "opensearch.tls_verify"),
+                .connect_timeout_ms = ao->connect_timeout_ms,
+                .timeout_ms = (long)fw_conf_duration_ms(conf, "opensearch.timeout"),
+                .peer = "OpenSearch",
+                .auth_hint = "check opensearch.user and its password, or opensearch.api_key (the "
+                             "account needs read access to the session indices, see "
+                             "docs/producer.md)",
+        };
+        if (!oo.tls_verify)
+                fw_warn("producer",
+                        "opensearch.tls_verify is off: OpenSearch is not authenticated");
+        *client = fw_arkime_client_new(&oo, err, sizeof(err));
+        if (!*client) {
+                fw_error("producer", "%s", err);
+                return -1;
+        }
+        char keep_alive[32];
+        snprintf(keep_alive, sizeof(keep_alive), "%lldms",
+                 (long long)fw_conf_duration_ms(conf, "opensearch.keep_alive"));
+        fw_os_opts_t so = {
+                .index = fw_conf_str(conf, "opensearch.index"),
+                .tiebreaker = fw_conf_str(conf, "opensearch.tiebreaker"),
+                .keep_alive = keep_alive,
+                .page_size = (uint32_t)fw_conf_int(conf, "opensearch.page_size"),
+                .slice_id = slice_id,
+                .slice_max = slice_max,
+        };
+        *os = fw_os_new(&so, *client, err, sizeof(err));
+        if (!*os) {
+                fw_error("producer", "%s", err);
+                return -1;
+        }
+        if (ao->expression && *ao->expression) {
+                fw_arkime_client_t *viewer = fw_arkime_client_new(ao, err, sizeof(err));
+                int rc =
+                        viewer ? fw_os_set_expression(*os, viewer, ao->expression, err, sizeof(err))
+                               : -1;
+                fw_arkime_client_free(viewer);
+                if (rc != 0) {
+                        fw_error("producer", "%s", err);
+                        return -1;
+                }
+                fw_info("producer", "arkime.expression as OpenSearch query: %s", fw_os_query(*os));
+        }
+        fw_info("producer", "reading %s/%s directly%s%s", oo.url, so.index,
+                slice_max > 1 ? ", slice " : "",
+                slice_max > 1 ? fw_conf_str(conf, "opensearch.slice") : "");
+        return 0;
 }
 
 static int run(const fw_conf_t *conf, const char *from, const char *to) {
@@ -301,6 +433,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         fw_metrics_t *m = fw_metrics_new();
         fw_httpd_t *httpd = NULL;
         fw_arkime_client_t *client = NULL;
+        fw_os_t *os = NULL;
         fw_publisher_t *pub = NULL;
         fw_poller_t *poller = NULL;
         fw_cursor_t cursor;
@@ -354,33 +487,27 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                 goto out;
         }
 
-        fw_arkime_opts_t ao = {
-                .url = fw_conf_str(conf, "arkime.url"),
-                .user = fw_conf_str(conf, "arkime.user"),
-                .password = fw_conf_str(conf, "arkime.password"),
-                .auth = auth_mode(fw_conf_str(conf, "arkime.auth")),
-                .ca_file = fw_conf_str(conf, "arkime.ca_file"),
-                .tls_verify = fw_conf_bool(conf, "arkime.tls_verify"),
-                .connect_timeout_ms = (long)fw_conf_duration_ms(conf, "arkime.connect_timeout"),
-                .timeout_ms = (long)fw_conf_duration_ms(conf, "arkime.timeout"),
-                .expression = fw_conf_str(conf, "arkime.expression"),
-                .cluster = fw_conf_str(conf, "arkime.cluster"),
-                .order = fw_conf_str(conf, "arkime.order"),
-        };
-        if (!ao.tls_verify)
-                fw_warn("producer", "arkime.tls_verify is off: the viewer is not authenticated");
-        client = fw_arkime_client_new(&ao, err, sizeof(err));
-        if (!client) {
-                fw_error("producer", "%s", err);
-                goto out;
+        fw_arkime_opts_t ao;
+        fw_arkime_opts_from_conf(conf, &ao);
+        if (is_opensearch(conf)) {
+                if (start_opensearch(conf, &ao, &client, &os) != 0)
+                        goto out;
+        } else {
+                if (!ao.tls_verify)
+                        fw_warn("producer",
+                                "arkime.tls_verify is off: the viewer is not authenticated");
+                client = fw_arkime_client_new(&ao, err, sizeof(err));
+                if (!client) {
+                        fw_error("producer", "%s", err);
+                        goto out;
+                }
         }
         /* a stop lets a request (the rest of a slice being paged) run STOP_GRACE_MS */
         fw_arkime_client_set_stop(client, &stop_flag, STOP_GRACE_MS);
 
         /* the cursor: a backfill starts at --from and keeps no file */
         char viewer_id[1024];
-        snprintf(viewer_id, sizeof(viewer_id), "%s%s%s", ao.url, ao.cluster ? "#" : "",
-                 ao.cluster ? ao.cluster : "");
+        reader_id(conf, viewer_id, sizeof(viewer_id));
         const char *cursor_file = from ? NULL : fw_conf_str(conf, "producer.cursor_file");
         int64_t position =
                 from ? from_s
@@ -406,7 +533,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         fw_cursor_init(&cursor, &cc, position);
         cursor_ready = 1;
         fw_poller_opts_t po = {cursor_file, viewer_id, STOP_DELIVERY_MS};
-        poller = fw_poller_new(&po, client, pub, &cursor, m);
+        poller = fw_poller_new(&po, client, os, pub, &cursor, m);
         if (!poller)
                 goto out;
 
@@ -460,6 +587,7 @@ out:
         fw_publisher_free(pub, stop_flag ? STOP_FLUSH_MS : 30000);
         if (cursor_ready)
                 fw_cursor_free(&cursor);
+        fw_os_free(os);
         fw_arkime_client_free(client);
         fw_httpd_stop(httpd);
         fw_metrics_free(m);

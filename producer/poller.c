@@ -11,6 +11,7 @@
 struct fw_poller {
         fw_poller_opts_t opts;
         fw_arkime_client_t *client;
+        fw_os_t *os; /* the OpenSearch reader, NULL for the viewer's */
         fw_publisher_t *pub;
         fw_cursor_t *cursor;
         fw_arkime_page_t page;
@@ -52,18 +53,20 @@ static void progress_line(fw_poller_t *p) {
                 FW_DURATION(now - p->cursor->position_s * 1000));
 }
 
-fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client,
+fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client, fw_os_t *os,
                            fw_publisher_t *pub, fw_cursor_t *cursor, fw_metrics_t *m) {
         fw_poller_t *p = calloc(1, sizeof(*p));
         if (!p)
                 return NULL;
         p->opts = *opts;
         p->client = client;
+        p->os = os;
         p->pub = pub;
         p->cursor = cursor;
         fw_arkime_page_init(&p->page);
-        p->requests = COUNTER("fanwatch_producer_requests_total", NULL,
-                              "Requests to the viewer's /api/sessions");
+        p->requests =
+                COUNTER("fanwatch_producer_requests_total", NULL,
+                        "Requests to the viewer's /api/sessions (OpenSearch reader: searches)");
         p->polls = COUNTER("fanwatch_producer_polls_total", NULL, "Polls that reached the horizon");
         p->splits = COUNTER("fanwatch_producer_slice_splits_total", NULL,
                             "Full pages whose slice was narrowed and fetched again");
@@ -71,8 +74,9 @@ fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *cli
                             "One-row requests sizing a slice before its pages are read");
         p->reread = COUNTER("fanwatch_producer_sessions_reread_total", NULL,
                             "Sessions fetched in pages whose slice was narrowed and read again");
-        p->pulled = COUNTER("fanwatch_producer_sessions_pulled_total", NULL,
-                            "Sessions received from the viewer in complete slices");
+        p->pulled = COUNTER(
+                "fanwatch_producer_sessions_pulled_total", NULL,
+                "Sessions received from the viewer in complete slices (or from OpenSearch)");
         p->published = COUNTER("fanwatch_producer_sessions_published_total", NULL,
                                "Sessions Kafka acknowledged");
         p->skipped = COUNTER("fanwatch_producer_sessions_duplicate_total", NULL,
@@ -96,7 +100,7 @@ fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *cli
                 "When a poll last reached the horizon (epoch seconds); alert on time() minus it");
         p->progress.last_ms = fw_wall_ms();
         p->latency = fw_metrics_histogram(m, "fanwatch_producer_request_duration_seconds", NULL,
-                                          "Viewer request latency", latency_bounds,
+                                          "Viewer (or OpenSearch) request latency", latency_bounds,
                                           sizeof(latency_bounds) / sizeof(latency_bounds[0]));
         return p;
 }
@@ -158,11 +162,71 @@ static int wait_delivered(fw_poller_t *p, volatile sig_atomic_t *stop, char *err
         }
 }
 
+/* Kafka did not confirm what was sent (wd from wait_delivered: 1 stopping, -1 failed): some of
+ * it may not be in Kafka, so forget what was marked published and read it again (duplicates
+ * are harmless, loss is not). Returns wd. */
+static int abandon(fw_poller_t *p, int wd) {
+        fw_idset_free(&p->cursor->seen);
+        fw_cursor_restart(p->cursor);
+        return wd;
+}
+
 /* Give up on the current poll: nothing after the cursor counts as published any more. */
 static int fail(fw_poller_t *p, fw_counter_t *kind) {
         fw_counter_add(kind, 1);
         fw_cursor_restart(p->cursor);
         return -1;
+}
+
+/* The position moved past sessions Kafka confirmed: count them, save the position. 0, or -1
+ * (the state file could not be written; the poll is abandoned). */
+static int checkpoint(fw_poller_t *p, char *err, size_t errlen) {
+        uint64_t delivered = fw_publisher_delivered(p->pub);
+        fw_counter_add(p->published, delivered - p->delivered_mark);
+        p->delivered_mark = delivered;
+        if (p->opts.cursor_file && fw_cursor_save(p->opts.cursor_file, p->opts.viewer_id,
+                                                  p->cursor->position_s, err, errlen) != 0)
+                return fail(p, p->err_state);
+        fw_gauge_set(p->position, (double)p->cursor->position_s);
+        return 0;
+}
+
+/* Publish the page's sessions not yet published in the overlap; *sent and *dup count them.
+ * 0, 1 when stopping (gave up waiting for room in Kafka's queue) or -1 on a failure; on either
+ * the poll is abandoned (the cursor restarts, nothing counts as published). */
+static int publish_page(fw_poller_t *p, volatile sig_atomic_t *stop, size_t *sent, size_t *dup,
+                        char *err, size_t errlen) {
+        for (size_t i = 0; i < p->page.count; i++) {
+                const fw_session_t *s = &p->page.sessions[i];
+                int first = fw_cursor_first_sight(p->cursor, s->id, s->db_time_ms);
+                if (first < 0) {
+                        snprintf(err, errlen, "out of memory");
+                        return fail(p, p->err_page);
+                }
+                if (!first) {
+                        (*dup)++;
+                        continue;
+                }
+                if (fw_publisher_send(p->pub, s, err, errlen) != 0) {
+                        fw_idset_free(&p->cursor->seen);
+                        if (*stop) { /* gave up waiting for room in the queue */
+                                fw_cursor_restart(p->cursor);
+                                return 1;
+                        }
+                        return fail(p, p->err_kafka);
+                }
+                (*sent)++;
+        }
+        return 0;
+}
+
+/* Items of a page the parser refused: counted and logged, never published. */
+static void report_rejected(fw_poller_t *p, const char *where) {
+        if (!p->page.rejected)
+                return;
+        fw_counter_add(p->rejected, p->page.rejected);
+        fw_warn("producer", "%zu sessions of %s not published: %s", p->page.rejected, where,
+                p->page.first_reject);
 }
 
 static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_t *stop, char *err,
@@ -189,16 +253,19 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
         if (fw_arkime_page_parse(&p->page, body, len, err, errlen) != 0)
                 return fail(p, strncmp(err, "arkime error", 12) == 0 ? p->err_arkime : p->err_json);
 
-        size_t n = p->page.count;
-        if (n > p->times_cap) {
-                int64_t *t = realloc(p->times, n * sizeof(*t));
+        size_t n = p->page.count, returned = n + p->page.rejected;
+        /* one time per row the viewer returned: rejected rows have none (FW_ABSENT) */
+        if (returned > p->times_cap) {
+                int64_t *t = realloc(p->times, returned * sizeof(*t));
                 if (!t) {
                         snprintf(err, errlen, "out of memory");
                         return fail(p, p->err_page);
                 }
                 p->times = t;
-                p->times_cap = n;
+                p->times_cap = returned;
         }
+        for (size_t i = n; i < returned; i++)
+                p->times[i] = FW_ABSENT;
         for (size_t i = 0; i < n; i++) {
                 p->times[i] = p->page.sessions[i].db_time_ms;
                 if (fw_cursor_slice_row(p->cursor, sl, p->page.sessions[i].id) != 0) {
@@ -209,7 +276,6 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
         /* rejected items count towards what the viewer returned */
         for (size_t i = 0; i < p->page.rejected; i++)
                 (void)fw_cursor_slice_row(p->cursor, sl, NULL);
-        size_t returned = n + p->page.rejected;
         int verdict = fw_cursor_check_page(p->cursor, sl, returned, p->page.records_filtered,
                                            p->times, err, errlen);
         if (verdict == FW_PAGE_SPLIT) {
@@ -220,35 +286,17 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
         if (verdict != FW_PAGE_COMPLETE && verdict != FW_PAGE_MORE)
                 return fail(p, p->err_page);
         if (p->page.rejected) {
-                fw_counter_add(p->rejected, p->page.rejected);
-                fw_warn("producer", "%zu sessions of slice [%s, %s] not published: %s",
-                        p->page.rejected, FW_ISO_TIME(sl->start_s), FW_ISO_TIME(sl->stop_s),
-                        p->page.first_reject);
+                char where[96];
+                snprintf(where, sizeof(where), "slice [%s, %s]", FW_ISO_TIME(sl->start_s),
+                         FW_ISO_TIME(sl->stop_s));
+                report_rejected(p, where);
         }
         fw_counter_add(p->pulled, n);
 
         size_t sent = 0, dup = 0;
-        for (size_t i = 0; i < n; i++) {
-                const fw_session_t *s = &p->page.sessions[i];
-                int first = fw_cursor_first_sight(p->cursor, s->id, s->db_time_ms);
-                if (first < 0) {
-                        snprintf(err, errlen, "out of memory");
-                        return fail(p, p->err_page);
-                }
-                if (!first) {
-                        dup++;
-                        continue;
-                }
-                if (fw_publisher_send(p->pub, s, err, errlen) != 0) {
-                        fw_idset_free(&p->cursor->seen);
-                        if (*stop) { /* gave up waiting for room in the queue */
-                                fw_cursor_restart(p->cursor);
-                                return 1;
-                        }
-                        return fail(p, p->err_kafka);
-                }
-                sent++;
-        }
+        int pr = publish_page(p, stop, &sent, &dup, err, errlen);
+        if (pr != 0)
+                return pr;
         fw_counter_add(p->skipped, dup);
         if (verdict == FW_PAGE_MORE) {
                 /* the next page is fetched while Kafka acknowledges this one: the wait (and the
@@ -261,21 +309,11 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
                 return 0;
         }
         int wd = wait_delivered(p, stop, err, errlen);
-        if (wd != 0) {
-                /* some of this slice may not be in Kafka: forget what was marked published so
-                 * the retry sends the slice again (duplicates are harmless, loss is not) */
-                fw_idset_free(&p->cursor->seen);
-                fw_cursor_restart(p->cursor);
-                return wd > 0 ? 1 : -1;
-        }
-        uint64_t delivered = fw_publisher_delivered(p->pub);
-        fw_counter_add(p->published, delivered - p->delivered_mark);
-        p->delivered_mark = delivered;
+        if (wd != 0)
+                return abandon(p, wd);
         fw_cursor_complete(p->cursor, sl);
-        if (p->opts.cursor_file && fw_cursor_save(p->opts.cursor_file, p->opts.viewer_id,
-                                                  p->cursor->position_s, err, errlen) != 0)
-                return fail(p, p->err_state);
-        fw_gauge_set(p->position, (double)p->cursor->position_s);
+        if (checkpoint(p, err, errlen) != 0)
+                return -1;
         fw_debug("producer",
                  "slice [%s, %s] start %u length %u: %zu sessions, %zu published, %zu "
                  "re-read; complete",
@@ -285,10 +323,107 @@ static int poll_slice(fw_poller_t *p, const fw_slice_t *sl, volatile sig_atomic_
         return 0;
 }
 
+/* The OpenSearch reader waits for Kafka and moves the position every this many pages (and at
+ * the window's end): a restart re-reads at most that much, a long backlog is not held. */
+#define OS_CHECKPOINT_PAGES 8
+
+static fw_counter_t *os_error_kind(fw_poller_t *p, int rc, const char *err) {
+        if (rc == FW_ARKIME_EAUTH)
+                return p->err_auth;
+        if (rc == FW_ARKIME_EHTTP)
+                return p->err_http;
+        if (rc == FW_OS_EANSWER)
+                return strncmp(err, "opensearch error", 16) == 0 ? p->err_arkime
+                       : strncmp(err, "not JSON", 8) == 0        ? p->err_json
+                                                                 : p->err_page;
+        return p->err_network;
+}
+
+/* One poll of the OpenSearch reader: the window [position - overlap, horizon] under one point
+ * in time, page after page. Returns as fw_poller_poll. */
+static int poll_opensearch(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, char *err,
+                           size_t errlen) {
+        int64_t from_ms, to_ms;
+        if (!fw_cursor_window(p->cursor, now_ms, &from_ms, &to_ms))
+                return 0;
+        if (*stop)
+                return 1;
+        int rc = fw_os_begin(p->os, from_ms, to_ms, err, errlen);
+        if (rc != 0) {
+                if (rc == FW_ARKIME_ESTOPPED)
+                        return 1;
+                return fail(p, os_error_kind(p, rc, err));
+        }
+        uint32_t page_size = fw_os_page_size(p->os);
+        int pages = 0;
+        for (;;) {
+                /* stop between pages: the position is where the last checkpoint put it */
+                if (*stop) {
+                        fw_os_end(p->os);
+                        return abandon(p, 1);
+                }
+                (void)stopping_for(p, stop);
+                fw_search_info_t info;
+                double ms = 0;
+                fw_counter_add(p->requests, 1);
+                rc = fw_os_next(p->os, &p->page, &info, &ms, err, errlen);
+                fw_histogram_observe(p->latency, ms / 1000.0);
+                if (rc != 0) {
+                        fw_os_end(p->os);
+                        if (rc == FW_ARKIME_ESTOPPED)
+                                return abandon(p, 1);
+                        return fail(p, os_error_kind(p, rc, err));
+                }
+                int last = info.hits < page_size;
+                if (p->page.rejected) {
+                        char where[128];
+                        snprintf(where, sizeof(where), "OpenSearch window [%s, %s]",
+                                 FW_ISO_TIME(from_ms / 1000), FW_ISO_TIME(to_ms / 1000));
+                        report_rejected(p, where);
+                }
+                fw_counter_add(p->pulled, p->page.count);
+                size_t sent = 0, dup = 0;
+                int pr = publish_page(p, stop, &sent, &dup, err, errlen);
+                if (pr != 0) {
+                        fw_os_end(p->os);
+                        return pr;
+                }
+                fw_counter_add(p->skipped, dup);
+                if (!last && ++pages < OS_CHECKPOINT_PAGES)
+                        continue;
+                pages = 0;
+                int wd = wait_delivered(p, stop, err, errlen);
+                if (wd != 0) {
+                        fw_os_end(p->os);
+                        return abandon(p, wd);
+                }
+                /* sorted on @timestamp: everything before the last hit's second was read */
+                int64_t pos_s = last ? to_ms / 1000 : fw_floor_div(info.last_time_ms, 1000);
+                fw_cursor_advance(p->cursor, pos_s);
+                if (checkpoint(p, err, errlen) != 0) {
+                        fw_os_end(p->os);
+                        return -1;
+                }
+                fw_debug("producer", "OpenSearch window [%s, %s]: position %s%s",
+                         FW_ISO_TIME(from_ms / 1000), FW_ISO_TIME(to_ms / 1000),
+                         FW_ISO_TIME(p->cursor->position_s), last ? "; complete" : "");
+                progress_line(p);
+                if (last)
+                        break;
+        }
+        fw_os_end(p->os);
+        return 0;
+}
+
 int fw_poller_poll(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, char *err,
                    size_t errlen) {
         fw_slice_t sl;
-        while (fw_cursor_next(p->cursor, now_ms, &sl)) {
+        if (p->os) {
+                int rc = poll_opensearch(p, now_ms, stop, err, errlen);
+                if (rc != 0)
+                        return rc;
+        }
+        while (!p->os && fw_cursor_next(p->cursor, now_ms, &sl)) {
                 /* a slice being paged is finished first (a page or two), so that a stop
                  * re-reads no more than the overlap */
                 if (*stop && sl.offset == 0) {

@@ -12,6 +12,7 @@
 #include "arkime_page.h"
 #include "cursor.h"
 #include "metrics.h"
+#include "opensearch.h"
 #include "publisher.h"
 
 typedef struct fw_poller_opts {
@@ -23,14 +24,17 @@ typedef struct fw_poller_opts {
 typedef struct fw_poller fw_poller_t;
 
 /* Create over a client, a publisher and an initialised cursor (all owned by the caller and
- * outliving the poller); registers the producer's metrics in m. */
-fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client,
+ * outliving the poller); registers the producer's metrics in m. With os (not NULL) the poller
+ * reads OpenSearch through it instead of the viewer (client is then os's client): one window
+ * per poll from the position minus the overlap to the horizon, paged under a point in time, the
+ * position moved (and saved) every few pages once Kafka confirmed them. */
+fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client, fw_os_t *os,
                            fw_publisher_t *pub, fw_cursor_t *cursor, fw_metrics_t *m);
 void fw_poller_free(fw_poller_t *p);
 
 /* What the poller did so far, for progress lines. */
 typedef struct fw_poller_stats {
-        uint64_t requests;  /* requests to /api/sessions */
+        uint64_t requests;  /* requests to /api/sessions (or OpenSearch searches) */
         uint64_t probes;    /* of which one-row probes of a slice's size */
         uint64_t reread;    /* rows fetched in pages whose slice was narrowed (read again) */
         uint64_t published; /* sessions Kafka acknowledged */

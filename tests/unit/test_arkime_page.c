@@ -1348,6 +1348,118 @@ static void test_bulk_header(void **state) {
         assert_int_equal(fw_arkime_bulk_header(h, 20, small, sizeof(small)), -1);
 }
 
+/* ---- OpenSearch _search responses (fw_arkime_search_parse) ---- */
+
+/* A real OpenSearch 2.19 answer (3 hits under a PIT, _source limited to FW_ARKIME_FIELDS). */
+static void test_search_real(void **state) {
+        (void)state;
+        size_t len;
+        char *body = read_data("opensearch_search.json", &len);
+        fw_arkime_page_t p;
+        fw_search_info_t info;
+        char err[512];
+        fw_arkime_page_init(&p);
+        assert_int_equal(fw_arkime_search_parse(&p, body, len, &info, err, sizeof(err)), 0);
+        assert_int_equal(info.hits, 3);
+        assert_int_equal(p.count, 3);
+        assert_int_equal(p.rejected, 0);
+        /* the viewer's ids: 3@ + _id */
+        assert_string_equal(p.sessions[0].id, "3@180409-v1u6qUjQ5uVPG4dvUU0GXi3F");
+        assert_int_equal(p.sessions[0].db_time_ms, 1796462083554LL);
+        assert_int_equal(p.sessions[0].first_packet_ms, 1523241953739LL);
+        assert_int_equal(p.sessions[0].dst_port, 80);
+        assert_int_equal(info.last_time_ms, 1796462083611LL);
+        assert_string_equal(info.last_sort, "[1796462083611,\"180117-v1tLV5U5x4VLD72TfD5L37Mk\"]");
+        assert_non_null(info.pit_id);
+        assert_true(strlen(info.pit_id) > 100);
+        free(info.pit_id);
+        fw_arkime_page_free(&p);
+        free(body);
+}
+
+static int search(fw_arkime_page_t *p, fw_search_info_t *info, const char *body, char *err,
+                  size_t errlen) {
+        int rc = fw_arkime_search_parse(p, body, strlen(body), info, err, errlen);
+        free(info->pit_id);
+        info->pit_id = NULL;
+        return rc;
+}
+
+#define SRC                                                                                        \
+        "{\"@timestamp\":1700000000123,\"firstPacket\":1700000000000,\"lastPacket\":"              \
+        "1700000000100,\"ipProtocol\":6,\"source\":{\"ip\":\"10.0.0.1\",\"port\":1234},"           \
+        "\"destination\":{\"ip\":\"10.0.0.2\",\"port\":445}}"
+
+/* Partial answers, errors and malformed hits fail the whole page; unusable _source is a reject. */
+static void test_search_errors(void **state) {
+        (void)state;
+        fw_arkime_page_t p;
+        fw_search_info_t info;
+        char err[512];
+        fw_arkime_page_init(&p);
+        static const struct {
+                const char *body, *want; /* want: NULL = success, else a substring of err */
+        } cases[] = {
+                {"{\"timed_out\":true,\"hits\":{\"hits\":[]}}", "timed out"},
+                {"{\"_shards\":{\"failed\":2,\"failures\":[{\"reason\":{\"type\":\"x_exception\","
+                 "\"reason\":\"disk\"}}]},\"hits\":{\"hits\":[]}}",
+                 "2 shard(s) failed: the page is partial; opensearch error: x_exception: disk"},
+                {"{\"error\":{\"root_cause\":[{\"type\":\"search_context_missing_exception\","
+                 "\"reason\":\"No search context found\"}],\"type\":\"search_phase_execution_"
+                 "exception\"},\"status\":404}",
+                 "opensearch error: search_context_missing_exception: No search context found"},
+                {"{\"hits\":{}}", "no hits.hits array"},
+                {"{\"hits\":{\"hits\":[{\"_id\":\"a\",\"_source\":" SRC "}]}}",
+                 "has no usable _id and sort"},
+                {"{\"hits\":{\"hits\":[1]}}", "not an object"},
+                {"{\"hits\":{\"hits\":[]", "not JSON"},
+                {"{\"hits\":{\"hits\":[]}}", NULL},
+        };
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                int rc = search(&p, &info, cases[i].body, err, sizeof(err));
+                if (!cases[i].want) {
+                        assert_int_equal(rc, 0);
+                        assert_int_equal(info.hits, 0);
+                        assert_string_equal(info.last_sort, "");
+                        assert_int_equal(info.last_time_ms, -1);
+                        continue;
+                }
+                assert_int_equal(rc, -1);
+                if (!strstr(err, cases[i].want)) {
+                        fprintf(stderr, "case %zu: '%s' lacks '%s'\n", i, err, cases[i].want);
+                        fail();
+                }
+                assert_int_equal(p.count, 0);
+        }
+        /* ids by index name (viewer/db.js Db.session2Sid), a hit without _source, a bad field */
+        const char *body =
+                "{\"hits\":{\"hits\":["
+                "{\"_index\":\"arkime_sessions3-240518\",\"_id\":\"240518-short\",\"sort\":[1,"
+                "\"a\"],"
+                "\"_source\":" SRC "},"
+                "{\"_index\":\"sessions2-240518\",\"_id\":\"240518-"
+                "abcdefghijklmnopqrstuvwxyzABCD\","
+                "\"sort\":[2,\"b\"],\"_source\":" SRC "},"
+                "{\"_index\":\"other\",\"_id\":\"plain\",\"sort\":[3,\"c\"],\"_source\":" SRC "},"
+                "{\"_index\":\"arkime_sessions3-240518\",\"_id\":\"nosrc\",\"sort\":[4,\"d\"]},"
+                "{\"_index\":\"arkime_sessions3-240518\",\"_id\":\"badport\",\"sort\":[5,\"e\"],"
+                "\"_source\":{\"firstPacket\":1,\"lastPacket\":2,\"ipProtocol\":6,\"source\":{"
+                "\"ip\":\"10.0.0.1\",\"port\":70000},\"destination\":{\"ip\":\"10.0.0.2\"}}}"
+                "]}}";
+        assert_int_equal(search(&p, &info, body, err, sizeof(err)), 0);
+        assert_int_equal(info.hits, 5);
+        assert_int_equal(p.count, 3);
+        assert_int_equal(p.rejected, 2);
+        assert_string_equal(p.sessions[0].id, "3@240518:240518-short");
+        assert_string_equal(p.sessions[1].id, "2@240518-abcdefghijklmnopqrstuvwxyzABCD");
+        assert_string_equal(p.sessions[2].id, "plain");
+        assert_int_equal(p.sessions[2].db_time_ms, 1700000000123LL);
+        assert_non_null(strstr(p.first_reject, "nosrc: no _source"));
+        assert_string_equal(info.last_sort, "[5,\"e\"]");
+        assert_int_equal(info.last_time_ms, 5);
+        fw_arkime_page_free(&p);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_nested_v5_response),
@@ -1372,6 +1484,8 @@ int main(void) {
                 cmocka_unit_test(test_no_read_past_len),
                 cmocka_unit_test(test_deep_nesting),
                 cmocka_unit_test(test_bulk_header),
+                cmocka_unit_test(test_search_real),
+                cmocka_unit_test(test_search_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -518,9 +518,46 @@ static void test_store(void **state) {
         rmdir(dir);
 }
 
+/* The OpenSearch reader's window: position - overlap (whole seconds) to the horizon, the
+ * range the viewer reader's slices cover; the position moves only forward. */
+static void test_window(void **state) {
+        (void)state;
+        fw_cursor_cfg_t wcfg = {.safety_lag_ms = 90000, .overlap_ms = 60500, .page_size = 100};
+        fw_cursor_t c;
+        fw_cursor_init(&c, &wcfg, 1000);
+        int64_t from = -1, to = -1;
+        /* now - lag = 1100.999 s: the horizon is second 1100; the overlap rounds up to 61 s */
+        assert_int_equal(fw_cursor_window(&c, 1190999, &from, &to), 1);
+        assert_int_equal(from, 939000);
+        assert_int_equal(to, 1100000);
+        /* the same range as the viewer reader's first slice of that poll */
+        fw_slice_t sl;
+        assert_int_equal(fw_cursor_next(&c, 1190999, &sl), 1);
+        assert_int_equal(sl.start_s * 1000, from);
+        /* nothing before the overlap's start reaches the horizon */
+        assert_int_equal(fw_cursor_window(&c, 939000 + 90000, &from, &to), 0);
+        /* the position never goes back; ids older than the overlap are forgotten */
+        assert_int_equal(fw_cursor_first_sight(&c, "old", 900000), 1);
+        assert_int_equal(fw_cursor_first_sight(&c, "new", 1099000), 1);
+        fw_cursor_advance(&c, 1100);
+        assert_int_equal(c.position_s, 1100);
+        fw_cursor_advance(&c, 1050);
+        assert_int_equal(c.position_s, 1100);
+        assert_int_equal(fw_cursor_first_sight(&c, "new", 1099000), 0);
+        assert_int_equal(fw_cursor_first_sight(&c, "old", 900000), 1); /* pruned: new again */
+        /* a position at 0 with an overlap: the window starts at 0 */
+        fw_cursor_free(&c);
+        fw_cursor_init(&c, &wcfg, 10);
+        assert_int_equal(fw_cursor_window(&c, 200000, &from, &to), 1);
+        assert_int_equal(from, 0);
+        assert_int_equal(to, 110000);
+        fw_cursor_free(&c);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_idset),
+                cmocka_unit_test(test_window),
                 cmocka_unit_test(test_store),
                 cmocka_unit_test(test_slices_and_horizon),
                 cmocka_unit_test(test_full_page_splits),

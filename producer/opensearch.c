@@ -1,0 +1,354 @@
+#include "opensearch.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fw_os {
+        fw_os_opts_t o;
+        char *index, *tiebreaker, *keep_alive;
+        fw_arkime_client_t *http;
+        char *query;  /* the expression's query DSL (JSON), NULL for none */
+        char *pit_id; /* the open PIT, NULL when none */
+        int flavor;   /* 0 unknown, 1 OpenSearch, 2 Elasticsearch */
+        int64_t from_ms, to_ms;
+        char after[512]; /* search_after of the next page ("" for the first) */
+};
+
+#define FLAVOR_OPENSEARCH    1
+#define FLAVOR_ELASTICSEARCH 2
+
+/* What fanwatch asks of each hit: _id, _source, sort; and what says the page is whole. */
+#define FILTER_PATH                                                                                \
+        "filter_path=pit_id,timed_out,_shards.failed,_shards.failures,hits.hits._index,hits.hits._id,"              \
+        "hits.hits._source,hits.hits.sort,error"
+
+/* The index pattern goes into a URL path: letters, digits and the few signs index names and
+ * patterns use. */
+static int index_ok(const char *s) {
+        if (!s || !*s)
+                return 0;
+        for (; *s; s++)
+                if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                      (*s >= '0' && *s <= '9') || strchr("_-.*,:+", *s)))
+                        return 0;
+        return 1;
+}
+
+fw_os_t *fw_os_new(const fw_os_opts_t *o, fw_arkime_client_t *http, char *err, size_t errlen) {
+        if (!index_ok(o->index)) {
+                snprintf(err, errlen,
+                         "opensearch index pattern '%s': use letters, digits and _-.*,:+ only",
+                         o->index ? o->index : "");
+                return NULL;
+        }
+        if (o->slice_max > 1 && o->slice_id >= o->slice_max) {
+                snprintf(err, errlen, "opensearch slice %u of %u: the id must be below the count",
+                         o->slice_id, o->slice_max);
+                return NULL;
+        }
+        fw_os_t *os = calloc(1, sizeof(*os));
+        if (!os)
+                goto oom;
+        os->o = *o;
+        os->http = http;
+        os->index = strdup(o->index);
+        os->tiebreaker = o->tiebreaker && *o->tiebreaker ? strdup(o->tiebreaker) : NULL;
+        os->keep_alive = strdup(o->keep_alive && *o->keep_alive ? o->keep_alive : "2m");
+        if (!os->index || !os->keep_alive || (o->tiebreaker && *o->tiebreaker && !os->tiebreaker))
+                goto oom;
+        os->o.index = os->index;
+        os->o.tiebreaker = os->tiebreaker;
+        os->o.keep_alive = os->keep_alive;
+        if (os->o.page_size == 0)
+                os->o.page_size = 10000;
+        return os;
+oom:
+        snprintf(err, errlen, "out of memory");
+        fw_os_free(os);
+        return NULL;
+}
+
+void fw_os_free(fw_os_t *os) {
+        if (!os)
+                return;
+        fw_os_end(os);
+        free(os->index);
+        free(os->tiebreaker);
+        free(os->keep_alive);
+        free(os->query);
+        free(os);
+}
+
+uint32_t fw_os_page_size(const fw_os_t *os) {
+        return os->o.page_size;
+}
+
+const char *fw_os_query(const fw_os_t *os) {
+        return os->query;
+}
+
+/* Write s as a JSON string (quotes included). */
+static void json_str(FILE *f, const char *s) {
+        fputc('"', f);
+        for (; *s; s++) {
+                unsigned char c = (unsigned char)*s;
+                if (c == '"' || c == '\\')
+                        fprintf(f, "\\%c", c);
+                else if (c < 0x20)
+                        fprintf(f, "\\u%04x", c);
+                else
+                        fputc(c, f);
+        }
+        fputc('"', f);
+}
+
+char *fw_os_search_body(const fw_os_opts_t *o, const char *query, const char *pit_id,
+                        int64_t from_ms, int64_t to_ms, const char *search_after) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        if (!f)
+                return NULL;
+        fprintf(f, "{\"size\":%u,\"track_total_hits\":false,", o->page_size ? o->page_size : 10000);
+        if (pit_id) {
+                fputs("\"pit\":{\"id\":", f);
+                json_str(f, pit_id);
+                fputs(",\"keep_alive\":", f);
+                json_str(f, o->keep_alive ? o->keep_alive : "2m");
+                fputs("},", f);
+        }
+        fprintf(f,
+                "\"query\":{\"bool\":{\"filter\":[{\"range\":{\"@timestamp\":{\"gte\":%" PRId64
+                ",\"lte\":%" PRId64 ",\"format\":\"epoch_millis\"}}}",
+                from_ms, to_ms);
+        if (query)
+                fprintf(f, ",%s", query);
+        fputs("]}},\"sort\":[{\"@timestamp\":{\"order\":\"asc\"}}", f);
+        if (o->tiebreaker) {
+                fputs(",{", f);
+                json_str(f, o->tiebreaker);
+                fputs(":{\"order\":\"asc\"}}", f);
+        }
+        fputs("],\"_source\":{\"includes\":[", f);
+        /* the fields the viewer reader asks for (FW_ARKIME_FIELDS, comma-separated) */
+        const char *p = FW_ARKIME_FIELDS;
+        for (int first = 1; *p; first = 0) {
+                const char *comma = strchr(p, ',');
+                size_t n = comma ? (size_t)(comma - p) : strlen(p);
+                fprintf(f, "%s\"%.*s\"", first ? "" : ",", (int)n, p);
+                p += n + (comma ? 1 : 0);
+        }
+        fputs("]}", f);
+        if (o->slice_max > 1)
+                fprintf(f, ",\"slice\":{\"id\":%u,\"max\":%u}", o->slice_id, o->slice_max);
+        if (search_after && *search_after)
+                fprintf(f, ",\"search_after\":%s", search_after);
+        fputc('}', f);
+        if (fclose(f) != 0) {
+                free(buf);
+                return NULL;
+        }
+        return buf;
+}
+
+/* A JSON answer as a cJSON tree, or NULL with err. */
+static cJSON *parse_answer(const char *body, size_t len, const char *what, char *err,
+                           size_t errlen) {
+        cJSON *root = cJSON_ParseWithLength(body, len);
+        if (!root || !cJSON_IsObject(root)) {
+                snprintf(err, errlen, "%s: the answer is not a JSON object", what);
+                cJSON_Delete(root);
+                return NULL;
+        }
+        return root;
+}
+
+/* Which search engine answers: OpenSearch and Elasticsearch name their PIT endpoints
+ * differently (GET / tells: version.distribution is "opensearch" for OpenSearch). */
+static int find_flavor(fw_os_t *os, char *err, size_t errlen) {
+        const char *body;
+        size_t len;
+        long status;
+        double ms;
+        if (os->flavor)
+                return 0;
+        int rc = fw_arkime_request(os->http, "GET", "/", NULL, NULL, 0, &body, &len, &status, &ms,
+                                   err, errlen);
+        if (rc != FW_ARKIME_OK)
+                return rc;
+        cJSON *root = parse_answer(body, len, "GET /", err, errlen);
+        if (!root)
+                return FW_OS_EANSWER;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "version");
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(v, "distribution");
+        os->flavor = cJSON_IsString(d) && strcmp(d->valuestring, "opensearch") == 0
+                             ? FLAVOR_OPENSEARCH
+                             : FLAVOR_ELASTICSEARCH;
+        cJSON_Delete(root);
+        return 0;
+}
+
+int fw_os_set_expression(fw_os_t *os, fw_arkime_client_t *viewer, const char *expression, char *err,
+                         size_t errlen) {
+        free(os->query);
+        os->query = NULL;
+        if (!expression || !*expression)
+                return 0;
+        char *form = NULL;
+        size_t flen = 0;
+        if (fw_arkime_form_add(&form, &flen, "expression", expression) ||
+            fw_arkime_form_add(&form, &flen, "date", "-1")) {
+                free(form);
+                snprintf(err, errlen, "out of memory");
+                return FW_ARKIME_EINTERNAL;
+        }
+        const char *body;
+        size_t len;
+        long status;
+        double ms;
+        char e[512];
+        int rc = fw_arkime_request(viewer, "POST", "/api/buildquery",
+                                   "application/x-www-form-urlencoded", form, flen, &body, &len,
+                                   &status, &ms, e, sizeof(e));
+        free(form);
+        if (rc != FW_ARKIME_OK) {
+                snprintf(err, errlen,
+                         "arkime.expression: the viewer must translate it (/api/buildquery) and "
+                         "did not answer: %s",
+                         e);
+                return rc;
+        }
+        cJSON *root = parse_answer(body, len, "the viewer's /api/buildquery", err, errlen);
+        if (!root)
+                return FW_OS_EANSWER;
+        const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
+        const cJSON *q = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(root, "esquery"), "query");
+        if (error || !cJSON_IsObject(q)) {
+                snprintf(err, errlen, "arkime.expression: the viewer refused it: %.300s",
+                         cJSON_IsString(error) ? error->valuestring : "no esquery.query");
+                cJSON_Delete(root);
+                return FW_OS_EANSWER;
+        }
+        os->query = cJSON_PrintUnformatted(q);
+        cJSON_Delete(root);
+        if (!os->query) {
+                snprintf(err, errlen, "out of memory");
+                return FW_ARKIME_EINTERNAL;
+        }
+        return 0;
+}
+
+void fw_os_end(fw_os_t *os) {
+        if (!os->pit_id)
+                return;
+        char *buf = NULL;
+        size_t blen = 0;
+        FILE *f = open_memstream(&buf, &blen);
+        if (f) {
+                fputs(os->flavor == FLAVOR_OPENSEARCH ? "{\"pit_id\":[" : "{\"id\":", f);
+                json_str(f, os->pit_id);
+                fputs(os->flavor == FLAVOR_OPENSEARCH ? "]}" : "}", f);
+                if (fclose(f) == 0) {
+                        const char *body;
+                        size_t len;
+                        long status;
+                        double ms;
+                        char e[256];
+                        /* a PIT left open expires after keep_alive anyway */
+                        (void)fw_arkime_request(os->http, "DELETE",
+                                                os->flavor == FLAVOR_OPENSEARCH
+                                                        ? "/_search/point_in_time"
+                                                        : "/_pit",
+                                                "application/json", buf, blen, &body, &len, &status,
+                                                &ms, e, sizeof(e));
+                }
+                free(buf);
+        }
+        free(os->pit_id);
+        os->pit_id = NULL;
+}
+
+int fw_os_begin(fw_os_t *os, int64_t from_ms, int64_t to_ms, char *err, size_t errlen) {
+        fw_os_end(os);
+        int rc = find_flavor(os, err, errlen);
+        if (rc != 0)
+                return rc;
+        if (!os->tiebreaker) {
+                os->tiebreaker = strdup(os->flavor == FLAVOR_OPENSEARCH ? "_id" : "_shard_doc");
+                if (!os->tiebreaker) {
+                        snprintf(err, errlen, "out of memory");
+                        return FW_ARKIME_EINTERNAL;
+                }
+                os->o.tiebreaker = os->tiebreaker;
+        }
+        char path[1024];
+        snprintf(path, sizeof(path), "/%s/%s?keep_alive=%s", os->index,
+                 os->flavor == FLAVOR_OPENSEARCH ? "_search/point_in_time" : "_pit",
+                 os->keep_alive);
+        const char *body;
+        size_t len;
+        long status;
+        double ms;
+        rc = fw_arkime_request(os->http, "POST", path, NULL, NULL, 0, &body, &len, &status, &ms,
+                               err, errlen);
+        if (rc != FW_ARKIME_OK)
+                return rc;
+        cJSON *root = parse_answer(body, len, "opening a point in time", err, errlen);
+        if (!root)
+                return FW_OS_EANSWER;
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "pit_id");
+        if (!cJSON_IsString(id))
+                id = cJSON_GetObjectItemCaseSensitive(root, "id"); /* Elasticsearch */
+        if (!cJSON_IsString(id)) {
+                snprintf(err, errlen, "opening a point in time: no pit_id in the answer");
+                cJSON_Delete(root);
+                return FW_OS_EANSWER;
+        }
+        os->pit_id = strdup(id->valuestring);
+        cJSON_Delete(root);
+        if (!os->pit_id) {
+                snprintf(err, errlen, "out of memory");
+                return FW_ARKIME_EINTERNAL;
+        }
+        os->from_ms = from_ms;
+        os->to_ms = to_ms;
+        os->after[0] = '\0';
+        return 0;
+}
+
+int fw_os_next(fw_os_t *os, fw_arkime_page_t *page, fw_search_info_t *info, double *ms, char *err,
+               size_t errlen) {
+        *ms = 0;
+        if (!os->pit_id) {
+                snprintf(err, errlen, "no window open");
+                return FW_ARKIME_EINTERNAL;
+        }
+        char *req =
+                fw_os_search_body(&os->o, os->query, os->pit_id, os->from_ms, os->to_ms, os->after);
+        if (!req) {
+                snprintf(err, errlen, "out of memory");
+                return FW_ARKIME_EINTERNAL;
+        }
+        const char *body;
+        size_t len;
+        long status;
+        int rc = fw_arkime_request(
+                os->http, "POST", "/_search?allow_partial_search_results=false&" FILTER_PATH,
+                "application/json", req, strlen(req), &body, &len, &status, ms, err, errlen);
+        free(req);
+        if (rc != FW_ARKIME_OK)
+                return rc;
+        if (fw_arkime_search_parse(page, body, len, info, err, errlen) != 0)
+                return FW_OS_EANSWER;
+        if (info->pit_id) { /* the PIT id may change from page to page: use the newest */
+                free(os->pit_id);
+                os->pit_id = info->pit_id;
+                info->pit_id = NULL;
+        }
+        snprintf(os->after, sizeof(os->after), "%s", info->last_sort);
+        return 0;
+}

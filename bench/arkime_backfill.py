@@ -32,66 +32,13 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import ARKIME_LOCAL, ROOT, arkime_start, kafka_start, kafka_stop, run_backfill  # noqa: E402
+from benchlib import (ARKIME_LOCAL, ROOT, arkime_start, kafka_start, kafka_stop,  # noqa: E402
+                      opensearch_ids, run_backfill, timestamp_range, topic_ids)
 from fwtest import producer_fields  # noqa: E402  (benchlib put tests/support on the path)
 
 GEN = os.path.join(ROOT, 'tests', 'arkime', 'gen_pcaps.py')
 
 
-
-
-def os_json(url, path, body=None):
-    req = urllib.request.Request(url + path, data=json.dumps(body).encode() if body else None,
-                                 headers={'Content-Type': 'application/json'})
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return json.load(r)
-
-
-def opensearch_ids(url):
-    """Every session document's _id, straight from OpenSearch (search_after on _id)."""
-    ids, after = set(), None
-    while True:
-        body = {'size': 10000, 'sort': [{'_id': 'asc'}], '_source': False,
-                'query': {'match_all': {}}}
-        if after:
-            body['search_after'] = after
-        hits = os_json(url, '/arkime_sessions3-*/_search', body)['hits']['hits']
-        if not hits:
-            return ids
-        ids.update(h['_id'] for h in hits)
-        after = hits[-1]['sort']
-
-
-def timestamp_range(url):
-    r = os_json(url, '/arkime_sessions3-*/_search', {
-        'size': 0, 'aggs': {'lo': {'min': {'field': '@timestamp'}},
-                            'hi': {'max': {'field': '@timestamp'}},
-                            'sec': {'date_histogram': {'field': '@timestamp',
-                                                       'fixed_interval': '1s',
-                                                       'min_doc_count': 1}}}})
-    a = r['aggregations']
-    dens = max((b['doc_count'] for b in a['sec']['buckets']), default=0)
-    return int(a['lo']['value']), int(a['hi']['value']), dens, len(a['sec']['buckets'])
-
-
-def topic_ids(boot, topic, expect, timeout=120):
-    """The Arkime ids of every record on topic (msgpack field 'id')."""
-    from confluent_kafka import Consumer
-    import msgpack
-    c = Consumer({'bootstrap.servers': boot, 'group.id': 'bench-%d' % os.getpid(),
-                  'auto.offset.reset': 'earliest', 'enable.auto.commit': False})
-    c.subscribe([topic])
-    ids, records = set(), 0
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and records < expect:
-        for m in c.consume(10000, 1.0):
-            if m.error():
-                continue
-            rec = msgpack.unpackb(m.value(), raw=False)
-            ids.add(rec.get('id'))
-            records += 1
-    c.close()
-    return ids, records
 
 
 def main():

@@ -1,10 +1,12 @@
 """Shared pieces of the benchmark scripts: paths, waiting, CPU time, the local broker."""
 
 import functools
+import json
 import os
 import subprocess
 import sys
 import time
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STANDIN = os.path.join(ROOT, 'tests', 'arkime_standin')
@@ -82,3 +84,57 @@ def run_backfill(producer, frm, to, env, log_path):
     if rc != 0:
         raise SystemExit('producer failed (%d), see %s' % (rc, log_path))
     return seconds
+
+
+def os_json(url, path, body=None):
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode() if body else None,
+                                 headers={'Content-Type': 'application/json'})
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return json.load(r)
+
+
+def opensearch_ids(url):
+    """Every session document's _id, straight from OpenSearch (search_after on _id)."""
+    ids, after = set(), None
+    while True:
+        body = {'size': 10000, 'sort': [{'_id': 'asc'}], '_source': False,
+                'query': {'match_all': {}}}
+        if after:
+            body['search_after'] = after
+        hits = os_json(url, '/arkime_sessions3-*/_search', body)['hits']['hits']
+        if not hits:
+            return ids
+        ids.update(h['_id'] for h in hits)
+        after = hits[-1]['sort']
+
+
+def timestamp_range(url):
+    r = os_json(url, '/arkime_sessions3-*/_search', {
+        'size': 0, 'aggs': {'lo': {'min': {'field': '@timestamp'}},
+                            'hi': {'max': {'field': '@timestamp'}},
+                            'sec': {'date_histogram': {'field': '@timestamp',
+                                                       'fixed_interval': '1s',
+                                                       'min_doc_count': 1}}}})
+    a = r['aggregations']
+    dens = max((b['doc_count'] for b in a['sec']['buckets']), default=0)
+    return int(a['lo']['value']), int(a['hi']['value']), dens, len(a['sec']['buckets'])
+
+
+def topic_ids(boot, topic, expect, timeout=120):
+    """The Arkime ids of every record on topic (msgpack field 'id')."""
+    from confluent_kafka import Consumer
+    import msgpack
+    c = Consumer({'bootstrap.servers': boot, 'group.id': 'bench-%d' % os.getpid(),
+                  'auto.offset.reset': 'earliest', 'enable.auto.commit': False})
+    c.subscribe([topic])
+    ids, records = set(), 0
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and records < expect:
+        for m in c.consume(10000, 1.0):
+            if m.error():
+                continue
+            rec = msgpack.unpackb(m.value(), raw=False)
+            ids.add(rec.get('id'))
+            records += 1
+    c.close()
+    return ids, records

@@ -1071,7 +1071,7 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
 
         fw_arkime_page_reset(p);
         memset(info, 0, sizeof(*info));
-        info->last_time_ms = -1;
+        info->last_time_ms = info->first_time_ms = -1;
         if (err != NULL && errlen > 0)
                 err[0] = '\0';
         if (body == NULL || len == 0) {
@@ -1092,12 +1092,22 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
         }
         if (search_partial(root, err, errlen) != 0)
                 goto fail;
-        hits = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "hits"),
-                                                "hits");
-        if (jtype(hits) != cJSON_Array) {
-                put(err, errlen, "response has no hits.hits array");
+        /* a search answer always reports its shards; filter_path drops an empty hits.hits
+         * (the page after the last), so its absence alone is no error */
+        const cJSON *total = cJSON_GetObjectItemCaseSensitive(
+                cJSON_GetObjectItemCaseSensitive(root, "_shards"), "total");
+        if (jtype(total) != cJSON_Number) {
+                put(err, errlen, "not a search answer: no _shards.total");
                 goto fail;
         }
+        const cJSON *hits_obj = cJSON_GetObjectItemCaseSensitive(root, "hits");
+        hits = cJSON_GetObjectItemCaseSensitive(hits_obj, "hits");
+        if ((hits_obj && jtype(hits_obj) != cJSON_Object) || (hits && jtype(hits) != cJSON_Array)) {
+                put(err, errlen, "hits.hits is not an array");
+                goto fail;
+        }
+        if (hits == NULL)
+                goto done;
         for (const cJSON *h = hits->child; h != NULL; h = h->next, n++) {
                 if (jtype(h) != cJSON_Object) {
                         put(err, errlen, "hits[%zu] is %s, not an object", n, type_name(h));
@@ -1132,8 +1142,8 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
                 }
                 const cJSON *index = cJSON_GetObjectItemCaseSensitive(h, "_index");
                 char sid[FW_SESSION_ID_MAX + 1];
-                if (session_sid(cJSON_IsString(index) ? index->valuestring : NULL,
-                                id->valuestring, sid, sizeof(sid)) != 0) {
+                if (session_sid(cJSON_IsString(index) ? index->valuestring : NULL, id->valuestring,
+                                sid, sizeof(sid)) != 0) {
                         p->rejected++;
                         if (msg)
                                 put(msg, sizeof(p->first_reject), "session %s: id too long",
@@ -1153,6 +1163,7 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
                         p->rejected++;
         }
         current_arena = NULL;
+done:
         info->hits = n;
         if (last != NULL) {
                 const cJSON *sort = cJSON_GetObjectItemCaseSensitive(last, "sort");
@@ -1163,6 +1174,9 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
                 }
                 if (jtype(sort->child) == cJSON_Number)
                         info->last_time_ms = (int64_t)sort->child->valuedouble;
+                const cJSON *fs = cJSON_GetObjectItemCaseSensitive(hits->child, "sort");
+                if (jtype(fs->child) == cJSON_Number)
+                        info->first_time_ms = (int64_t)fs->child->valuedouble;
         }
         const cJSON *pit = cJSON_GetObjectItemCaseSensitive(root, "pit_id");
         if (jtype(pit) == cJSON_String && !(info->pit_id = strdup(pit->valuestring))) {

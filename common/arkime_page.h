@@ -61,19 +61,22 @@ int fw_arkime_doc_append(fw_arkime_page_t *p, const char *json, size_t len, cons
 
 /* What an OpenSearch _search response says besides its hits (fw_arkime_search_parse). */
 typedef struct fw_search_info {
-        size_t hits;          /* hits returned (accepted + rejected) */
-        char *pit_id;         /* the response's pit_id (malloc'd; free it), NULL when absent */
-        char last_sort[512];  /* the last hit's "sort" array as JSON text ("" when none): the
-                                 next page's search_after */
-        int64_t last_time_ms; /* its first sort value (@timestamp), -1 when none */
+        size_t hits;           /* hits returned (accepted + rejected) */
+        char *pit_id;          /* the response's pit_id (malloc'd; free it), NULL when absent */
+        char last_sort[512];   /* the last hit's "sort" array as JSON text ("" when none): the
+                                  next page's search_after */
+        int64_t last_time_ms;  /* its first sort value (@timestamp), -1 when none */
+        int64_t first_time_ms; /* the first hit's, -1 when none */
 } fw_search_info_t;
 
 /* Reset p, then parse an OpenSearch/Elasticsearch _search response over session indices:
  * every hits.hits[] element's "_source" is read like a stored document, its id the one the
- * viewer gives it ("3@" + "_id" for a sessions3 index, viewer/db.js Db.session2Sid). -1 with err (p left empty) when the body is not JSON, carries an "error" (type and
- * reason quoted), reports timed_out or failed shards (a partial result must not pass for a
- * complete one), or has no hits.hits array; otherwise 0, with rejected items as for a page.
- * info->pit_id is set on success only. */
+ * viewer gives it ("3@" + "_id" for a sessions3 index, viewer/db.js Db.session2Sid). -1 with err (p
+ * left empty) when the body is not JSON, carries an "error" (type and reason quoted), reports
+ * timed_out or failed shards (a partial result must not pass for a complete one), or is not a
+ * search answer (no _shards.total: ask for it in filter_path; an absent hits.hits is an empty page,
+ * as filter_path drops empty arrays); otherwise 0, with rejected items as for a page. info->pit_id
+ * is set on success only. */
 int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
                            fw_search_info_t *info, char *err, size_t errlen);
 

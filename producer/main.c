@@ -66,6 +66,9 @@ static const fw_conf_def_t producer_defs[] = {
          "sort field after @timestamp; default _id on OpenSearch, _shard_doc on Elasticsearch"},
         {"opensearch.keep_alive", FW_CT_DURATION, "2m", 1000, 3600000, NULL, 0,
          "how long the point in time lives between two pages"},
+        {"opensearch.streams", FW_CT_INT, "2", 1, 64, NULL, 0,
+         "parallel request streams (PIT slices) per producer; OpenSearch fetches a page on one "
+         "thread per shard"},
         {"opensearch.slice", FW_CT_STRING, NULL, 0, 0, NULL, 0,
          "I/N: this producer reads slice I (0..N-1) of N; N producers split the cluster"},
         {"producer.safety_lag", FW_CT_DURATION, "90s", 0, 86400000, NULL, 0,
@@ -343,7 +346,7 @@ static int wait_for_kafka(fw_publisher_t *pub, const fw_conf_t *conf) {
  * expression, if any, translated by the viewer first (ao: the viewer's options). 0, or -1
  * logged. */
 static int start_opensearch(const fw_conf_t *conf, const fw_arkime_opts_t *ao,
-                            fw_arkime_client_t **client, fw_os_t **os) {
+                            fw_os_pool_t **pool) {
         char err[1024];
         uint32_t slice_id = 0, slice_max = 0;
         if (parse_slice(conf, &slice_id, &slice_max, err, sizeof(err)) != 0) {
@@ -369,11 +372,6 @@ static int start_opensearch(const fw_conf_t *conf, const fw_arkime_opts_t *ao,
         if (!oo.tls_verify)
                 fw_warn("producer",
                         "opensearch.tls_verify is off: OpenSearch is not authenticated");
-        *client = fw_arkime_client_new(&oo, err, sizeof(err));
-        if (!*client) {
-                fw_error("producer", "%s", err);
-                return -1;
-        }
         char keep_alive[32];
         snprintf(keep_alive, sizeof(keep_alive), "%lldms",
                  (long long)fw_conf_duration_ms(conf, "opensearch.keep_alive"));
@@ -385,22 +383,24 @@ static int start_opensearch(const fw_conf_t *conf, const fw_arkime_opts_t *ao,
                 .slice_id = slice_id,
                 .slice_max = slice_max,
         };
-        *os = fw_os_new(&so, *client, err, sizeof(err));
-        if (!*os) {
+        *pool = fw_os_pool_new(&so, &oo, (unsigned)fw_conf_int(conf, "opensearch.streams"),
+                               &stop_flag, STOP_GRACE_MS, err, sizeof(err));
+        if (!*pool) {
                 fw_error("producer", "%s", err);
                 return -1;
         }
         if (ao->expression && *ao->expression) {
                 fw_arkime_client_t *viewer = fw_arkime_client_new(ao, err, sizeof(err));
-                int rc =
-                        viewer ? fw_os_set_expression(*os, viewer, ao->expression, err, sizeof(err))
-                               : -1;
+                int rc = viewer ? fw_os_pool_set_expression(*pool, viewer, ao->expression, err,
+                                                            sizeof(err))
+                                : -1;
                 fw_arkime_client_free(viewer);
                 if (rc != 0) {
                         fw_error("producer", "%s", err);
                         return -1;
                 }
-                fw_info("producer", "arkime.expression as OpenSearch query: %s", fw_os_query(*os));
+                fw_info("producer", "arkime.expression as OpenSearch query: %s",
+                        fw_os_pool_query(*pool));
         }
         fw_info("producer", "reading %s/%s directly%s%s", oo.url, so.index,
                 slice_max > 1 ? ", slice " : "",
@@ -433,7 +433,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         fw_metrics_t *m = fw_metrics_new();
         fw_httpd_t *httpd = NULL;
         fw_arkime_client_t *client = NULL;
-        fw_os_t *os = NULL;
+        fw_os_pool_t *pool = NULL;
         fw_publisher_t *pub = NULL;
         fw_poller_t *poller = NULL;
         fw_cursor_t cursor;
@@ -490,7 +490,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         fw_arkime_opts_t ao;
         fw_arkime_opts_from_conf(conf, &ao);
         if (is_opensearch(conf)) {
-                if (start_opensearch(conf, &ao, &client, &os) != 0)
+                if (start_opensearch(conf, &ao, &pool) != 0)
                         goto out;
         } else {
                 if (!ao.tls_verify)
@@ -503,7 +503,8 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                 }
         }
         /* a stop lets a request (the rest of a slice being paged) run STOP_GRACE_MS */
-        fw_arkime_client_set_stop(client, &stop_flag, STOP_GRACE_MS);
+        if (client)
+                fw_arkime_client_set_stop(client, &stop_flag, STOP_GRACE_MS);
 
         /* the cursor: a backfill starts at --from and keeps no file */
         char viewer_id[1024];
@@ -533,7 +534,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
         fw_cursor_init(&cursor, &cc, position);
         cursor_ready = 1;
         fw_poller_opts_t po = {cursor_file, viewer_id, STOP_DELIVERY_MS};
-        poller = fw_poller_new(&po, client, os, pub, &cursor, m);
+        poller = fw_poller_new(&po, client, pool, pub, &cursor, m);
         if (!poller)
                 goto out;
 
@@ -587,7 +588,7 @@ out:
         fw_publisher_free(pub, stop_flag ? STOP_FLUSH_MS : 30000);
         if (cursor_ready)
                 fw_cursor_free(&cursor);
-        fw_os_free(os);
+        fw_os_pool_free(pool);
         fw_arkime_client_free(client);
         fw_httpd_stop(httpd);
         fw_metrics_free(m);

@@ -10,9 +10,13 @@ struct fw_os {
         fw_os_opts_t o;
         char *index, *tiebreaker, *keep_alive;
         fw_arkime_client_t *http;
-        char *query;  /* the expression's query DSL (JSON), NULL for none */
-        char *pit_id; /* the open PIT, NULL when none */
-        int flavor;   /* 0 unknown, 1 OpenSearch, 2 Elasticsearch */
+        char *query;      /* the expression's query DSL (JSON), NULL for none */
+        char *pit_id;     /* the open PIT, NULL when none */
+        int owns_pit;     /* this reader opened it (and closes it) */
+        int flavor;       /* 0 unknown, 1 OpenSearch, 2 Elasticsearch */
+        int64_t after_ms; /* the last page's last @timestamp (-1: none yet in the sub-range) */
+        int64_t sub_lo, sub_hi; /* the sub-range of the window being read (both included) */
+        int64_t span_ms;        /* about two pages' worth of @timestamp */
         int64_t from_ms, to_ms;
         char after[512]; /* search_after of the next page ("" for the first) */
 };
@@ -22,7 +26,9 @@ struct fw_os {
 
 /* What fanwatch asks of each hit: _id, _source, sort; and what says the page is whole. */
 #define FILTER_PATH                                                                                \
-        "filter_path=pit_id,timed_out,_shards.failed,_shards.failures,hits.hits._index,hits.hits._id,"              \
+        "filter_path=pit_id,timed_out,_shards.total,_shards.failed,_shards.failures,hits.hits._"   \
+        "index,hits.hits."                                                                         \
+        "_id,"                                                                                     \
         "hits.hits._source,hits.hits.sort,error"
 
 /* The index pattern goes into a URL path: letters, digits and the few signs index names and
@@ -245,6 +251,11 @@ int fw_os_set_expression(fw_os_t *os, fw_arkime_client_t *viewer, const char *ex
 void fw_os_end(fw_os_t *os) {
         if (!os->pit_id)
                 return;
+        if (!os->owns_pit) {
+                free(os->pit_id);
+                os->pit_id = NULL;
+                return;
+        }
         char *buf = NULL;
         size_t blen = 0;
         FILE *f = open_memstream(&buf, &blen);
@@ -270,6 +281,19 @@ void fw_os_end(fw_os_t *os) {
         }
         free(os->pit_id);
         os->pit_id = NULL;
+}
+
+/* The first sub-range: a minute, widened while sparse, narrowed to the density seen. */
+#define FIRST_SPAN_MS 60000
+
+static void window_start(fw_os_t *os, int64_t from_ms, int64_t to_ms) {
+        os->from_ms = from_ms;
+        os->to_ms = to_ms;
+        os->after[0] = '\0';
+        os->after_ms = -1;
+        os->span_ms = FIRST_SPAN_MS;
+        os->sub_lo = from_ms;
+        os->sub_hi = to_ms - from_ms < FIRST_SPAN_MS ? to_ms : from_ms + FIRST_SPAN_MS - 1;
 }
 
 int fw_os_begin(fw_os_t *os, int64_t from_ms, int64_t to_ms, char *err, size_t errlen) {
@@ -314,21 +338,66 @@ int fw_os_begin(fw_os_t *os, int64_t from_ms, int64_t to_ms, char *err, size_t e
                 snprintf(err, errlen, "out of memory");
                 return FW_ARKIME_EINTERNAL;
         }
-        os->from_ms = from_ms;
-        os->to_ms = to_ms;
-        os->after[0] = '\0';
+        os->owns_pit = 1;
+        window_start(os, from_ms, to_ms);
         return 0;
 }
 
-int fw_os_next(fw_os_t *os, fw_arkime_page_t *page, fw_search_info_t *info, double *ms, char *err,
-               size_t errlen) {
+int fw_os_join(fw_os_t *os, const fw_os_t *leader) {
+        fw_os_end(os);
+        if (!leader->pit_id || !(os->pit_id = strdup(leader->pit_id)))
+                return -1;
+        os->owns_pit = 0;
+        os->flavor = leader->flavor;
+        if (!os->tiebreaker && leader->tiebreaker) {
+                os->tiebreaker = strdup(leader->tiebreaker);
+                os->o.tiebreaker = os->tiebreaker;
+        }
+        window_start(os, leader->from_ms, leader->to_ms);
+        return 0;
+}
+
+/* The sub-range after a page of hits: see fw_os_next. */
+static void aim(fw_os_t *os, const fw_search_info_t *info, int *done) {
+        if (info->hits >= os->o.page_size) {
+                /* more in this sub-range: continue after the last hit, and aim the sub-range's
+                 * end at about two pages ahead (the documents a query visits are those of its
+                 * range: searching to the window's end would sort the rest of the window for
+                 * every page) */
+                snprintf(os->after, sizeof(os->after), "%s", info->last_sort);
+                os->after_ms = info->last_time_ms;
+                int64_t span = info->last_time_ms - info->first_time_ms;
+                os->span_ms = 2 * (span > 0 ? span : 1);
+                int64_t hi = info->last_time_ms + os->span_ms;
+                os->sub_hi = hi < os->to_ms ? hi : os->to_ms;
+                return;
+        }
+        /* a short page: every document of [sub_lo, sub_hi] was read */
+        if (os->sub_hi >= os->to_ms) {
+                *done = 1;
+                return;
+        }
+        if (info->hits < os->o.page_size / 2 && os->span_ms < INT64_MAX / 8)
+                os->span_ms *= 4; /* sparse: widen */
+        os->sub_lo = os->sub_hi + 1;
+        os->after[0] = '\0';
+        os->after_ms = -1;
+        os->sub_hi =
+                os->to_ms - os->sub_lo < os->span_ms ? os->to_ms : os->sub_lo + os->span_ms - 1;
+}
+
+int fw_os_next(fw_os_t *os, fw_arkime_page_t *page, fw_search_info_t *info, int *done, double *ms,
+               char *err, size_t errlen) {
         *ms = 0;
+        *done = 0;
         if (!os->pit_id) {
                 snprintf(err, errlen, "no window open");
                 return FW_ARKIME_EINTERNAL;
         }
-        char *req =
-                fw_os_search_body(&os->o, os->query, os->pit_id, os->from_ms, os->to_ms, os->after);
+        /* search_after skips what sorts before the last hit; the range says the same of its
+         * @timestamp, so that OpenSearch need not visit those documents */
+        int64_t lo = os->after_ms > os->sub_lo ? os->after_ms : os->sub_lo;
+        char *req = fw_os_search_body(&os->o, os->query, os->pit_id, lo, os->sub_hi, os->after);
         if (!req) {
                 snprintf(err, errlen, "out of memory");
                 return FW_ARKIME_EINTERNAL;
@@ -349,6 +418,6 @@ int fw_os_next(fw_os_t *os, fw_arkime_page_t *page, fw_search_info_t *info, doub
                 os->pit_id = info->pit_id;
                 info->pit_id = NULL;
         }
-        snprintf(os->after, sizeof(os->after), "%s", info->last_sort);
+        aim(os, info, done);
         return 0;
 }

@@ -57,11 +57,16 @@ const char *fw_os_query(const fw_os_t *os);
  * err. A PIT still open from an unfinished window is closed first. */
 int fw_os_begin(fw_os_t *os, int64_t from_ms, int64_t to_ms, char *err, size_t errlen);
 
-/* Fetch the window's next page into page (sessions in sort order) and info. 0 (a page with
- * fewer than page_size hits is the window's last), or a negative code with err; *ms gets the
- * request's latency. */
-int fw_os_next(fw_os_t *os, fw_arkime_page_t *page, fw_search_info_t *info, double *ms, char *err,
-               size_t errlen);
+/* Read the window leader has open, under its point in time (a parallel stream of another
+ * slice; the point in time stays leader's to close). 0, or -1 when leader has no window. */
+int fw_os_join(fw_os_t *os, const fw_os_t *leader);
+
+/* Fetch the window's next page into page (sessions in sort order) and info: 0, with *done set
+ * when it was the window's last, or a negative code with err; *ms gets the request's latency.
+ * The window is read in sub-ranges of @timestamp sized to about two pages from the density
+ * seen, so that a query visits about a page of documents, not the rest of the window. */
+int fw_os_next(fw_os_t *os, fw_arkime_page_t *page, fw_search_info_t *info, int *done, double *ms,
+               char *err, size_t errlen);
 
 /* Done with the window (or giving up on it): close its PIT, best effort. */
 void fw_os_end(fw_os_t *os);

@@ -11,7 +11,7 @@
 struct fw_poller {
         fw_poller_opts_t opts;
         fw_arkime_client_t *client;
-        fw_os_t *os; /* the OpenSearch reader, NULL for the viewer's */
+        fw_os_pool_t *pool; /* the OpenSearch reader, NULL for the viewer's */
         fw_publisher_t *pub;
         fw_cursor_t *cursor;
         fw_arkime_page_t page;
@@ -53,14 +53,15 @@ static void progress_line(fw_poller_t *p) {
                 FW_DURATION(now - p->cursor->position_s * 1000));
 }
 
-fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client, fw_os_t *os,
-                           fw_publisher_t *pub, fw_cursor_t *cursor, fw_metrics_t *m) {
+fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client,
+                           fw_os_pool_t *pool, fw_publisher_t *pub, fw_cursor_t *cursor,
+                           fw_metrics_t *m) {
         fw_poller_t *p = calloc(1, sizeof(*p));
         if (!p)
                 return NULL;
         p->opts = *opts;
         p->client = client;
-        p->os = os;
+        p->pool = pool;
         p->pub = pub;
         p->cursor = cursor;
         fw_arkime_page_init(&p->page);
@@ -125,7 +126,7 @@ void fw_poller_free(fw_poller_t *p) {
 static int64_t stopping_for(fw_poller_t *p, volatile sig_atomic_t *stop) {
         if (!*stop)
                 return -1;
-        int64_t now = fw_mono_ms(), seen = fw_arkime_client_stop_seen(p->client);
+        int64_t now = fw_mono_ms(), seen = p->client ? fw_arkime_client_stop_seen(p->client) : 0;
         if (p->stop_seen_ms == 0)
                 p->stop_seen_ms = now;
         if (seen == 0 || seen > p->stop_seen_ms)
@@ -340,7 +341,7 @@ static fw_counter_t *os_error_kind(fw_poller_t *p, int rc, const char *err) {
 }
 
 /* One poll of the OpenSearch reader: the window [position - overlap, horizon] under one point
- * in time, page after page. Returns as fw_poller_poll. */
+ * in time, the pool's pages as they come. Returns as fw_poller_poll. */
 static int poll_opensearch(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, char *err,
                            size_t errlen) {
         int64_t from_ms, to_ms;
@@ -348,60 +349,58 @@ static int poll_opensearch(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t
                 return 0;
         if (*stop)
                 return 1;
-        int rc = fw_os_begin(p->os, from_ms, to_ms, err, errlen);
-        if (rc != 0) {
-                if (rc == FW_ARKIME_ESTOPPED)
-                        return 1;
-                return fail(p, os_error_kind(p, rc, err));
-        }
-        uint32_t page_size = fw_os_page_size(p->os);
+        int rc = fw_os_pool_begin(p->pool, from_ms, to_ms, err, errlen);
+        if (rc != 0)
+                return rc == FW_ARKIME_ESTOPPED ? 1 : fail(p, os_error_kind(p, rc, err));
         int pages = 0;
         for (;;) {
                 /* stop between pages: the position is where the last checkpoint put it */
                 if (*stop) {
-                        fw_os_end(p->os);
+                        fw_os_pool_end(p->pool);
                         return abandon(p, 1);
                 }
                 (void)stopping_for(p, stop);
-                fw_search_info_t info;
                 double ms = 0;
-                fw_counter_add(p->requests, 1);
-                rc = fw_os_next(p->os, &p->page, &info, &ms, err, errlen);
-                fw_histogram_observe(p->latency, ms / 1000.0);
-                if (rc != 0) {
-                        fw_os_end(p->os);
+                rc = fw_os_pool_take(p->pool, &p->page, &ms, err, errlen);
+                if (rc < 0) {
                         if (rc == FW_ARKIME_ESTOPPED)
                                 return abandon(p, 1);
                         return fail(p, os_error_kind(p, rc, err));
                 }
-                int last = info.hits < page_size;
-                if (p->page.rejected) {
-                        char where[128];
-                        snprintf(where, sizeof(where), "OpenSearch window [%s, %s]",
-                                 FW_ISO_TIME(from_ms / 1000), FW_ISO_TIME(to_ms / 1000));
-                        report_rejected(p, where);
+                int last = rc == 1; /* every stream read the window to its end */
+                if (!last) {
+                        fw_counter_add(p->requests, 1);
+                        fw_histogram_observe(p->latency, ms / 1000.0);
+                        if (p->page.rejected) {
+                                char where[128];
+                                snprintf(where, sizeof(where), "OpenSearch window [%s, %s]",
+                                         FW_ISO_TIME(from_ms / 1000), FW_ISO_TIME(to_ms / 1000));
+                                report_rejected(p, where);
+                        }
+                        fw_counter_add(p->pulled, p->page.count);
+                        size_t sent = 0, dup = 0;
+                        int pr = publish_page(p, stop, &sent, &dup, err, errlen);
+                        if (pr != 0) {
+                                fw_os_pool_end(p->pool);
+                                return pr;
+                        }
+                        fw_counter_add(p->skipped, dup);
+                        if (++pages < OS_CHECKPOINT_PAGES)
+                                continue;
                 }
-                fw_counter_add(p->pulled, p->page.count);
-                size_t sent = 0, dup = 0;
-                int pr = publish_page(p, stop, &sent, &dup, err, errlen);
-                if (pr != 0) {
-                        fw_os_end(p->os);
-                        return pr;
-                }
-                fw_counter_add(p->skipped, dup);
-                if (!last && ++pages < OS_CHECKPOINT_PAGES)
-                        continue;
                 pages = 0;
                 int wd = wait_delivered(p, stop, err, errlen);
                 if (wd != 0) {
-                        fw_os_end(p->os);
+                        fw_os_pool_end(p->pool);
                         return abandon(p, wd);
                 }
-                /* sorted on @timestamp: everything before the last hit's second was read */
-                int64_t pos_s = last ? to_ms / 1000 : fw_floor_div(info.last_time_ms, 1000);
-                fw_cursor_advance(p->cursor, pos_s);
+                /* every stream is sorted on @timestamp: everything before the second of the
+                 * earliest last hit was read */
+                fw_cursor_advance(p->cursor,
+                                  last ? to_ms / 1000
+                                       : fw_floor_div(fw_os_pool_position_ms(p->pool), 1000));
                 if (checkpoint(p, err, errlen) != 0) {
-                        fw_os_end(p->os);
+                        fw_os_pool_end(p->pool);
                         return -1;
                 }
                 fw_debug("producer", "OpenSearch window [%s, %s]: position %s%s",
@@ -411,19 +410,19 @@ static int poll_opensearch(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t
                 if (last)
                         break;
         }
-        fw_os_end(p->os);
+        fw_os_pool_end(p->pool);
         return 0;
 }
 
 int fw_poller_poll(fw_poller_t *p, int64_t now_ms, volatile sig_atomic_t *stop, char *err,
                    size_t errlen) {
         fw_slice_t sl;
-        if (p->os) {
+        if (p->pool) {
                 int rc = poll_opensearch(p, now_ms, stop, err, errlen);
                 if (rc != 0)
                         return rc;
         }
-        while (!p->os && fw_cursor_next(p->cursor, now_ms, &sl)) {
+        while (!p->pool && fw_cursor_next(p->cursor, now_ms, &sl)) {
                 /* a slice being paged is finished first (a page or two), so that a stop
                  * re-reads no more than the overlap */
                 if (*stop && sl.offset == 0) {

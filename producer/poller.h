@@ -12,7 +12,7 @@
 #include "arkime_page.h"
 #include "cursor.h"
 #include "metrics.h"
-#include "opensearch.h"
+#include "os_pool.h"
 #include "publisher.h"
 
 typedef struct fw_poller_opts {
@@ -24,12 +24,13 @@ typedef struct fw_poller_opts {
 typedef struct fw_poller fw_poller_t;
 
 /* Create over a client, a publisher and an initialised cursor (all owned by the caller and
- * outliving the poller); registers the producer's metrics in m. With os (not NULL) the poller
- * reads OpenSearch through it instead of the viewer (client is then os's client): one window
- * per poll from the position minus the overlap to the horizon, paged under a point in time, the
- * position moved (and saved) every few pages once Kafka confirmed them. */
-fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client, fw_os_t *os,
-                           fw_publisher_t *pub, fw_cursor_t *cursor, fw_metrics_t *m);
+ * outliving the poller); registers the producer's metrics in m. With pool (not NULL) the poller
+ * reads OpenSearch through it instead of the viewer (client is then NULL): one window per poll
+ * from the position minus the overlap to the horizon, paged under a point in time by the pool's
+ * streams, the position moved (and saved) every few pages once Kafka confirmed them. */
+fw_poller_t *fw_poller_new(const fw_poller_opts_t *opts, fw_arkime_client_t *client,
+                           fw_os_pool_t *pool, fw_publisher_t *pub, fw_cursor_t *cursor,
+                           fw_metrics_t *m);
 void fw_poller_free(fw_poller_t *p);
 
 /* What the poller did so far, for progress lines. */

@@ -557,7 +557,8 @@ class ArkimeE2E(unittest.TestCase):
         self.assertEqual(rc, 0, prod.output()[-3000:])
         self.assertNotIn(self.arkime.password, prod.output())
         wait_for(bf.complete, 30, 'the backfill topic to be read')
-        self.check_published('backfill [%d, %d]' % (t_from, t_to), bf, docs)
+        copies, _ = self.check_published('backfill [%d, %d]' % (t_from, t_to), bf, docs)
+        self.state['backfill_ids'] = set(copies)
 
     # -- 3. detectors --------------------------------------------------------------------------
 
@@ -792,6 +793,124 @@ class ArkimeE2E(unittest.TestCase):
         self.assertEqual(len(viewer_late_ids), len(late_keys), 'late attacks not one id each')
         self.maxDiff = None
         self.assertEqual(bridge_res['problems'], [], 'fanwatch-replay over the bridge topic')
+
+    # -- 7. the OpenSearch reader -------------------------------------------------------------
+
+    def os_producer(self, name, topic, *argv, **extra):
+        """fanwatch-producer in opensearch mode (no viewer credentials unless given)."""
+        env = {
+            'FANWATCH_PRODUCER_MODE': 'opensearch',
+            'FANWATCH_OPENSEARCH_URL': self.arkime.opensearch,
+            'FANWATCH_OPENSEARCH_PAGE__SIZE': '500',  # several pages and checkpoints per window
+            'FANWATCH_KAFKA_BOOTSTRAP_SERVERS': bootstrap(),
+            'FANWATCH_TOPICS_SESSIONS': topic,
+            'FANWATCH_PRODUCER_SAFETY__LAG': '3s',
+            'FANWATCH_PRODUCER_POLL__INTERVAL': '500ms',
+            'FANWATCH_PRODUCER_RETRY__BACKOFF__MAX': '1s',
+            'FANWATCH_LOG_LEVEL': 'info',
+        }
+        env.update(extra)
+        return self.start(name, [os.environ['FW_PRODUCER']] + list(argv), producer_env(env))
+
+    def os_backfill(self, name, topic, **extra):
+        """A backfill of the live run's range by the OpenSearch reader: its topic's reader."""
+        t_from, t_to = self.state['t_from'], self.state['t_to']
+        create_topics((topic, PARTITIONS))
+        rd = self.reader(Sessions, topic, PARTITIONS)
+        prod = self.os_producer(name, topic, '--from', str(t_from), '--to', str(t_to), **extra)
+        try:
+            rc = prod.proc.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            prod.stop(signal.SIGKILL)
+            raise AssertionError('%s did not exit:\n%s' % (name, prod.output()[-3000:]))
+        prod.stop()
+        self.assertEqual(rc, 0, prod.output()[-3000:])
+        wait_for(rd.complete, 30, 'the %s topic to be read' % name)
+        return rd, prod
+
+    def test_7_opensearch(self):
+        """The OpenSearch reader: the same ids as the viewer reader (backfill), an expression
+        meaning what it means in the viewer, slices splitting the cluster without overlap,
+        live through a late batch, and a refusal when the viewer cannot translate."""
+        docs = self.need('docs')
+        viewer_ids = self.need('backfill_ids')
+        t_from, t_to = self.state['t_from'], self.state['t_to']
+        tag = uuid.uuid4().hex[:8]
+        # 1. backfill: every OpenSearch document, the viewer reader's ids exactly
+        rd, _ = self.os_backfill('producer-os-backfill', 'os-backfill-' + tag)
+        copies, recs = self.check_published('opensearch backfill', rd, docs)
+        self.assertEqual(set(copies), viewer_ids, 'the two readers publish other ids')
+        live_recs = self.state.get('live_recs', {})
+        same = sum(1 for i, r in recs.items() if live_recs.get(i) == r)
+        self.assertEqual(same, len(recs), 'records differ from the viewer reader\'s')
+        # 2. an expression, translated by the viewer: exactly the sessions the viewer selects
+        expr = 'ip.protocol == tcp && port.dst == [22,445,3389] && packets < 4'
+        rd, prod = self.os_backfill(
+            'producer-os-expr', 'os-expr-' + tag, FANWATCH_ARKIME_EXPRESSION=expr,
+            FANWATCH_ARKIME_URL=self.arkime.viewer, FANWATCH_ARKIME_USER=self.arkime.user,
+            FANWATCH_ARKIME_PASSWORD__FILE=self.arkime.password_file,
+            FANWATCH_ARKIME_AUTH='digest')
+        self.assertNotIn(self.arkime.password, prod.output())
+        answer = self.arkime.sessions_api({
+            'expression': expr, 'bounding': 'database', 'startTime': t_from, 'stopTime': t_to,
+            'length': len(docs) + 100, 'facets': 0, 'fields': 'source.ip'})
+        self.assertNotIn('error', answer)
+        want = {d['id'] for d in answer['data']}
+        got = set(rd.stats()[0])
+        self.assertGreater(len(want), 0, 'the expression selects nothing: a useless check')
+        self.assertLess(len(want), len(docs))
+        self.assertEqual(got, want, 'the expression selects other sessions than the viewer')
+        # 3. two slices: disjoint, together every document
+        halves = []
+        for i in range(2):
+            rd, _ = self.os_backfill('producer-os-slice%d' % i, 'os-slice%d-%s' % (i, tag),
+                                     FANWATCH_OPENSEARCH_SLICE='%d/2' % i)
+            halves.append(set(rd.stats()[0]))
+        self.assertEqual(halves[0] & halves[1], set(), 'slices overlap')
+        self.assertEqual(halves[0] | halves[1], viewer_ids, 'slices miss sessions')
+        self.assertTrue(halves[0] and halves[1], 'one slice got nothing')
+        # 4. live: from before the first batch, then a batch written after the cursor passed
+        topic = 'os-live-' + tag
+        create_topics((topic, PARTITIONS))
+        live = self.reader(Sessions, topic, PARTITIONS)
+        cursor = os.path.join(self.tmp, 'os-live.cursor')
+        prod = self.os_producer('producer-os-live', topic, **{
+            'FANWATCH_PRODUCER_CURSOR__FILE': cursor,
+            'FANWATCH_PRODUCER_START__LOOKBACK': '%ds' % (int(time.time()) - t_from + 5)})
+
+        def published(want_ids):
+            def ok():
+                if not prod.running():
+                    raise AssertionError('the live OpenSearch producer exited:\n%s'
+                                         % prod.output()[-3000:])
+                live.complete()
+                return set(want_ids) <= {os_id(i) for i in live.stats()[0]}
+            return ok
+        wait_for(published(docs), 120, 'the live OpenSearch reader to publish every session')
+        n = self.ingest(self.batch1)
+        after = self.arkime.os_sessions()
+        self.assertEqual(len(after), len(docs) + n)
+        wait_for(published(after), 120, 'the live OpenSearch reader to publish the late batch')
+        self.assertEqual(prod.stop(), 0, prod.output()[-3000:])
+        live.complete()
+        self.check_published('opensearch live', live, after)
+        # 5. an expression the viewer cannot translate (not reachable): refused, nothing read
+        out = subprocess.run(
+            [os.environ['FW_PRODUCER'], '--from', str(t_from), '--to', str(t_to)],
+            env=producer_env({'FANWATCH_PRODUCER_MODE': 'opensearch',
+                              'FANWATCH_OPENSEARCH_URL': self.arkime.opensearch,
+                              'FANWATCH_KAFKA_BOOTSTRAP_SERVERS': bootstrap(),
+                              'FANWATCH_TOPICS_SESSIONS': topic,
+                              'FANWATCH_ARKIME_URL': 'http://127.0.0.1:9',
+                              'FANWATCH_ARKIME_EXPRESSION': expr}),
+            capture_output=True, text=True, timeout=60)
+        self.assertEqual(out.returncode, 1, out.stderr)
+        self.assertIn('/api/buildquery', out.stderr)
+        self.report['opensearch reader'] = (
+            'backfill %d ids = the viewer reader\'s; expression %d of %d sessions = the '
+            'viewer\'s; slices %d + %d, disjoint; live %d incl. a late batch of %d; refused '
+            'without the viewer' % (len(copies), len(got), len(docs), len(halves[0]),
+                                    len(halves[1]), len(after), n))
 
 
 def main():

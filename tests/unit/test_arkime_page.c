@@ -1390,6 +1390,8 @@ static int search(fw_arkime_page_t *p, fw_search_info_t *info, const char *body,
         "1700000000100,\"ipProtocol\":6,\"source\":{\"ip\":\"10.0.0.1\",\"port\":1234},"           \
         "\"destination\":{\"ip\":\"10.0.0.2\",\"port\":445}}"
 
+#define SH "\"_shards\":{\"total\":1,\"failed\":0},"
+
 /* Partial answers, errors and malformed hits fail the whole page; unusable _source is a reject. */
 static void test_search_errors(void **state) {
         (void)state;
@@ -1400,20 +1402,26 @@ static void test_search_errors(void **state) {
         static const struct {
                 const char *body, *want; /* want: NULL = success, else a substring of err */
         } cases[] = {
-                {"{\"timed_out\":true,\"hits\":{\"hits\":[]}}", "timed out"},
-                {"{\"_shards\":{\"failed\":2,\"failures\":[{\"reason\":{\"type\":\"x_exception\","
-                 "\"reason\":\"disk\"}}]},\"hits\":{\"hits\":[]}}",
+                {"{\"timed_out\":true,\"_shards\":{\"total\":1},\"hits\":{\"hits\":[]}}",
+                 "timed out"},
+                {"{\"_shards\":{\"total\":3,\"failed\":2,\"failures\":[{\"reason\":{\"type\":"
+                 "\"x_exception\",\"reason\":\"disk\"}}]},\"hits\":{\"hits\":[]}}",
                  "2 shard(s) failed: the page is partial; opensearch error: x_exception: disk"},
                 {"{\"error\":{\"root_cause\":[{\"type\":\"search_context_missing_exception\","
                  "\"reason\":\"No search context found\"}],\"type\":\"search_phase_execution_"
                  "exception\"},\"status\":404}",
                  "opensearch error: search_context_missing_exception: No search context found"},
-                {"{\"hits\":{}}", "no hits.hits array"},
-                {"{\"hits\":{\"hits\":[{\"_id\":\"a\",\"_source\":" SRC "}]}}",
+                {"{\"hits\":{\"hits\":[]}}", "not a search answer: no _shards.total"},
+                {"{}", "not a search answer"},
+                {"{" SH "\"hits\":{\"hits\":{}}}", "hits.hits is not an array"},
+                {"{" SH "\"hits\":[]}", "hits.hits is not an array"},
+                {"{" SH "\"hits\":{\"hits\":[{\"_id\":\"a\",\"_source\":" SRC "}]}}",
                  "has no usable _id and sort"},
-                {"{\"hits\":{\"hits\":[1]}}", "not an object"},
-                {"{\"hits\":{\"hits\":[]", "not JSON"},
-                {"{\"hits\":{\"hits\":[]}}", NULL},
+                {"{" SH "\"hits\":{\"hits\":[1]}}", "not an object"},
+                {"{" SH "\"hits\":{\"hits\":[]", "not JSON"},
+                {"{" SH "\"hits\":{\"hits\":[]}}", NULL},
+                /* filter_path drops an empty hits.hits: the page after the last */
+                {"{\"pit_id\":\"p\"," SH "\"timed_out\":false}", NULL},
         };
         for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
                 int rc = search(&p, &info, cases[i].body, err, sizeof(err));
@@ -1433,7 +1441,7 @@ static void test_search_errors(void **state) {
         }
         /* ids by index name (viewer/db.js Db.session2Sid), a hit without _source, a bad field */
         const char *body =
-                "{\"hits\":{\"hits\":["
+                "{" SH "\"hits\":{\"hits\":["
                 "{\"_index\":\"arkime_sessions3-240518\",\"_id\":\"240518-short\",\"sort\":[1,"
                 "\"a\"],"
                 "\"_source\":" SRC "},"

@@ -1063,6 +1063,44 @@ static int session_sid(const char *index, const char *id, char *out, size_t outs
         return n < 0 || (size_t)n >= outsize ? -1 : 0;
 }
 
+/* A hit's _id, or, when stored fields were not fetched (stored_fields _none_), the _id it was
+ * sorted on (the tie-breaker, the sort's second value); NULL if neither is a string. */
+static const cJSON *hit_id(const cJSON *h) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(h, "_id");
+        if (jtype(id) == cJSON_String)
+                return id;
+        const cJSON *sort = cJSON_GetObjectItemCaseSensitive(h, "sort");
+        id = jtype(sort) == cJSON_Array && sort->child ? sort->child->next : NULL;
+        return jtype(id) == cJSON_String ? id : NULL;
+}
+
+/* Doc values of dates asked with format epoch_millis come as strings of digits: make the time
+ * fields numbers, as in a stored document (one pass over the hit's fields). */
+static void docvalue_times(cJSON *fields) {
+        for (cJSON *v = fields->child; v != NULL; v = v->next) {
+                const char *k = v->string;
+                /* only the time fields' names start so: firstPacket, lastPacket, @timestamp */
+                if (k == NULL || (k[0] != 'f' && k[0] != 'l' && k[0] != '@'))
+                        continue;
+                int is_time = 0;
+                for (int i = 0; i < FW_SF_COUNT && !is_time; i++)
+                        is_time = (fw_session_fields[i].kind == FW_FK_TIME ||
+                                   fw_session_fields[i].kind == FW_FK_DBTIME) &&
+                                  strcmp(fw_session_fields[i].arkime, k) == 0;
+                cJSON *e = jtype(v) == cJSON_Array ? v->child : v;
+                if (!is_time || jtype(e) != cJSON_String || e->valuestring[0] == '\0')
+                        continue;
+                size_t n = strlen(e->valuestring);
+                if (n > 15 || strspn(e->valuestring, "0123456789") != n)
+                        continue;
+                /* the number replaces the string in place */
+                double d = (double)strtoll(e->valuestring, NULL, 10);
+                e->type = cJSON_Number;
+                e->valuestring = NULL; /* arena memory: nothing to free */
+                cJSON_SetNumberHelper(e, d);
+        }
+}
+
 int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
                            fw_search_info_t *info, char *err, size_t errlen) {
         const cJSON *hits = NULL, *last = NULL;
@@ -1113,11 +1151,11 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
                         put(err, errlen, "hits[%zu] is %s, not an object", n, type_name(h));
                         goto fail;
                 }
-                /* a hit without _id or sort cannot be deduplicated or paged past: the whole
+                /* a hit without an id or sort cannot be deduplicated or paged past: the whole
                  * page is wrong (the request was not the one fanwatch sends) */
-                const cJSON *id = cJSON_GetObjectItemCaseSensitive(h, "_id");
                 const cJSON *sort = cJSON_GetObjectItemCaseSensitive(h, "sort");
-                if (jtype(id) != cJSON_String || strlen(id->valuestring) > FW_SESSION_ID_MAX ||
+                const cJSON *id = hit_id(h);
+                if (id == NULL || strlen(id->valuestring) > FW_SESSION_ID_MAX ||
                     jtype(sort) != cJSON_Array || sort->child == NULL) {
                         put(err, errlen, "hits[%zu] has no usable _id and sort", n);
                         goto fail;
@@ -1131,13 +1169,18 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
         current_arena = p->arena; /* the ids added below are allocated there too */
         for (const cJSON *h = hits->child; h != NULL; h = h->next, i++) {
                 cJSON *src = cJSON_GetObjectItemCaseSensitive(h, "_source");
-                const cJSON *id = cJSON_GetObjectItemCaseSensitive(h, "_id");
+                const cJSON *id = hit_id(h);
                 char *msg = p->rejected == 0 ? p->first_reject : NULL;
+                if (jtype(src) != cJSON_Object) {
+                        src = cJSON_GetObjectItemCaseSensitive(h, "fields");
+                        if (jtype(src) == cJSON_Object)
+                                docvalue_times(src);
+                }
                 if (jtype(src) != cJSON_Object) {
                         p->rejected++;
                         if (msg)
-                                put(msg, sizeof(p->first_reject), "session %s: no _source",
-                                    id->valuestring);
+                                put(msg, sizeof(p->first_reject),
+                                    "session %s: no _source or fields", id->valuestring);
                         continue;
                 }
                 const cJSON *index = cJSON_GetObjectItemCaseSensitive(h, "_index");

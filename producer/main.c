@@ -66,6 +66,9 @@ static const fw_conf_def_t producer_defs[] = {
          "sort field after @timestamp; default _id on OpenSearch, _shard_doc on Elasticsearch"},
         {"opensearch.keep_alive", FW_CT_DURATION, "2m", 1000, 3600000, NULL, 0,
          "how long the point in time lives between two pages"},
+        {"opensearch.fetch", FW_CT_ENUM, "docvalues", 0, 0, "docvalues|source", 0,
+         "where the fields come from: doc values (no stored field read: less than half "
+         "OpenSearch's CPU) or _source (for fields indexed without doc values)"},
         {"opensearch.streams", FW_CT_INT, "2", 1, 64, NULL, 0,
          "parallel request streams (PIT slices) per producer; OpenSearch fetches a page on one "
          "thread per shard"},
@@ -382,6 +385,7 @@ static int start_opensearch(const fw_conf_t *conf, const fw_arkime_opts_t *ao,
                 .page_size = (uint32_t)fw_conf_int(conf, "opensearch.page_size"),
                 .slice_id = slice_id,
                 .slice_max = slice_max,
+                .fetch_source = strcmp(fw_conf_str(conf, "opensearch.fetch"), "source") == 0,
         };
         *pool = fw_os_pool_new(&so, &oo, (unsigned)fw_conf_int(conf, "opensearch.streams"),
                                &stop_flag, STOP_GRACE_MS, err, sizeof(err));

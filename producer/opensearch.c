@@ -1,5 +1,7 @@
 #include "opensearch.h"
 
+#include "session_fields.h"
+
 #include <cjson/cJSON.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -24,12 +26,11 @@ struct fw_os {
 #define FLAVOR_OPENSEARCH    1
 #define FLAVOR_ELASTICSEARCH 2
 
-/* What fanwatch asks of each hit: _id, _source, sort; and what says the page is whole. */
+/* What fanwatch asks of each hit (_index, _id, _source or fields, sort) and what says the page
+ * is whole. */
 #define FILTER_PATH                                                                                \
-        "filter_path=pit_id,timed_out,_shards.total,_shards.failed,_shards.failures,hits.hits._"   \
-        "index,hits.hits."                                                                         \
-        "_id,"                                                                                     \
-        "hits.hits._source,hits.hits.sort,error"
+        "filter_path=pit_id,timed_out,_shards.total,_shards.failed,_shards.failures,"              \
+        "hits.hits._index,hits.hits._id,hits.hits._source,hits.hits.fields,hits.hits.sort,error"
 
 /* The index pattern goes into a URL path: letters, digits and the few signs index names and
  * patterns use. */
@@ -138,16 +139,37 @@ char *fw_os_search_body(const fw_os_opts_t *o, const char *query, const char *pi
                 json_str(f, o->tiebreaker);
                 fputs(":{\"order\":\"asc\"}}", f);
         }
-        fputs("],\"_source\":{\"includes\":[", f);
-        /* the fields the viewer reader asks for (FW_ARKIME_FIELDS, comma-separated) */
-        const char *p = FW_ARKIME_FIELDS;
-        for (int first = 1; *p; first = 0) {
-                const char *comma = strchr(p, ',');
-                size_t n = comma ? (size_t)(comma - p) : strlen(p);
-                fprintf(f, "%s\"%.*s\"", first ? "" : ",", (int)n, p);
-                p += n + (comma ? 1 : 0);
+        if (o->fetch_source) {
+                /* the fields the viewer reader asks for (FW_ARKIME_FIELDS, comma-separated) */
+                fputs("],\"_source\":{\"includes\":[", f);
+                const char *p = FW_ARKIME_FIELDS;
+                for (int first = 1; *p; first = 0) {
+                        const char *comma = strchr(p, ',');
+                        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+                        fprintf(f, "%s\"%.*s\"", first ? "" : ",", (int)n, p);
+                        p += n + (comma ? 1 : 0);
+                }
+                fputs("]}", f);
+        } else {
+                /* the same fields from doc values: no stored field is read (the _id comes with
+                 * the sort when it is the tie-breaker), dates as epoch milliseconds */
+                fputs("],\"_source\":false,\"docvalue_fields\":[", f);
+                int first = 1;
+                for (int k = 0; k < FW_SF_COUNT; k++) {
+                        const fw_session_field_t *sf = &fw_session_fields[k];
+                        if (sf->kind == FW_FK_ID)
+                                continue;
+                        if (sf->kind == FW_FK_TIME || sf->kind == FW_FK_DBTIME)
+                                fprintf(f, "%s{\"field\":\"%s\",\"format\":\"epoch_millis\"}",
+                                        first ? "" : ",", sf->arkime);
+                        else
+                                fprintf(f, "%s\"%s\"", first ? "" : ",", sf->arkime);
+                        first = 0;
+                }
+                fputc(']', f);
+                if (o->tiebreaker && strcmp(o->tiebreaker, "_id") == 0)
+                        fputs(",\"stored_fields\":\"_none_\"", f);
         }
-        fputs("]}", f);
         if (o->slice_max > 1)
                 fprintf(f, ",\"slice\":{\"id\":%u,\"max\":%u}", o->slice_id, o->slice_max);
         if (search_after && *search_after)

@@ -4,8 +4,10 @@
  * A window of @timestamp [from, to] (ms, both included, the cursor's) is read under one
  * point-in-time (PIT) in pages sorted on @timestamp then a tie-breaker (_id by default: OpenSearch
  * 2.x has no _shard_doc), each page asking search_after the previous page's last sort values,
- * with _source limited to the fields fanwatch uses. A page that timed out or lost a shard is an
- * error (allow_partial_search_results=false, and the answer is checked), never a short page.
+ * fetching only the fields fanwatch uses: from doc values by default (no stored field is read:
+ * OpenSearch then spends less than half the CPU it spends reading and filtering _source,
+ * measured in docs/benchmarks.md), or from _source. A page that timed out or lost a shard is
+ * an error (allow_partial_search_results=false, and the answer is checked), never a short page.
  * Several producers split one cluster without overlap by PIT slices (slice id of max: the same
  * document always falls in the same slice). An Arkime expression is translated once by the
  * viewer's /api/buildquery, so that it means exactly what it means in Arkime. */
@@ -26,6 +28,7 @@ typedef struct fw_os_opts {
         uint32_t page_size;     /* hits per request (at most index.max_result_window, 10,000) */
         uint32_t slice_id;      /* this producer's slice ... */
         uint32_t slice_max;     /* ... of that many (0 or 1: no slicing) */
+        int fetch_source;       /* 1: _source filtered to the fields; 0: doc values (cheaper) */
 } fw_os_opts_t;
 
 /* Negative results besides fw_arkime_err_t's. */

@@ -1390,6 +1390,35 @@ static int search(fw_arkime_page_t *p, fw_search_info_t *info, const char *body,
         "1700000000100,\"ipProtocol\":6,\"source\":{\"ip\":\"10.0.0.1\",\"port\":1234},"           \
         "\"destination\":{\"ip\":\"10.0.0.2\",\"port\":445}}"
 
+/* The same two documents read from doc values (stored_fields _none_: the _id is the sort's
+ * second value, dates are strings of epoch ms) and from _source: equal sessions. */
+static void test_search_docvalues(void **state) {
+        (void)state;
+        size_t dlen, slen;
+        char *dv = read_data("opensearch_docvalues.json", &dlen);
+        char *src = read_data("opensearch_source.json", &slen);
+        fw_arkime_page_t a, b;
+        fw_search_info_t ia, ib;
+        char err[512];
+        fw_arkime_page_init(&a);
+        fw_arkime_page_init(&b);
+        assert_int_equal(fw_arkime_search_parse(&a, dv, dlen, &ia, err, sizeof(err)), 0);
+        assert_int_equal(fw_arkime_search_parse(&b, src, slen, &ib, err, sizeof(err)), 0);
+        assert_int_equal(a.count, 2);
+        assert_int_equal(a.rejected, 0);
+        assert_int_equal(b.count, 2);
+        for (size_t i = 0; i < 2; i++)
+                assert_true(fw_session_equal(&a.sessions[i], &b.sessions[i]));
+        assert_string_equal(a.sessions[0].id, "3@240518-vRAFg_5C5_tMMqH8ENjZBbW7");
+        assert_int_equal(a.sessions[0].first_packet_ms, 1716026400753LL);
+        assert_int_equal(a.sessions[0].db_time_ms, 1796463311325LL);
+        assert_string_equal(ia.last_sort, ib.last_sort);
+        fw_arkime_page_free(&a);
+        fw_arkime_page_free(&b);
+        free(dv);
+        free(src);
+}
+
 #define SH "\"_shards\":{\"total\":1,\"failed\":0},"
 
 /* Partial answers, errors and malformed hits fail the whole page; unusable _source is a reject. */
@@ -1493,6 +1522,7 @@ int main(void) {
                 cmocka_unit_test(test_deep_nesting),
                 cmocka_unit_test(test_bulk_header),
                 cmocka_unit_test(test_search_real),
+                cmocka_unit_test(test_search_docvalues),
                 cmocka_unit_test(test_search_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

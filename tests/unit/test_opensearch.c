@@ -31,7 +31,8 @@ static void test_body_first_page(void **state) {
         fw_os_opts_t o = {.index = "arkime_sessions3-*",
                           .tiebreaker = "_id",
                           .keep_alive = "2m",
-                          .page_size = 500};
+                          .page_size = 500,
+                          .fetch_source = 1};
         char *b = fw_os_search_body(&o, NULL, "PIT\"id", 1000, 2000, NULL);
         assert_non_null(b);
         cJSON *j = cJSON_Parse(b);
@@ -62,6 +63,46 @@ static void test_body_first_page(void **state) {
         free(joined);
         assert_null(at(j, "search_after"));
         assert_null(at(j, "slice"));
+        assert_null(at(j, "docvalue_fields"));
+        assert_null(at(j, "stored_fields"));
+        cJSON_Delete(j);
+        free(b);
+}
+
+/* The default fetch: the same fields from doc values, dates as epoch milliseconds, no stored
+ * field read when the _id comes with the sort. */
+static void test_body_docvalues(void **state) {
+        (void)state;
+        fw_os_opts_t o = {.index = "x", .tiebreaker = "_id", .page_size = 100};
+        char *b = fw_os_search_body(&o, NULL, "p", 1, 2, NULL);
+        cJSON *j = cJSON_Parse(b);
+        assert_non_null(j);
+        assert_true(cJSON_IsFalse(at(j, "_source")));
+        assert_string_equal(at(j, "stored_fields")->valuestring, "_none_");
+        char *joined = calloc(1, strlen(FW_ARKIME_FIELDS) + 1);
+        int dates = 0;
+        cJSON *e;
+        cJSON_ArrayForEach(e, at(j, "docvalue_fields")) {
+                const char *name = cJSON_IsString(e) ? e->valuestring : NULL;
+                if (cJSON_IsObject(e)) {
+                        name = at(e, "field")->valuestring;
+                        assert_string_equal(at(e, "format")->valuestring, "epoch_millis");
+                        dates++;
+                }
+                if (*joined)
+                        strcat(joined, ",");
+                strcat(joined, name);
+        }
+        assert_string_equal(joined, FW_ARKIME_FIELDS);
+        assert_int_equal(dates, 3); /* firstPacket, lastPacket, @timestamp */
+        free(joined);
+        cJSON_Delete(j);
+        free(b);
+        /* another tie-breaker: the _id must come from the stored fields */
+        o.tiebreaker = "_shard_doc";
+        b = fw_os_search_body(&o, NULL, "p", 1, 2, NULL);
+        j = cJSON_Parse(b);
+        assert_null(at(j, "stored_fields"));
         cJSON_Delete(j);
         free(b);
 }
@@ -125,6 +166,7 @@ static void test_options(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_body_first_page),
+                cmocka_unit_test(test_body_docvalues),
                 cmocka_unit_test(test_body_next_page),
                 cmocka_unit_test(test_options),
         };

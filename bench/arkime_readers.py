@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (ARKIME_LOCAL, ROOT, arkime_start, kafka_start, kafka_stop,  # noqa: E402
@@ -50,6 +51,10 @@ def main():
                     help="OpenSearch's heap (FW_ARKIME_OS_HEAP; arkime-local's own default is "
                          "512m, a toy size that makes OpenSearch collect garbage most of the time)")
     ap.add_argument('--streams', type=int, default=2, help='opensearch.streams')
+    ap.add_argument('--merge', action='store_true',
+                    help='force-merge the session indices to one segment after the ingest (as '
+                         "Arkime's db.pl optimize leaves past days' indices); default: as capture "
+                         'left them (many small segments: arkime-local refreshes every second)')
     ap.add_argument('--keep', action='store_true', help='keep the temporary directory')
     args = ap.parse_args()
 
@@ -75,6 +80,12 @@ def main():
         subprocess.run([ARKIME_LOCAL, 'ingest', os.path.join(pdir, 'bulk.pcap')], env=aenv,
                        check=True, stdout=subprocess.DEVNULL)
         ingest_s = time.monotonic() - t0
+        if args.merge:
+            urllib.request.urlopen(urllib.request.Request(
+                osurl + '/arkime_sessions3-*/_forcemerge?max_num_segments=1', data=b'',
+                method='POST'), timeout=600).read()
+        segments = len(urllib.request.urlopen(
+            osurl + '/_cat/segments/arkime_sessions3-*?h=segment', timeout=60).read().split())
         os_ids = opensearch_ids(osurl)
         lo_ms, hi_ms, densest, seconds = timestamp_range(osurl)
         frm, to = lo_ms // 1000, hi_ms // 1000 + 1
@@ -95,7 +106,8 @@ def main():
         }
         for run in range(1, args.runs + 1):
             res = {'bench': 'arkime_readers', 'run': run, 'sessions': len(os_ids),
-                   'densest_second': densest, 'os_heap': args.os_heap, 'streams': args.streams}
+                   'densest_second': densest, 'segments': segments, 'os_heap': args.os_heap,
+                   'streams': args.streams}
             got = {}
             for name, env in readers.items():
                 topic = 'bench-%s-%d' % (name, run)

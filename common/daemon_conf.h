@@ -86,6 +86,16 @@
                  "verify the viewer's certificate and host name (turn off only for a lab)"},       \
                 {"arkime.connect_timeout",   FW_CT_DURATION, "10s", 100, 600000, NULL, 0,          \
                  "TCP + TLS connect timeout"},                                                     \
+                {"arkime.compression",                                                             \
+                 FW_CT_BOOL,                                                                       \
+                 "false",                                                                          \
+                 0,                                                                                \
+                 0,                                                                                \
+                 NULL,                                                                             \
+                 0,                                                                                \
+                 "ask the viewer for gzip-compressed answers (for a slow link: it costs CPU on "   \
+                 "both "                                                                           \
+                 "sides)"},                                                                        \
         {                                                                                          \
                 "arkime.timeout", FW_CT_DURATION, "120s", 1000, 3600000, NULL, 0,                  \
                         "timeout of one request to the viewer"                                     \

@@ -94,6 +94,7 @@ void fw_arkime_opts_from_conf(const fw_conf_t *conf, fw_arkime_opts_t *o) {
         o->expression = opt_str(conf, "arkime.expression");
         o->cluster = opt_str(conf, "arkime.cluster");
         o->order = opt_str(conf, "arkime.order");
+        o->identity = !fw_conf_bool(conf, "arkime.compression");
 }
 
 int fw_arkime_conf_check(const fw_conf_t *conf, const char *required, char *err, size_t errlen) {
@@ -198,7 +199,8 @@ fw_arkime_client_t *fw_arkime_client_new(const fw_arkime_opts_t *o, char *err, s
         curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
         curl_easy_setopt(h, CURLOPT_ERRORBUFFER, c->curl_err);
         curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, ""); /* every encoding libcurl decodes */
+        if (!o->identity) /* every encoding libcurl decodes */
+                curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
         curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(h, CURLOPT_USERAGENT, "fanwatch/" FW_VERSION);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -6,7 +6,8 @@
  * Requests are POSTs with a form body (Arkime merges body parameters over the URL's,
  * viewer/apiSessions.js), so long expressions are fine. Authentication is negotiated like
  * `curl --anyauth` (digest, Arkime's default, or basic); TLS verification is on unless
- * explicitly disabled; responses may be gzip-compressed. The password is handed to libcurl
+ * explicitly disabled; answers are gzip-compressed only when asked (identity = 0: every
+ * encoding libcurl decodes), which costs CPU on both sides. The password is handed to libcurl
  * only and never appears in errors or logs. */
 #ifndef FW_ARKIME_CLIENT_H
 #define FW_ARKIME_CLIENT_H
@@ -39,6 +40,7 @@ typedef struct fw_arkime_opts {
         const char *cluster;    /* multiviewer cluster, NULL for none */
         const char *order;      /* order= (e.g. "@timestamp:asc"), NULL for the viewer's default */
         const char *api_key;    /* NULL, or sent as "Authorization: ApiKey <it>" (a secret) */
+        int identity;           /* 1: ask for uncompressed answers (no Accept-Encoding) */
         const char *peer;       /* what the URL is, in errors: NULL for "the viewer" */
         const char *auth_hint;  /* added to 401/403 errors; NULL for the viewer's account hint */
 } fw_arkime_opts_t;

@@ -69,6 +69,9 @@ static const fw_conf_def_t producer_defs[] = {
         {"opensearch.fetch", FW_CT_ENUM, "docvalues", 0, 0, "docvalues|source", 0,
          "where the fields come from: doc values (no stored field read: less than half "
          "OpenSearch's CPU) or _source (for fields indexed without doc values)"},
+        {"opensearch.compression", FW_CT_BOOL, "false", 0, 0, NULL, 0,
+         "ask OpenSearch for gzip-compressed answers (for a slow link: it costs CPU on both "
+         "sides)"},
         {"opensearch.streams", FW_CT_INT, "2", 1, 64, NULL, 0,
          "parallel request streams (PIT slices) per producer; OpenSearch fetches a page on one "
          "thread per shard"},
@@ -368,6 +371,7 @@ static int start_opensearch(const fw_conf_t *conf, const fw_arkime_opts_t *ao,
                 .connect_timeout_ms = ao->connect_timeout_ms,
                 .timeout_ms = (long)fw_conf_duration_ms(conf, "opensearch.timeout"),
                 .peer = "OpenSearch",
+                .identity = !fw_conf_bool(conf, "opensearch.compression"),
                 .auth_hint = "check opensearch.user and its password, or opensearch.api_key (the "
                              "account needs read access to the session indices, see "
                              "docs/producer.md)",

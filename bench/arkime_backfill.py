@@ -32,11 +32,11 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (ARKIME_LOCAL, ROOT, arkime_start, kafka_start, kafka_stop,  # noqa: E402
-                      opensearch_ids, run_backfill, timestamp_range, topic_ids)
+from benchlib import (ARKIME_LOCAL, arkime_start, kafka_start, kafka_stop,  # noqa: E402
+                      ingest_bulk, opensearch_ids, run_backfill, timestamp_range,
+                      topic_ids)
 from fwtest import producer_fields  # noqa: E402  (benchlib put tests/support on the path)
 
-GEN = os.path.join(ROOT, 'tests', 'arkime', 'gen_pcaps.py')
 
 
 
@@ -61,15 +61,7 @@ def main():
             password = f.read().strip()
         boot, kenv = kafka_start(os.path.join(tmp, 'kafka'))
 
-        t0 = time.monotonic()
-        pdir = os.path.join(tmp, 'pcap')
-        subprocess.run(['/usr/bin/python3', GEN, '--bulk', str(args.sessions), '--out', pdir],
-                       check=True, stdout=subprocess.DEVNULL)
-        gen_s = time.monotonic() - t0
-        t0 = time.monotonic()
-        subprocess.run([ARKIME_LOCAL, 'ingest', os.path.join(pdir, 'bulk.pcap')], env=aenv,
-                       check=True, stdout=subprocess.DEVNULL)
-        ingest_s = time.monotonic() - t0
+        gen_s, ingest_s = ingest_bulk(aenv, tmp, args.sessions)
         os_ids = opensearch_ids(osurl)
         lo_ms, hi_ms, densest, seconds = timestamp_range(osurl)
         frm, to = lo_ms // 1000, hi_ms // 1000 + 1

@@ -25,14 +25,13 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (ARKIME_LOCAL, ROOT, arkime_start, kafka_start, kafka_stop,  # noqa: E402
-                      opensearch_ids, run_backfill, timestamp_range, topic_ids)
+from benchlib import (ARKIME_LOCAL, arkime_start, kafka_start, kafka_stop,  # noqa: E402
+                      ingest_bulk, opensearch_ids, run_backfill, timestamp_range,
+                      topic_ids)
 
-GEN = os.path.join(ROOT, 'tests', 'arkime', 'gen_pcaps.py')
 
 
 def create_topic(boot, name):
@@ -71,15 +70,7 @@ def main():
         viewer, osurl = info['viewer'], info['opensearch']
         boot, kenv = kafka_start(os.path.join(tmp, 'kafka'))
 
-        t0 = time.monotonic()
-        pdir = os.path.join(tmp, 'pcap')
-        subprocess.run(['/usr/bin/python3', GEN, '--bulk', str(args.sessions), '--out', pdir],
-                       check=True, stdout=subprocess.DEVNULL)
-        gen_s = time.monotonic() - t0
-        t0 = time.monotonic()
-        subprocess.run([ARKIME_LOCAL, 'ingest', os.path.join(pdir, 'bulk.pcap')], env=aenv,
-                       check=True, stdout=subprocess.DEVNULL)
-        ingest_s = time.monotonic() - t0
+        gen_s, ingest_s = ingest_bulk(aenv, tmp, args.sessions)
         if args.merge:
             urllib.request.urlopen(urllib.request.Request(
                 osurl + '/arkime_sessions3-*/_forcemerge?max_num_segments=1', data=b'',

@@ -138,3 +138,18 @@ def topic_ids(boot, topic, expect, timeout=120):
             records += 1
     c.close()
     return ids, records
+
+
+def ingest_bulk(aenv, tmp, sessions):
+    """A pcap of that many sessions (tests/arkime/gen_pcaps.py --bulk) through the real capture
+    of the Arkime at aenv: (seconds generating, seconds ingesting)."""
+    gen = os.path.join(ROOT, 'tests', 'arkime', 'gen_pcaps.py')
+    t0 = time.monotonic()
+    pdir = os.path.join(tmp, 'pcap')
+    subprocess.run(['/usr/bin/python3', gen, '--bulk', str(sessions), '--out', pdir], check=True,
+                   stdout=subprocess.DEVNULL)
+    gen_s = time.monotonic() - t0
+    t0 = time.monotonic()
+    subprocess.run([ARKIME_LOCAL, 'ingest', os.path.join(pdir, 'bulk.pcap')], env=aenv,
+                   check=True, stdout=subprocess.DEVNULL)
+    return gen_s, time.monotonic() - t0

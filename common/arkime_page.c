@@ -915,26 +915,38 @@ static cJSON *parse_in_arena(fw_arkime_page_t *p, const char *text, size_t len, 
         return root;
 }
 
+/* The start of both response parsers: reset p, clear err, parse body into a tree in p's arena
+ * that must be a JSON object. NULL with err (p empty, the arena rewound) otherwise. */
+static cJSON *parse_response(fw_arkime_page_t *p, const char *body, size_t len, char *err,
+                             size_t errlen) {
+        fw_arkime_page_reset(p);
+        if (err != NULL && errlen > 0)
+                err[0] = '\0';
+        if (body == NULL || len == 0) {
+                put(err, errlen, "empty response body");
+                return NULL;
+        }
+        cJSON *root = parse_in_arena(p, body, len, err, errlen);
+        if (root != NULL && type_of(root) != cJSON_Object) {
+                put(err, errlen, "response is %s, not a JSON object", type_name(root));
+                root = NULL;
+        }
+        if (root == NULL) {
+                arena_rewind(p->arena);
+                fw_arkime_page_reset(p);
+        }
+        return root;
+}
+
 int fw_arkime_page_parse(fw_arkime_page_t *p, const char *body, size_t len, char *err,
                          size_t errlen) {
         const cJSON *errs[2] = {NULL, NULL}, *data = NULL, *total = NULL, *filtered = NULL;
         cJSON *root;
         size_t n = 0, i;
 
-        fw_arkime_page_reset(p);
-        if (err != NULL && errlen > 0)
-                err[0] = '\0';
-        if (body == NULL || len == 0) {
-                put(err, errlen, "empty response body");
-                return -1;
-        }
-        root = parse_in_arena(p, body, len, err, errlen);
+        root = parse_response(p, body, len, err, errlen);
         if (root == NULL)
-                goto fail;
-        if (type_of(root) != cJSON_Object) {
-                put(err, errlen, "response is %s, not a JSON object", type_name(root));
-                goto fail;
-        }
+                return -1;
         for (const cJSON *c = root->child; c != NULL; c = c->next) {
                 const char *k = c->string;
                 if (k == NULL)
@@ -1107,22 +1119,11 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
         cJSON *root;
         size_t n = 0, i = 0;
 
-        fw_arkime_page_reset(p);
         memset(info, 0, sizeof(*info));
         info->last_time_ms = info->first_time_ms = -1;
-        if (err != NULL && errlen > 0)
-                err[0] = '\0';
-        if (body == NULL || len == 0) {
-                put(err, errlen, "empty response body");
-                return -1;
-        }
-        root = parse_in_arena(p, body, len, err, errlen);
+        root = parse_response(p, body, len, err, errlen);
         if (root == NULL)
-                goto fail;
-        if (jtype(root) != cJSON_Object) {
-                put(err, errlen, "response is %s, not a JSON object", type_name(root));
-                goto fail;
-        }
+                return -1;
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
         if (e != NULL) {
                 search_error(e, err, errlen);

@@ -66,8 +66,8 @@ sys.path.insert(0, HERE)
 import gen_pcaps as G  # noqa: E402  (the manifest's checker; scapy is imported only to generate)
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'support'))
 from fwtest import (PARTITIONS, assigned_consumer, bootstrap, consume_ready,  # noqa: E402
-                    create_topics, kill_running, partition_of, setup_or_cleanup, wait_for,
-                    write_detector_conf)
+                    create_topics, cursor_position, kill_running, partition_of,
+                    setup_or_cleanup, wait_for, write_detector_conf)
 RULES = os.path.join(ROOT, 'detector', 'rules.example.ini')
 
 ALERT_PARTITIONS = 3
@@ -384,12 +384,23 @@ class ArkimeE2E(unittest.TestCase):
         return r
 
     def producer_env(self, topic, **extra):
+        """The producer's environment: the viewer reader (digest auth) unless extra says
+        otherwise, a short safety lag and poll interval."""
         env = {
             'FANWATCH_ARKIME_URL': self.arkime.viewer,
             'FANWATCH_ARKIME_USER': self.arkime.user,
             'FANWATCH_ARKIME_PASSWORD__FILE': self.arkime.password_file,
             'FANWATCH_ARKIME_AUTH': 'digest',
             'FANWATCH_ARKIME_ORDER': '@timestamp:asc',
+        }
+        env.update(self.reader_env(topic))
+        env.update(extra)
+        return producer_env(env)
+
+    @staticmethod
+    def reader_env(topic):
+        """What every producer of the test shares, whichever reader."""
+        return {
             'FANWATCH_KAFKA_BOOTSTRAP_SERVERS': bootstrap(),
             'FANWATCH_TOPICS_SESSIONS': topic,
             'FANWATCH_PRODUCER_SAFETY__LAG': '3s',
@@ -397,8 +408,6 @@ class ArkimeE2E(unittest.TestCase):
             'FANWATCH_PRODUCER_RETRY__BACKOFF__MAX': '1s',
             'FANWATCH_LOG_LEVEL': 'info',
         }
-        env.update(extra)
-        return producer_env(env)
 
     def ingest(self, pcaps, *opts):
         r = arkime_local(self.arkime_env, 'ingest', *(list(opts) + pcaps), timeout=900)
@@ -450,12 +459,7 @@ class ArkimeE2E(unittest.TestCase):
             FANWATCH_PRODUCER_START__LOOKBACK='30s'))
 
         def position():
-            try:
-                with open(cursor) as f:
-                    m = re.search(r'^position=(\d+)$', f.read(), re.M)
-                    return int(m.group(1)) if m else None
-            except FileNotFoundError:
-                return None
+            return cursor_position(cursor)
 
         def alive():
             for d in [prod] + dets:
@@ -798,17 +802,12 @@ class ArkimeE2E(unittest.TestCase):
 
     def os_producer(self, name, topic, *argv, **extra):
         """fanwatch-producer in opensearch mode (no viewer credentials unless given)."""
-        env = {
+        env = self.reader_env(topic)
+        env.update({
             'FANWATCH_PRODUCER_MODE': 'opensearch',
             'FANWATCH_OPENSEARCH_URL': self.arkime.opensearch,
             'FANWATCH_OPENSEARCH_PAGE__SIZE': '500',  # several pages and checkpoints per window
-            'FANWATCH_KAFKA_BOOTSTRAP_SERVERS': bootstrap(),
-            'FANWATCH_TOPICS_SESSIONS': topic,
-            'FANWATCH_PRODUCER_SAFETY__LAG': '3s',
-            'FANWATCH_PRODUCER_POLL__INTERVAL': '500ms',
-            'FANWATCH_PRODUCER_RETRY__BACKOFF__MAX': '1s',
-            'FANWATCH_LOG_LEVEL': 'info',
-        }
+        })
         env.update(extra)
         return self.start(name, [os.environ['FW_PRODUCER']] + list(argv), producer_env(env))
 

@@ -13,7 +13,6 @@ Needs Debian's python3-confluent-kafka and python3-msgpack.
 """
 
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -30,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'arkime_standin'))
 sys.path.insert(0, os.path.join(HERE, '..', 'support'))
 from fake_opensearch import FakeOpenSearch  # noqa: E402
-from fwtest import bootstrap, create_topics, wait_for  # noqa: E402
+from fwtest import bootstrap, create_topics, cursor_position, wait_for  # noqa: E402
 from standin_store import generate  # noqa: E402
 
 API_KEY = 'fw-api-key-' + uuid.uuid4().hex  # a secret: must never appear in the output
@@ -155,12 +154,7 @@ class ProducerOpenSearch(unittest.TestCase):
                                                FANWATCH_OPENSEARCH_STREAMS='3'))
 
         def position():
-            try:
-                with open(cursor) as f:
-                    m = re.search(r'^position=(\d+)$', f.read(), re.M)
-                    return int(m.group(1)) if m else None
-            except FileNotFoundError:
-                return None
+            return cursor_position(cursor)
         first = {d['id'] for d in docs}
         wait_for(lambda: rd.poll() >= first and (position() or 0) * 1000 > now, 60,
                  'the first sessions published and the cursor past them')

@@ -32,6 +32,16 @@ def wait_for(cond, timeout, what, interval=0.1, error=AssertionError):
     raise error('timed out after %ss waiting for %s' % (timeout, what))
 
 
+def cursor_position(path):
+    """The position (epoch s) in a producer's cursor file, None while there is none."""
+    try:
+        with open(path) as f:
+            m = re.search(r'^position=(\d+)$', f.read(), re.M)
+            return int(m.group(1)) if m else None
+    except FileNotFoundError:
+        return None
+
+
 def http_get(url):
     """(status, body), or (None, '') when nothing listens."""
     try:

@@ -8,7 +8,8 @@ correct answer is; this one answers the few requests the reader sends and can fa
 Serves GET / (distribution "opensearch"), POST /<index>/_search/point_in_time, DELETE
 /_search/point_in_time and POST /_search with the reader's body: a @timestamp range (gte/lte),
 an optional slice (sha1 of _id mod max), sort [@timestamp, _id], search_after, size, and
-_source.includes (dotted names, nested documents). Documents are standin_store.generate()'s
+_source.includes (dotted names, nested documents) or docvalue_fields (arrays; dates as strings
+of epoch ms when asked so) with stored_fields _none_ (no _id: it is in the sort). Documents are standin_store.generate()'s
 (id "3@<_id>", stored without it, index arkime_sessions3-<yymmdd>). Each search takes the next
 fault from `faults` (FIFO), if any:
   shards   200 with _shards.failed 1 (a partial answer)
@@ -81,7 +82,10 @@ class FakeOpenSearch:
         lo, hi = rng['gte'], rng['lte']
         sl = body.get('slice')
         after = body.get('search_after')
-        inc = body.get('_source', {}).get('includes') or []
+        source = body.get('_source')
+        inc = source.get('includes') or [] if isinstance(source, dict) else []
+        dv = body.get('docvalue_fields') or []
+        no_stored = body.get('stored_fields') == '_none_'
         size = body.get('size', 10)
         hits = []
         with self.lock:
@@ -92,12 +96,28 @@ class FakeOpenSearch:
                     continue
                 if sl and int(hashlib.sha1(_id.encode()).hexdigest(), 16) % sl['max'] != sl['id']:
                     continue
-                out = {}
-                for f in inc:
-                    v = _get(src, f) if '.' in f else src.get(f)
-                    if v is not None:
-                        _put(out, f, v)
-                hits.append({'_index': index, '_id': _id, '_source': out, 'sort': [ts, _id]})
+                hit = {'_index': index, 'sort': [ts, _id]}
+                if not no_stored:
+                    hit['_id'] = _id
+                if isinstance(source, dict) or source is True:
+                    out = {}
+                    for f in inc:
+                        v = _get(src, f)
+                        if v is not None:
+                            _put(out, f, v)
+                    hit['_source'] = out if inc else src
+                if dv:  # doc values: every value an array; dates as asked
+                    fields = {}
+                    for spec in dv:
+                        name = spec if isinstance(spec, str) else spec['field']
+                        v = _get(src, name)
+                        if v is None:
+                            continue
+                        if isinstance(spec, dict) and spec.get('format') == 'epoch_millis':
+                            v = str(v)
+                        fields[name] = [v]
+                    hit['fields'] = fields
+                hits.append(hit)
                 if len(hits) >= size:
                     break
         return hits

@@ -5,7 +5,7 @@ broker. The real OpenSearch is tested in tests/arkime (test_arkime_e2e.py, step 
     logged with its cause, retried, and nothing is lost: the topic holds every id;
   - live: while OpenSearch fails, the cursor does not move and nothing new is published; once it
     answers again, every session written meanwhile is published and the cursor moves on;
-  - TLS with a private CA and an API key: the key is sent, never logged; without the CA the
+  - TLS with a private CA and an API key (and the _source fetch): the key is sent, never logged; without the CA the
     certificate is refused, with a wrong key the 401 names the keys to check.
 Run by ctest (label integration) with the broker of the 'kafka' fixture:
     FW_KAFKA_DIR=<dir with bootstrap> FW_PRODUCER=<fanwatch-producer> python3 -m unittest ...
@@ -206,9 +206,11 @@ class ProducerOpenSearch(unittest.TestCase):
             f.write(API_KEY + '\n')
         frm, to = (now - 3600000) // 1000, (now - 3500000) // 1000
         topic, rd = self.topic()
-        # the CA and the key: every session, the key sent on every request
+        # the CA and the key: every session, the key sent on every request (and the _source
+        # fetch, where the other cases read doc values)
         p = self.run_producer('tls', self.env(fake.url, topic, FANWATCH_OPENSEARCH_CA__FILE=ca,
-                                              FANWATCH_OPENSEARCH_API__KEY__FILE=keyfile),
+                                              FANWATCH_OPENSEARCH_API__KEY__FILE=keyfile,
+                                              FANWATCH_OPENSEARCH_FETCH='source'),
                               '--from', str(frm), '--to', str(to))
         self.assertEqual(p.wait(timeout=60), 0, self.output(p)[-3000:])
         want = {d['id'] for d in docs}

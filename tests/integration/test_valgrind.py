@@ -12,7 +12,8 @@ Every program runs as
 so a memory error or a definite/indirect leak makes it exit 99, and each run must exit with its
 own status (0, or 1 for a rejected configuration) and its log must say "ERROR SUMMARY: 0 errors".
   (a) fanwatch-producer: a few thousand generated sessions from the stand-in viewer (digest
-      auth) onto a fresh topic, all counted there by id, then SIGTERM;
+      auth) onto a fresh topic, all counted there by id, then SIGTERM; and the same from the
+      stand-in OpenSearch with the OpenSearch reader's two stream threads and a partial answer;
   (b) fanwatch-detector (detector.threads = 2): a small stream with an injected sweep (one
       source, 40 hosts on port 445 within a minute, plus benign background) on a fresh topic,
       the alert read from the alerts topic (default alert.grouping = attack: one address_sweep
@@ -47,6 +48,10 @@ from test_producer import PASSWORD, Producer, Topic, Viewer, bootstrap, wait_for
 from test_detector import (ALERT_PARTITIONS, BASE_MS, MIN, PARTITIONS, Alerts,  # noqa: E402
                            Detector, Gen, create_topics, produce, write_detector_conf,
                            write_file)
+
+sys.path.insert(0, os.path.join(HERE, '..', 'arkime_standin'))
+from fake_opensearch import FakeOpenSearch  # noqa: E402
+from standin_store import generate  # noqa: E402
 
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 DATA = os.path.join(ROOT, 'tests', 'data')
@@ -195,6 +200,51 @@ class ValgrindTest(unittest.TestCase):
         self.assertEqual(len(reader.records), count)
         self.assertNotIn(PASSWORD, output)
         self.check('producer: %d sessions, SIGTERM' % count, log, rc, 0, secs, output)
+
+    def test_a2_producer_opensearch(self):
+        """fanwatch-producer's OpenSearch reader (2 stream threads) under valgrind, against the
+        stand-in OpenSearch: 2,000 sessions, one partial answer retried, SIGTERM, exit 0,
+        0 errors."""
+        count = 2000
+        now = int(time.time() * 1000)
+        fake = FakeOpenSearch(generate(count, 23, now - 3600 * 1000, 600)).start()
+        self.cleanup.append(fake.stop)
+        fake.faults.extend([None, None, 'shards'])
+        topic = 'vg-os-' + uuid.uuid4().hex[:12]
+        create_topics((topic, 3))
+        log = os.path.join(self.tmp, 'producer-os.vg')
+        out = os.path.join(self.tmp, 'producer-os.log')
+        env = {k: v for k, v in os.environ.items() if not k.startswith('FANWATCH_')}
+        env.update({'FANWATCH_PRODUCER_MODE': 'opensearch', 'FANWATCH_OPENSEARCH_URL': fake.url,
+                    'FANWATCH_OPENSEARCH_PAGE__SIZE': '200', 'FANWATCH_OPENSEARCH_STREAMS': '2',
+                    'FANWATCH_KAFKA_BOOTSTRAP_SERVERS': bootstrap(),
+                    'FANWATCH_TOPICS_SESSIONS': topic, 'FANWATCH_METRICS_PORT': '0',
+                    'FANWATCH_PRODUCER_CURSOR__FILE': os.path.join(self.tmp, 'os.cursor'),
+                    'FANWATCH_PRODUCER_START__LOOKBACK': '2h',
+                    'FANWATCH_PRODUCER_RETRY__BACKOFF__MAX': '500ms'})
+        t0 = time.monotonic()
+        with open(out, 'w') as o:
+            proc = subprocess.Popen(vg_cmd(log) + [os.environ['FW_PRODUCER']], env=env, stdout=o,
+                                    stderr=subprocess.STDOUT)
+        self.kill_later(proc)
+        reader = Topic(topic)
+        self.cleanup.append(reader.close)
+
+        def published():
+            if proc.poll() is not None:
+                raise AssertionError('the producer exited early (%s)\n%s' % (
+                    proc.returncode, vg_tail(log)))
+            return reader.drain(0.3) >= count
+        wait_for(published, 180, '%d sessions on the topic' % count, interval=0)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=120)
+        secs = time.monotonic() - t0
+        with open(out, errors='replace') as f:
+            output = f.read()
+        self.assertEqual(len(reader.records), count)
+        self.assertIn('shard(s) failed', output)
+        self.check('producer, OpenSearch reader: %d sessions, SIGTERM' % count, log, rc, 0, secs,
+                   output)
 
     # -- (b) detector ----------------------------------------------------------------------------
 

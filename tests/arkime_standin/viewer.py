@@ -31,7 +31,7 @@ from standin_store import (SessionStore, generate, is_loopback_host, load_jsonl,
 
 API_PATHS = {'/api/sessions': 'sessions', '/sessions.json': 'sessions_legacy'}
 FAULT_KINDS = ('http500', 'hang', 'truncate', 'garbage', 'error_json', 'short_page',
-               'unauthorized', 'ignore_param')
+               'unauthorized', 'ignore_param', 'unusable')
 MiB = 1024 * 1024
 
 
@@ -408,6 +408,15 @@ class StandinHandler(BaseHTTPRequestHandler):
         items = [session_json(s, q.fields, q.flatten) for s in res.page]
         if self.take_fault('short_page'):
             items = items[:len(items) // 2]
+        if items and self.take_fault('unusable'):
+            # an item the producer must reject (a required field gone), as Arkime writes for
+            # sessions that are not IP (its own test corpus has some)
+            for i in range(0, len(items), max(1, len(items) // 3)):
+                it = json.loads(items[i])  # items are cached JSON bytes: change a copy
+                it.pop('source.ip', None)
+                if isinstance(it.get('source'), dict):
+                    it['source'].pop('ip', None)
+                items[i] = json.dumps(it, separators=(',', ':')).encode()
         srv.stats.page(len(items), res.materialized, res.scrolled)
         body = render_page(items, count_visible(view, now_ms, srv.config.refresh_ms), res.total,
                            graph_json(q.times))

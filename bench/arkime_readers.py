@@ -31,14 +31,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import (ARKIME_LOCAL, arkime_start, kafka_start, kafka_stop,  # noqa: E402
                       ingest_bulk, opensearch_ids, run_backfill, timestamp_range,
                       topic_ids)
+import fwtest  # noqa: E402  (benchlib put tests/support on the path)
 
-
-
-def create_topic(boot, name):
-    from confluent_kafka.admin import AdminClient, NewTopic
-    admin = AdminClient({'bootstrap.servers': boot})
-    for f in admin.create_topics([NewTopic(name, 6, 1)]).values():
-        f.result(60)
 
 
 def main():
@@ -69,6 +63,12 @@ def main():
             return
         viewer, osurl = info['viewer'], info['opensearch']
         boot, kenv = kafka_start(os.path.join(tmp, 'kafka'))
+        os.environ['FW_KAFKA_DIR'] = kenv['FW_KAFKA_DIR']  # for fwtest.create_topics
+        # every run's topics exist, their partitions led, before anything is timed (creating a
+        # topic is no part of a backfill)
+        fwtest.create_topics(*[('bench-%s-%d' % (name, run), 6)
+                               for run in range(1, args.runs + 1)
+                               for name in ('viewer', 'opensearch')])
 
         gen_s, ingest_s = ingest_bulk(aenv, tmp, args.sessions)
         if args.merge:
@@ -102,7 +102,6 @@ def main():
             got = {}
             for name, env in readers.items():
                 topic = 'bench-%s-%d' % (name, run)
-                create_topic(boot, topic)
                 env = dict(env, FANWATCH_TOPICS_SESSIONS=topic)
                 secs = run_backfill(args.producer, frm, to, env,
                                     os.path.join(tmp, '%s-%d.log' % (name, run)))

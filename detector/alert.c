@@ -828,6 +828,27 @@ static int add_related(json_t *arr, const fw_ip_t *ip) {
         return json_array_append_new(arr, json_string(buf));
 }
 
+/* fanwatch.tag, the Arkime tag fanwatch-tagger gives the alert's evidence sessions, and with a
+ * viewer (link != 0) fanwatch.tag_url, the Sessions page of that tag over the same time range as
+ * fanwatch.viewer_url. 0 or -1. */
+static int tag_fields(json_t *fw, const fw_alert_json_opts_t *o, const fw_alert_t *a, int link) {
+        char tag[sizeof(a->id) + 16], query[sizeof(tag) + 16];
+        char *url;
+        int err;
+
+        snprintf(tag, sizeof(tag), "fanwatch:%s", a->id);
+        err = set(fw, "tag", json_string(tag));
+        if (!link)
+                return err;
+        snprintf(query, sizeof(query), "tags == %s", tag);
+        url = viewer_url(o->viewer_url, query, a);
+        if (url == NULL)
+                return -1;
+        err |= set(fw, "tag_url", jstr(url));
+        free(url);
+        return err;
+}
+
 static json_t *build(const fw_alert_t *a, const fw_alert_json_opts_t *o, const char *expr) {
         json_t *root = json_object(), *ev, *rule, *obs, *fw, *win, *sample, *hosts, *ports,
                *related;
@@ -1003,6 +1024,7 @@ static json_t *build(const fw_alert_t *a, const fw_alert_json_opts_t *o, const c
                 err |= set(fw, "expression", jstr(expr));
         if (url != NULL)
                 err |= set(fw, "viewer_url", jstr(url));
+        err |= tag_fields(fw, o, a, url != NULL);
         if (a->kind == FW_DET_SPIKE || a->kind == FW_DET_SPIKE_TOTAL) {
                 json_t *b = child(fw, "baseline", json_object(), &err);
 

@@ -911,6 +911,85 @@ class ArkimeE2E(unittest.TestCase):
             'without the viewer' % (len(copies), len(got), len(docs), len(halves[0]),
                                     len(halves[1]), len(after), n))
 
+    # -- 6. tagger -----------------------------------------------------------------------------
+
+    def test_6_tagger(self):
+        """fanwatch-tagger over the alerts topic of step 3 against the real viewer: every alert
+        document's tag (tags == fanwatch:<id>, its window, bounding=first) selects at least its
+        fanwatch.sessions sessions, and `tags == fanwatch` at least the largest alert's."""
+        docs = self.need('alert_docs')
+        if not os.environ.get('FW_TAGGER'):
+            self.skipTest('FW_TAGGER is not set')
+        on_topic, _ = self.need('alerts_reader').docs()
+        seen = {(d['event']['id'], d['fanwatch']['escalation']) for d in on_topic}
+        docs = [d for d in docs if (d['event']['id'], d['fanwatch']['escalation']) in seen]
+        group = 'e2e-tagger-' + uuid.uuid4().hex[:10]
+        topic = self.topics['alerts']
+        tagger = self.start('tagger', [os.environ['FW_TAGGER']], producer_env({
+            'FANWATCH_ARKIME_URL': self.arkime.viewer,
+            'FANWATCH_ARKIME_USER': self.arkime.user,
+            'FANWATCH_ARKIME_PASSWORD__FILE': self.arkime.password_file,
+            'FANWATCH_ARKIME_AUTH': 'digest',
+            'FANWATCH_KAFKA_BOOTSTRAP_SERVERS': bootstrap(),
+            'FANWATCH_TOPICS_ALERTS': topic,
+            'FANWATCH_TAGGER_GROUP': group,
+            'FANWATCH_TAGGER_RATE': '50',
+            'FANWATCH_TAGGER_RETRY__BACKOFF__MAX': '2s',
+            'FANWATCH_LOG_LEVEL': 'info'}))
+        checker = Consumer({'bootstrap.servers': bootstrap(), 'group.id': group,
+                            'enable.auto.commit': False})
+        self.readers.append(checker)
+        tps = [TopicPartition(topic, p) for p in range(ALERT_PARTITIONS)]
+        ends = [checker.get_watermark_offsets(tp, timeout=10)[1] for tp in tps]
+        t0 = time.monotonic()
+
+        def committed_end():
+            if not tagger.running():
+                raise AssertionError('fanwatch-tagger exited with %s:\n%s' % (
+                    tagger.proc.returncode, tagger.output()[-3000:]))
+            try:
+                return [tp.offset for tp in checker.committed(tps, timeout=10)] == ends
+            except KafkaException:
+                return False
+        wait_for(committed_end, 300, 'the tagger group to commit the end of the alerts topic')
+        took = time.monotonic() - t0
+        self.assertEqual(tagger.stop(), 0, tagger.output()[-3000:])
+        out = tagger.output()
+        self.assertNotIn(self.arkime.password, out)
+        self.assertNotIn('can never be tagged', out)
+        ok, short, largest = 0, [], 0
+        for d in docs:
+            fw = d['fanwatch']
+            tag = 'fanwatch:' + d['event']['id']
+            self.assertEqual(fw.get('tag'), tag)
+            start_s = self.epoch_ms(fw['window']['start']) // 1000
+            stop_s = math.ceil(self.epoch_ms(fw['window']['end']) / 1000)
+            link = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(fw['tag_url']).query))
+            self.assertEqual(link, {'expression': 'tags == ' + tag, 'startTime': str(start_s),
+                                    'stopTime': str(stop_s), 'bounding': 'first'})
+            answer = self.arkime.sessions_api({
+                'expression': 'tags == ' + tag, 'startTime': start_s, 'stopTime': stop_s,
+                'bounding': 'first', 'length': 1, 'facets': 0, 'fields': 'source.ip'})
+            self.assertNotIn('error', answer, (tag, answer.get('error')))
+            n = answer['recordsFiltered']
+            largest = max(largest, fw['sessions'])
+            if n >= fw['sessions']:
+                ok += 1
+            else:
+                short.append((d['rule']['id'], tag, start_s, stop_s, n, fw['sessions']))
+        every = self.arkime.sessions_api({'expression': 'tags == fanwatch', 'date': -1,
+                                          'length': 1, 'facets': 0, 'fields': 'source.ip'})
+        self.assertNotIn('error', every)
+        self.report['tagger'] = (
+            '%d alert documents on the topic tagged in %.1f s; tags == fanwatch:<id> over each '
+            'window selects at least fanwatch.sessions for %d of %d (%.0f%%); tags == fanwatch: '
+            '%d sessions (largest alert %d)' % (len(on_topic), took, ok, len(docs),
+                                                100.0 * ok / max(len(docs), 1),
+                                                every['recordsFiltered'], largest))
+        self.assertGreater(len(docs), 0)
+        self.assertEqual(short, [])
+        self.assertGreaterEqual(every['recordsFiltered'], largest)
+
 
 def main():
     prog = unittest.main(exit=False, verbosity=2)

@@ -9,6 +9,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import signal
 import socket
 import ssl
@@ -30,6 +31,7 @@ from standin_store import (SessionStore, generate, is_loopback_host, load_jsonl,
                            parse_docs)
 
 API_PATHS = {'/api/sessions': 'sessions', '/sessions.json': 'sessions_legacy'}
+ADDTAGS_PATH = '/api/sessions/addtags'
 FAULT_KINDS = ('http500', 'hang', 'truncate', 'garbage', 'error_json', 'short_page',
                'unauthorized', 'ignore_param', 'unusable')
 MiB = 1024 * 1024
@@ -358,6 +360,10 @@ class StandinHandler(BaseHTTPRequestHandler):
                 self.send(auth.status, status_text.get(auth.status, b'Error'),
                           'text/plain; charset=utf-8')
             return
+        if url.path == ADDTAGS_PATH and self.command == 'POST':
+            self.server.stats.count('addtags')
+            self.handle_addtags(url.query, body)
+            return
         kind = API_PATHS.get(url.path)
         if kind is None:
             self.server.stats.count('not_found')
@@ -422,6 +428,55 @@ class StandinHandler(BaseHTTPRequestHandler):
                            graph_json(q.times))
         self.send(200, body, truncate=bool(self.take_fault('truncate')))
 
+    # --- /api/sessions/addtags ---------------------------------------------------------------
+    def handle_addtags(self, query_string, body):
+        """Arkime's addTags by query (viewer/apiSessions.js): tags from the body, stripped of
+        [^-a-zA-Z0-9_:,]; the search from the URL's parameters only (the route has no
+        fillQueryFromBody), length 1,000,000 unless given. Records the tags per session and
+        every request (GET /_standin/tags); faults apply as to /api/sessions."""
+        srv = self.server
+        if self.take_fault('unauthorized'):
+            self.send_unauthorized([('WWW-Authenticate', srv.auth.challenge())])
+            return
+        hang = self.take_fault('hang')
+        if hang:
+            srv.stop_event.wait(float(hang.get('seconds', 30)))
+        if self.answer_with_fault():
+            return
+        try:
+            params = parse_query_string(query_string)
+            form = parse_body_params(self.headers.get('Content-Type'), body)
+        except (ValueError, UnicodeDecodeError):
+            srv.stats.count('bad_request')
+            self.send(400, b'Bad Request', 'text/plain; charset=utf-8')
+            return
+        tags = form.get('tags')
+        tags = re.sub(r'[^-a-zA-Z0-9_:,]', '', tags).split(',') if isinstance(tags, str) else []
+        if not tags:
+            self.send_json(200, {'success': False, 'text': 'No tags specified',
+                                 'i18n': 'api.sessions.noTagsSpecified'})
+            return
+        if form.get('ids'):
+            self.send(400, b'the stand-in tags by query only', 'text/plain; charset=utf-8')
+            return
+        params.setdefault('length', '1000000')
+        now_ms = srv.now_ms()
+        try:
+            q = build_query(params, now_ms, srv.config.max_sessions_queried)
+            res = execute(srv.store.view(), q, now_ms, srv.config.refresh_ms, True)
+        except QueryError as err:
+            self.send(200, ('Could not build query. Err: %s' % err).encode(),
+                      'text/plain; charset=utf-8')
+            return
+        sids = [sess.sid for sess in res.page]
+        srv.record_tags(tags, params, form, sids)
+        if not sids:
+            self.send_json(200, {'success': False, 'text': 'No sessions to add tags to',
+                                 'i18n': 'api.sessions.noSessionsToAddTags'})
+            return
+        self.send_json(200, {'success': True, 'text': 'Tags added successfully',
+                             'i18n': 'api.sessions.tagsAdded'})
+
     def take_fault(self, kind):
         """Consume a fault of kind if one is active, counting it."""
         fault = self.server.faults.pick(kind)
@@ -460,6 +515,8 @@ class StandinHandler(BaseHTTPRequestHandler):
                 self.send_json(200, {'faults': srv.faults.configure(spec)})
             elif path == '/_standin/faults' and self.command == 'GET':
                 self.send_json(200, {'faults': srv.faults.active()})
+            elif path == '/_standin/tags' and self.command == 'GET':
+                self.send_json(200, srv.tags_snapshot())
             elif path == '/_standin/stats' and self.command == 'GET':
                 self.send_json(200, srv.stats_snapshot())
             elif path == '/_standin/reset' and self.command == 'POST':
@@ -467,6 +524,7 @@ class StandinHandler(BaseHTTPRequestHandler):
                 srv.faults.clear()
                 srv.stats.reset()
                 srv.clock_shift_ms = 0
+                srv.reset_tags()
                 self.send_json(200, {'reset': True, 'sessions': len(srv.store.view().sessions)})
             elif path == '/_standin/warm' and self.command == 'POST':
                 spec = json.loads(body.decode('utf-8') or '{}')
@@ -500,6 +558,8 @@ class StandinServer(ThreadingHTTPServer):
         self.stats = Stats()
         self.stop_event = threading.Event()
         self.clock_shift_ms = 0
+        self._tags_lock = threading.Lock()
+        self.reset_tags()
         self.auth = Authenticator(config.auth, config.user, config.password, config.realm,
                                   config.strict_nonce)
         self.tls_context = None
@@ -513,6 +573,25 @@ class StandinServer(ThreadingHTTPServer):
     def now_ms(self):
         """The viewer's clock in ms (with --clock-offset and any /_standin/clock shift)."""
         return int(time.time() * 1000 + self.config.clock_offset_s * 1000) + self.clock_shift_ms
+
+    def reset_tags(self):
+        """Forget every addtags request and tag."""
+        with self._tags_lock:
+            self.tag_requests, self.session_tags = [], {}
+
+    def record_tags(self, tags, query, body, sids):
+        """An addtags request: its tags, URL parameters, body and the sessions it matched."""
+        with self._tags_lock:
+            self.tag_requests.append({'tags': tags, 'query': query, 'body': body,
+                                      'sessions': len(sids)})
+            for tag in tags:
+                self.session_tags.setdefault(tag, set()).update(sids)
+
+    def tags_snapshot(self):
+        """{"requests": [...], "tags": {tag: [session ids]}}."""
+        with self._tags_lock:
+            return {'requests': list(self.tag_requests),
+                    'tags': {t: sorted(ids) for t, ids in self.session_tags.items()}}
 
     def stats_snapshot(self):
         """Stats plus store and fault state."""

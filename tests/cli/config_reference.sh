@@ -2,8 +2,10 @@
 # docs/configuration.md carries each daemon's key table between markers; this checks that they
 # equal what the binaries print (--print-config-reference), or rewrites them with --write.
 # Usage: config_reference.sh <fanwatch-producer> <fanwatch-detector> <docs/configuration.md> [--write]
+# fanwatch-tagger is $FW_TAGGER, else the one next to fanwatch-producer (the same CMake directory).
 set -euo pipefail
 producer="$1" detector="$2" doc="$3" mode="${4:-check}"
+tagger="${FW_TAGGER:-$(dirname "$producer")/fanwatch-tagger}"
 tmp="$(mktemp)"
 trap 'rm -f "$tmp" "$tmp.new"' EXIT
 
@@ -17,7 +19,7 @@ splice() {
 }
 
 cp "$doc" "$tmp.new"
-for d in producer detector; do
+for d in producer detector tagger; do
 	grep -qx "<!-- BEGIN $d -->" "$doc" || { echo "$doc: marker <!-- BEGIN $d --> missing"; exit 1; }
 	bin="${!d}"
 	"$bin" --print-config-reference >"$tmp"

@@ -741,6 +741,45 @@ static void test_viewer_url(void **state) {
         json_decref(j);
 }
 
+/* fanwatch.tag always; fanwatch.tag_url with a viewer: tags == fanwatch:<id> over the same
+ * time range as fanwatch.viewer_url (also for session_spike_total, which has no expression). */
+static void test_tag_fields(void **state) {
+        fw_alert_json_opts_t o = {"https://arkime.example:8005/", "det-1", -1};
+        fw_det_kind_t kinds[] = {FW_DET_SWEEP_PORT, FW_DET_SPIKE_TOTAL};
+        char want[256];
+
+        (void)state;
+        for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+                fw_alert_t a = mk(kinds[k]);
+                json_t *j = to_json(&a, &o);
+                const char *url, *turl;
+
+                snprintf(want, sizeof(want), "fanwatch:%s", a.id);
+                assert_string_equal(str_at(j, "fanwatch.tag"), want);
+                snprintf(want, sizeof(want),
+                         "https://arkime.example:8005/sessions?expression=tags%%20%%3D%%3D%%20"
+                         "fanwatch%%3A%s&startTime=1716026105&stopTime=1716026406&bounding=first",
+                         a.id);
+                turl = str_at(j, "fanwatch.tag_url");
+                if (kinds[k] == FW_DET_SWEEP_PORT)
+                        assert_string_equal(turl, want);
+                else /* its own window */
+                        assert_memory_equal(turl, want, strstr(want, "startTime=") - want);
+                url = str_at(j, "fanwatch.viewer_url");
+                assert_string_equal(strstr(turl, "startTime="), strstr(url, "startTime="));
+                assert_schema_valid(j);
+                json_decref(j);
+
+                /* without a viewer: the tag, no link */
+                j = to_json(&a, NULL);
+                snprintf(want, sizeof(want), "fanwatch:%s", a.id);
+                assert_string_equal(str_at(j, "fanwatch.tag"), want);
+                assert_null(at(j, "fanwatch.tag_url"));
+                assert_schema_valid(j);
+                json_decref(j);
+        }
+}
+
 /* A rule whose text holds spaces, '&', '#', quotes, '%', '+', '=' and UTF-8. */
 static void test_viewer_url_hostile_rule(void **state) {
         fw_rule_cfg_t r = mk_rule(
@@ -1694,6 +1733,7 @@ int main(void) {
                 cmocka_unit_test(test_expression_small_buffer),
                 cmocka_unit_test(test_viewer_url),
                 cmocka_unit_test(test_viewer_url_hostile_rule),
+                cmocka_unit_test(test_tag_fields),
                 cmocka_unit_test(test_json_sweep_port),
                 cmocka_unit_test(test_json_lateral_ports),
                 cmocka_unit_test(test_json_portscan),

@@ -1161,6 +1161,15 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
                         put(err, errlen, "hits[%zu] has no usable _id and sort", n);
                         goto fail;
                 }
+                /* the first sort value is the @timestamp the window is paged and the position
+                 * moved by: anything but epoch ms makes the page unusable */
+                const cJSON *t = sort->child;
+                if (jtype(t) != cJSON_Number || !(t->valuedouble >= 0) ||
+                    t->valuedouble > 9007199254740992.0 ||
+                    (double)(int64_t)t->valuedouble != t->valuedouble) {
+                        put(err, errlen, "hits[%zu]: the first sort value is not epoch ms", n);
+                        goto fail;
+                }
                 last = h;
         }
         if (reserve(p, n) != 0) {
@@ -1216,11 +1225,10 @@ done:
                         put(err, errlen, "the last hit's sort values are too long");
                         goto fail;
                 }
-                if (jtype(sort->child) == cJSON_Number)
-                        info->last_time_ms = (int64_t)sort->child->valuedouble;
+                /* both checked above: integral epoch ms */
+                info->last_time_ms = (int64_t)sort->child->valuedouble;
                 const cJSON *fs = cJSON_GetObjectItemCaseSensitive(hits->child, "sort");
-                if (jtype(fs->child) == cJSON_Number)
-                        info->first_time_ms = (int64_t)fs->child->valuedouble;
+                info->first_time_ms = (int64_t)fs->child->valuedouble;
         }
         const cJSON *pit = cJSON_GetObjectItemCaseSensitive(root, "pit_id");
         if (jtype(pit) == cJSON_String && !(info->pit_id = strdup(pit->valuestring))) {

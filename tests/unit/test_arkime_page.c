@@ -1447,6 +1447,12 @@ static void test_search_errors(void **state) {
                 {"{" SH "\"hits\":{\"hits\":[{\"_id\":\"a\",\"_source\":" SRC "}]}}",
                  "has no usable _id and sort"},
                 {"{" SH "\"hits\":{\"hits\":[1]}}", "not an object"},
+                {"{" SH "\"hits\":{\"hits\":[{\"_id\":\"a\",\"sort\":[1.8e21,\"a\"],"
+                 "\"_source\":" SRC "}]}}",
+                 "the first sort value is not epoch ms"},
+                {"{" SH "\"hits\":{\"hits\":[{\"_id\":\"a\",\"sort\":[\"x\",\"a\"],"
+                 "\"_source\":" SRC "}]}}",
+                 "the first sort value is not epoch ms"},
                 {"{" SH "\"hits\":{\"hits\":[]", "not JSON"},
                 {"{" SH "\"hits\":{\"hits\":[]}}", NULL},
                 /* filter_path drops an empty hits.hits: the page after the last */

@@ -61,6 +61,7 @@
  *   threads at once are a (harmless to us) data race; the producer parses in its poller thread. */
 #include "arkime_page.h"
 #include "session_fields.h"
+#include "timeutil.h"
 #include "utf8.h"
 
 #include <cjson/cJSON.h>
@@ -382,16 +383,6 @@ static int get_str(const cJSON *v, const char **s, size_t *len, char *why, size_
         return V_OK;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
-        y -= m <= 2;
-        const int64_t era = (y >= 0 ? y : y - 399) / 400;
-        const int64_t yoe = y - era * 400;
-        const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + doe - 719468;
-}
-
 /* Read exactly k digits at s[*pos]. */
 static int digits(const char *s, size_t len, size_t *pos, int k, int *out) {
         int v = 0;
@@ -456,7 +447,7 @@ static int parse_iso8601_ms(const char *s, size_t len, int64_t *out) {
                 return -1;
         if (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
                 return -1;
-        int64_t t = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+        int64_t t = fw_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
         t -= (int64_t)sign * (oh * 3600 + om * 60);
         *out = t * 1000 + ms;
         return 0;

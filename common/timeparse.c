@@ -1,19 +1,10 @@
 #include "timeparse.h"
+#include "timeutil.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-        y -= m <= 2;
-        int64_t era = (y >= 0 ? y : y - 399) / 400;
-        int64_t yoe = y - era * 400;
-        int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + doe - 719468;
-}
 
 int fw_time_parse(const char *s, int64_t *epoch_s, char *err, size_t errlen) {
         char *end;
@@ -40,6 +31,6 @@ int fw_time_parse(const char *s, int64_t *epoch_s, char *err, size_t errlen) {
                          "bad time '%s': use epoch seconds or UTC like 2024-05-18T10:00:00Z", s);
                 return -1;
         }
-        *epoch_s = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
+        *epoch_s = fw_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec;
         return 0;
 }

@@ -272,16 +272,6 @@ static void on_signal(int sig) {
         stop_flag = 1;
 }
 
-/* Sleep up to ms, waking within 50 ms when a signal sets stop_flag. */
-static void nap(int64_t ms) {
-        while (ms > 0 && !stop_flag) {
-                int64_t step = ms > 50 ? 50 : ms;
-                struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
-                nanosleep(&ts, NULL);
-                ms -= step;
-        }
-}
-
 /* Unhealthy until a first poll succeeded, then when none succeeded for max_age (viewer, auth or
  * Kafka trouble). */
 static int health_check(void *ud, char *reason, size_t reasonlen) {
@@ -341,7 +331,7 @@ static int wait_for_kafka(fw_publisher_t *pub, const fw_conf_t *conf) {
                                 err);
                         snprintf(logged, sizeof(logged), "%s", err);
                 }
-                nap(backoff);
+                fw_nap(backoff, &stop_flag);
                 backoff = backoff * 2 > max ? max : backoff * 2;
         }
         fw_info("producer", "stopping while waiting for Kafka");
@@ -575,7 +565,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                                         (unsigned long long)ps.reread);
                                 break;
                         }
-                        nap(interval);
+                        fw_nap(interval, &stop_flag);
                 } else if (rc < 0) {
                         /* log a cause once, not at every retry */
                         if (strcmp(err, last_err) != 0)
@@ -583,7 +573,7 @@ static int run(const fw_conf_t *conf, const char *from, const char *to) {
                                         "poll failed, retrying (cursor stays at %s): %s",
                                         FW_ISO_TIME(cursor.position_s), err);
                         snprintf(last_err, sizeof(last_err), "%s", err);
-                        nap(backoff);
+                        fw_nap(backoff, &stop_flag);
                         backoff = backoff * 2 > backoff_max ? backoff_max : backoff * 2;
                 }
         }

@@ -40,16 +40,6 @@ static int digits(const char *s, int n, int64_t *v) {
         return 0;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
-        y -= m <= 2;
-        int64_t era = (y >= 0 ? y : y - 399) / 400;
-        int64_t yoe = y - era * 400;
-        int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-        int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        return era * 146097 + doe - 719468;
-}
-
 int fw_tag_parse_time(const char *s, int64_t *ms) {
         int64_t y, mo, d, h, mi, se, frac = 0;
         if (!s || strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
@@ -85,7 +75,7 @@ int fw_tag_parse_time(const char *s, int64_t *ms) {
         }
         if (*p != '\0')
                 return -1;
-        *ms = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + se * 1000 + frac - off;
+        *ms = ((fw_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 + se * 1000 + frac - off;
         return 0;
 }
 

@@ -74,16 +74,6 @@ static void on_signal(int sig) {
         stop_flag = 1;
 }
 
-/* Sleep up to ms, waking within 50 ms when a signal sets stop_flag. */
-static void nap(int64_t ms) {
-        while (ms > 0 && !stop_flag) {
-                int64_t step = ms > 50 ? 50 : ms;
-                struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
-                nanosleep(&ts, NULL);
-                ms -= step;
-        }
-}
-
 /* A message held on its partition (paused): waiting for a token, or failing and retried. */
 typedef struct hold {
         rd_kafka_message_t *msg;
@@ -397,7 +387,7 @@ static void handle_message(tagger_t *t, rd_kafka_message_t *m) {
         }
         int64_t w;
         while ((w = fw_tb_take(&t->tb, fw_mono_ms())) > 0 && w <= NAP_MAX_MS && !stop_flag)
-                nap(w);
+                fw_nap(w, &stop_flag);
         if (stop_flag) {
                 fw_tag_req_free(&req);
                 rd_kafka_message_destroy(m);

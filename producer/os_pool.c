@@ -72,9 +72,14 @@ static void *stream_main(void *arg) {
                         free(info.pit_id);
                         continue;
                 }
+                /* the pages change places, the parser's arena stays with the work page: one
+                 * arena per stream (a page's tree is gone once parsed), not one per page */
                 fw_arkime_page_t t = st->ready;
                 st->ready = st->work;
                 st->work = t;
+                void *arena = st->work.arena;
+                st->work.arena = st->ready.arena;
+                st->ready.arena = arena;
                 st->info = info;
                 st->ms = ms;
                 st->rc = rc;

@@ -58,7 +58,10 @@
  *   guard-page test faults on a library without the fix. CJSON_NESTING_LIMIT (1000 open
  * arrays/objects) bounds cJSON's recursion and that of cJSON_Delete; jansson's limit was 2048.
  * - cJSON_ParseWithLengthOpts also writes that global error slot on every call, so parses in two
- *   threads at once are a (harmless to us) data race; the producer parses in its poller thread. */
+ *   threads at once are a (harmless to us) data race; the producer parses in its poller thread,
+ *   or in its OpenSearch stream threads (one parse per thread at a time).
+ * - OpenSearch answers are not parsed as one tree but walked a hit at a time (below, "search
+ *   answers"): a hit's tree lives only while its session is extracted. */
 #include "arkime_page.h"
 #include "session_fields.h"
 #include "timeutil.h"
@@ -1104,17 +1107,382 @@ static void docvalue_times(cJSON *fields) {
         }
 }
 
-int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
-                           fw_search_info_t *info, char *err, size_t errlen) {
-        const cJSON *hits = NULL, *last = NULL;
-        cJSON *root;
-        size_t n = 0, i = 0;
+/* ---- search answers, a hit at a time ----
+ * A page of 10,000 hits is ~7 MB of JSON; as one cJSON tree it took ~45 MB of arena, whose
+ * first touch (page faults) and cache misses were a third of the producer's CPU. So the answer
+ * is walked member by member: every value outside hits.hits, and each hit in turn, is parsed by
+ * cJSON (which stops after one value); a hit's tree is dropped, by rewinding the arena to a mark,
+ * as soon as its session is extracted. The walker only steps over blanks, ':' and ','; strings,
+ * numbers and nesting are cJSON's. The result is what a whole-tree parse gave. */
 
+typedef struct arena_mark {
+        arena_chunk_t *cur;
+        size_t used;
+} arena_mark_t;
+
+static arena_mark_t arena_mark(const page_arena_t *a) {
+        arena_mark_t m = {a->cur, a->cur ? a->cur->used : 0};
+        return m;
+}
+
+/* Free everything allocated since m was taken. */
+static void arena_back(page_arena_t *a, arena_mark_t m) {
+        if (!m.cur) {
+                arena_rewind(a);
+                return;
+        }
+        a->cur = m.cur;
+        m.cur->used = m.used;
+}
+
+typedef struct search_walk {
+        fw_arkime_page_t *p;
+        int in_sort;   /* numeric fields are sort values after the second (fw_arkime_in_sort) */
+        const char *t; /* the answer */
+        size_t len;
+        size_t n;                /* hits seen */
+        int walked;              /* hits.hits was an array, walked */
+        size_t last_at, last_to; /* the last hit's bytes [last_at, last_to) */
+        int64_t first_ms;        /* the first hit's first sort value, -1 before one */
+        char bad[256];           /* why a hit made the page unusable ("" when none did) */
+        char *err;
+        size_t errlen;
+} search_walk_t;
+
+static size_t skip_blank(const char *t, size_t len, size_t i) {
+        while (i < len && (t[i] == ' ' || t[i] == '\t' || t[i] == '\n' || t[i] == '\r'))
+                i++;
+        return i;
+}
+
+/* The JSON value at t[*i] parsed by cJSON into the arena, *i moved past it; NULL with err. */
+static cJSON *value_at(search_walk_t *w, size_t *i) {
+        const char *end = NULL;
+        size_t at = skip_blank(w->t, w->len, *i);
+        /* cJSON skips a byte order mark before a value: only the body's very start may have one */
+        cJSON *v = at < w->len && (unsigned char)w->t[at] != 0xEF
+                           ? cJSON_ParseWithLengthOpts(w->t + at, w->len - at, &end, 0)
+                           : NULL;
+        if (v == NULL) {
+                size_t off = end != NULL && end >= w->t + at && end < w->t + w->len
+                                     ? (size_t)(end - w->t)
+                                     : at;
+                not_json(w->err, w->errlen, w->t, w->len, off < w->len ? off : w->len - 1,
+                         "syntax error");
+                return NULL;
+        }
+        *i = (size_t)(end - w->t);
+        return v;
+}
+
+/* Expect byte c at t[*i] (after blanks) and step past it; -1 with err. */
+static int walk_expect(search_walk_t *w, size_t *i, char c) {
+        size_t at = skip_blank(w->t, w->len, *i);
+        if (at >= w->len || w->t[at] != c) {
+                not_json(w->err, w->errlen, w->t, w->len, at < w->len ? at : w->len - 1,
+                         "syntax error");
+                return -1;
+        }
+        *i = at + 1;
+        return 0;
+}
+
+int fw_arkime_in_sort(int field_index) {
+        if (field_index < 0 || field_index >= FW_SF_COUNT)
+                return 0;
+        switch (fw_session_fields[field_index].kind) {
+        case FW_FK_TIME:
+        case FW_FK_PORT:
+        case FW_FK_PROTO:
+        case FW_FK_COUNTER:
+        case FW_FK_FLAG:
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+/* The fields a hit's sort values carry (fw_arkime_in_sort) moved into its fields object, named
+ * as doc values would be: @timestamp from the first value, the others after the tie-breaker;
+ * FW_ARKIME_SORT_MISSING (absent) left out. -1 when out of memory. */
+static int fields_from_sort(cJSON *fields, cJSON *sort) {
+        cJSON *v = sort->child; /* checked by take_hit: integral epoch ms */
+        cJSON *ts = cJSON_CreateNumber(v->valuedouble);
+        if (ts == NULL || !cJSON_AddItemToObjectCS(fields, "@timestamp", ts))
+                return -1;
+        v = v->next ? v->next->next : NULL;
+        for (int k = 0; k < FW_SF_COUNT && v != NULL; k++) {
+                if (!fw_arkime_in_sort(k))
+                        continue;
+                cJSON *next = v->next;
+                if (!(jtype(v) == cJSON_Number && v->valuedouble == FW_ARKIME_SORT_MISSING) &&
+                    !cJSON_AddItemToObjectCS(fields, fw_session_fields[k].arkime,
+                                             cJSON_DetachItemViaPointer(sort, v)))
+                        return -1;
+                v = next;
+        }
+        return 0;
+}
+
+/* A hit's sort values as the next page's search_after, into out: the first two (@timestamp, the
+ * tie-breaker) as they came, the carried fields' as integers; one beyond 2^53 (a double here,
+ * inexact) as FW_ARKIME_SORT_MISSING: the tie-breaker alone orders hits, so that value can at
+ * worst bring this one hit back (deduplicated by id). -1 when out cannot hold them. */
+static int print_sort(const cJSON *sort, char *out, size_t outsize) {
+        size_t used = 0;
+        int k = 0;
+        out[used++] = '[';
+        for (const cJSON *v = sort->child; v != NULL; v = v->next, k++) {
+                if (outsize - used < 40)
+                        return -1;
+                if (k > 0)
+                        out[used++] = ',';
+                if (k >= 2 && jtype(v) == cJSON_Number) {
+                        double d = v->valuedouble;
+                        long long n = d >= -9007199254740992.0 && d <= 9007199254740992.0 &&
+                                                      (double)(long long)d == d
+                                              ? (long long)d
+                                              : FW_ARKIME_SORT_MISSING;
+                        used += (size_t)snprintf(out + used, outsize - used, "%lld", n);
+                        continue;
+                }
+                if (!cJSON_PrintPreallocated((cJSON *)v, out + used, (int)(outsize - used - 5), 0))
+                        return -1;
+                used += strlen(out + used);
+        }
+        if (outsize - used < 2)
+                return -1;
+        out[used++] = ']';
+        out[used] = '\0';
+        return 0;
+}
+
+/* The first hit of h that makes the page unusable, into w->bad; else its session (or its
+ * rejection) added to the page. 0, or -1 with err (out of memory). */
+static int take_hit(search_walk_t *w, cJSON *h, size_t at, size_t to) {
+        fw_arkime_page_t *p = w->p;
+        size_t k = w->n++;
+        if (w->bad[0])
+                return 0;
+        if (jtype(h) != cJSON_Object) {
+                put(w->bad, sizeof(w->bad), "hits[%zu] is %s, not an object", k, type_name(h));
+                return 0;
+        }
+        /* a hit without an id or sort cannot be deduplicated or paged past: the whole page is
+         * wrong (the request was not the one fanwatch sends) */
+        const cJSON *sort = cJSON_GetObjectItemCaseSensitive(h, "sort");
+        const cJSON *id = hit_id(h);
+        if (id == NULL || strlen(id->valuestring) > FW_SESSION_ID_MAX ||
+            jtype(sort) != cJSON_Array || sort->child == NULL) {
+                put(w->bad, sizeof(w->bad), "hits[%zu] has no usable _id and sort", k);
+                return 0;
+        }
+        /* the first sort value is the @timestamp the window is paged and the position moved
+         * by: anything but epoch ms makes the page unusable */
+        const cJSON *t = sort->child;
+        if (jtype(t) != cJSON_Number || !(t->valuedouble >= 0) ||
+            t->valuedouble > 9007199254740992.0 ||
+            (double)(int64_t)t->valuedouble != t->valuedouble) {
+                put(w->bad, sizeof(w->bad), "hits[%zu]: the first sort value is not epoch ms", k);
+                return 0;
+        }
+        if (w->first_ms < 0)
+                w->first_ms = (int64_t)t->valuedouble;
+        w->last_at = at;
+        w->last_to = to;
+
+        if (reserve(p, p->count + 1) != 0) {
+                put(w->err, w->errlen, "out of memory for %zu sessions", p->count + 1);
+                return -1;
+        }
+        cJSON *src = cJSON_GetObjectItemCaseSensitive(h, "_source");
+        char *msg = p->rejected == 0 ? p->first_reject : NULL;
+        if (jtype(src) != cJSON_Object) {
+                src = cJSON_GetObjectItemCaseSensitive(h, "fields");
+                if (jtype(src) == cJSON_Object)
+                        docvalue_times(src);
+                if (w->in_sort) {
+                        if (jtype(src) != cJSON_Object) {
+                                /* filter_path drops a hit's empty fields object */
+                                cJSON_DeleteItemFromObjectCaseSensitive(h, "fields");
+                                src = cJSON_AddObjectToObject(h, "fields");
+                        }
+                        if (src == NULL || fields_from_sort(src, (cJSON *)sort) != 0) {
+                                put(w->err, w->errlen, "out of memory");
+                                return -1;
+                        }
+                }
+        }
+        if (jtype(src) != cJSON_Object) {
+                p->rejected++;
+                if (msg)
+                        put(msg, sizeof(p->first_reject), "session %s: no _source or fields",
+                            id->valuestring);
+                return 0;
+        }
+        const cJSON *index = cJSON_GetObjectItemCaseSensitive(h, "_index");
+        char sid[FW_SESSION_ID_MAX + 1];
+        if (session_sid(cJSON_IsString(index) ? index->valuestring : NULL, id->valuestring, sid,
+                        sizeof(sid)) != 0) {
+                p->rejected++;
+                if (msg)
+                        put(msg, sizeof(p->first_reject), "session %s: id too long",
+                            id->valuestring);
+                return 0;
+        }
+        cJSON_DeleteItemFromObjectCaseSensitive(src, "id");
+        cJSON *s = cJSON_CreateString(sid);
+        if (s == NULL || !cJSON_AddItemToObject(src, "id", s)) {
+                put(w->err, w->errlen, "out of memory");
+                return -1;
+        }
+        if (parse_item(&p->sessions[p->count], src, k, msg, sizeof(p->first_reject)) == 0)
+                p->count++;
+        else
+                p->rejected++;
+        return 0;
+}
+
+/* hits.hits at t[*i] ('[' next): each hit parsed, taken and dropped in turn. 0, or -1 with
+ * err. */
+static int walk_hits(search_walk_t *w, size_t *i) {
+        if (walk_expect(w, i, '[') != 0)
+                return -1;
+        w->walked = 1;
+        size_t at = skip_blank(w->t, w->len, *i);
+        if (at < w->len && w->t[at] == ']') {
+                *i = at + 1;
+                return 0;
+        }
+        for (;;) {
+                arena_mark_t m = arena_mark(w->p->arena);
+                at = skip_blank(w->t, w->len, *i);
+                cJSON *h = value_at(w, i);
+                if (h == NULL)
+                        return -1;
+                int rc = take_hit(w, h, at, *i);
+                arena_back(w->p->arena, m);
+                if (rc != 0)
+                        return -1;
+                at = skip_blank(w->t, w->len, *i);
+                if (at < w->len && w->t[at] == ',') {
+                        *i = at + 1;
+                        continue;
+                }
+                return walk_expect(w, i, ']');
+        }
+}
+
+/* The object at t[*i] ('{' next) into obj, member by member; at depth 0 (the answer) and 1
+ * (its "hits") the first "hits" member that is an object / array is walked instead of parsed
+ * whole. 0, or -1 with err. */
+static int walk_object(search_walk_t *w, size_t *i, cJSON *obj, int depth) {
+        if (walk_expect(w, i, '{') != 0)
+                return -1;
+        size_t at = skip_blank(w->t, w->len, *i);
+        if (at < w->len && w->t[at] == '}') {
+                *i = at + 1;
+                return 0;
+        }
+        for (;;) {
+                at = skip_blank(w->t, w->len, *i);
+                cJSON *key = value_at(w, i);
+                if (key == NULL)
+                        return -1;
+                if (type_of(key) != cJSON_String) {
+                        not_json(w->err, w->errlen, w->t, w->len, at, "syntax error");
+                        return -1;
+                }
+                if (walk_expect(w, i, ':') != 0)
+                        return -1;
+                size_t v = skip_blank(w->t, w->len, *i);
+                char next = v < w->len ? w->t[v] : '\0';
+                int first = strcmp(key->valuestring, "hits") == 0 &&
+                            !cJSON_GetObjectItemCaseSensitive(obj, "hits") && !(depth && w->walked);
+                if (first && depth == 0 && next == '{') {
+                        cJSON *hits = cJSON_CreateObject();
+                        if (hits == NULL || !cJSON_AddItemToObject(obj, "hits", hits)) {
+                                put(w->err, w->errlen, "out of memory");
+                                return -1;
+                        }
+                        if (walk_object(w, i, hits, 1) != 0)
+                                return -1;
+                } else if (first && depth == 1 && next == '[') {
+                        if (walk_hits(w, i) != 0)
+                                return -1;
+                } else {
+                        cJSON *val = value_at(w, i);
+                        if (val == NULL)
+                                return -1;
+                        /* a later duplicate is kept but never found (cJSON's lookups take the
+                         * first), as in a whole tree; a duplicate of a walked hits.hits is
+                         * dropped */
+                        if (!(depth == 1 && w->walked && strcmp(key->valuestring, "hits") == 0) &&
+                            !cJSON_AddItemToObject(obj, key->valuestring, val)) {
+                                put(w->err, w->errlen, "out of memory");
+                                return -1;
+                        }
+                }
+                at = skip_blank(w->t, w->len, *i);
+                if (at < w->len && w->t[at] == ',') {
+                        *i = at + 1;
+                        continue;
+                }
+                return walk_expect(w, i, '}');
+        }
+}
+
+int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len, int in_sort,
+                           fw_search_info_t *info, char *err, size_t errlen) {
         memset(info, 0, sizeof(*info));
         info->last_time_ms = info->first_time_ms = -1;
-        root = parse_response(p, body, len, err, errlen);
-        if (root == NULL)
+        /* a byte order mark is allowed before the answer, as cJSON allows it */
+        size_t first = body && len >= 3 && memcmp(body, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+        first = body ? skip_blank(body, len, first) : 0;
+        if (body == NULL || first >= len || body[first] != '{') {
+                /* not an object: the whole-tree parser says what it is instead */
+                if (parse_response(p, body, len, err, errlen) != NULL) {
+                        arena_rewind(p->arena);
+                        put(err, errlen, "response is not a JSON object");
+                }
                 return -1;
+        }
+        fw_arkime_page_reset(p);
+        if (err != NULL && errlen > 0)
+                err[0] = '\0';
+        pthread_once(&hooks_once, install_hooks);
+        if (!p->arena && !(p->arena = calloc(1, sizeof(page_arena_t)))) {
+                put(err, errlen, "out of memory");
+                return -1;
+        }
+        arena_rewind(p->arena);
+        current_arena = p->arena;
+        search_walk_t w = {.p = p,
+                           .in_sort = in_sort,
+                           .t = body,
+                           .len = len,
+                           .first_ms = -1,
+                           .err = err,
+                           .errlen = errlen};
+        size_t i = first;
+        const char *what = NULL;
+        cJSON *root = cJSON_CreateObject();
+        if (root == NULL) {
+                put(err, errlen, "out of memory");
+                goto fail;
+        }
+        if (walk_object(&w, &i, root, 0) != 0)
+                goto fail;
+        i = skip_blank(body, len, i);
+        if (i < len) {
+                not_json(err, errlen, body, len, i, "data after the JSON value");
+                goto fail;
+        }
+        /* cJSON would cut a string at a NUL: refused, as by parse_in_arena */
+        if ((i = find_nul(body, len, &what)) < len) {
+                not_json(err, errlen, body, len, i, what);
+                goto fail;
+        }
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
         if (e != NULL) {
                 search_error(e, err, errlen);
@@ -1131,101 +1499,36 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
                 goto fail;
         }
         const cJSON *hits_obj = cJSON_GetObjectItemCaseSensitive(root, "hits");
-        hits = cJSON_GetObjectItemCaseSensitive(hits_obj, "hits");
+        const cJSON *hits = cJSON_GetObjectItemCaseSensitive(hits_obj, "hits");
         if ((hits_obj && jtype(hits_obj) != cJSON_Object) || (hits && jtype(hits) != cJSON_Array)) {
                 put(err, errlen, "hits.hits is not an array");
                 goto fail;
         }
-        if (hits == NULL)
-                goto done;
-        for (const cJSON *h = hits->child; h != NULL; h = h->next, n++) {
-                if (jtype(h) != cJSON_Object) {
-                        put(err, errlen, "hits[%zu] is %s, not an object", n, type_name(h));
-                        goto fail;
-                }
-                /* a hit without an id or sort cannot be deduplicated or paged past: the whole
-                 * page is wrong (the request was not the one fanwatch sends) */
-                const cJSON *sort = cJSON_GetObjectItemCaseSensitive(h, "sort");
-                const cJSON *id = hit_id(h);
-                if (id == NULL || strlen(id->valuestring) > FW_SESSION_ID_MAX ||
-                    jtype(sort) != cJSON_Array || sort->child == NULL) {
-                        put(err, errlen, "hits[%zu] has no usable _id and sort", n);
-                        goto fail;
-                }
-                /* the first sort value is the @timestamp the window is paged and the position
-                 * moved by: anything but epoch ms makes the page unusable */
-                const cJSON *t = sort->child;
-                if (jtype(t) != cJSON_Number || !(t->valuedouble >= 0) ||
-                    t->valuedouble > 9007199254740992.0 ||
-                    (double)(int64_t)t->valuedouble != t->valuedouble) {
-                        put(err, errlen, "hits[%zu]: the first sort value is not epoch ms", n);
-                        goto fail;
-                }
-                last = h;
-        }
-        if (reserve(p, n) != 0) {
-                put(err, errlen, "out of memory for %zu sessions", n);
+        if (w.bad[0]) {
+                put(err, errlen, "%s", w.bad);
                 goto fail;
         }
-        current_arena = p->arena; /* the ids added below are allocated there too */
-        for (const cJSON *h = hits->child; h != NULL; h = h->next, i++) {
-                cJSON *src = cJSON_GetObjectItemCaseSensitive(h, "_source");
-                const cJSON *id = hit_id(h);
-                char *msg = p->rejected == 0 ? p->first_reject : NULL;
-                if (jtype(src) != cJSON_Object) {
-                        src = cJSON_GetObjectItemCaseSensitive(h, "fields");
-                        if (jtype(src) == cJSON_Object)
-                                docvalue_times(src);
-                }
-                if (jtype(src) != cJSON_Object) {
-                        p->rejected++;
-                        if (msg)
-                                put(msg, sizeof(p->first_reject),
-                                    "session %s: no _source or fields", id->valuestring);
-                        continue;
-                }
-                const cJSON *index = cJSON_GetObjectItemCaseSensitive(h, "_index");
-                char sid[FW_SESSION_ID_MAX + 1];
-                if (session_sid(cJSON_IsString(index) ? index->valuestring : NULL, id->valuestring,
-                                sid, sizeof(sid)) != 0) {
-                        p->rejected++;
-                        if (msg)
-                                put(msg, sizeof(p->first_reject), "session %s: id too long",
-                                    id->valuestring);
-                        continue;
-                }
-                cJSON_DeleteItemFromObjectCaseSensitive(src, "id");
-                cJSON *s = cJSON_CreateString(sid);
-                if (s == NULL || !cJSON_AddItemToObject(src, "id", s)) {
-                        current_arena = NULL;
-                        put(err, errlen, "out of memory");
-                        goto fail;
-                }
-                if (parse_item(&p->sessions[p->count], src, i, msg, sizeof(p->first_reject)) == 0)
-                        p->count++;
-                else
-                        p->rejected++;
-        }
-        current_arena = NULL;
-done:
-        info->hits = n;
-        if (last != NULL) {
+        info->hits = w.n;
+        if (w.n > 0) {
+                /* the last hit once more, for its sort values (its tree is gone) */
+                size_t at = w.last_at;
+                cJSON *last = value_at(&w, &at);
                 const cJSON *sort = cJSON_GetObjectItemCaseSensitive(last, "sort");
-                if (!cJSON_PrintPreallocated((cJSON *)sort, info->last_sort,
-                                             (int)sizeof(info->last_sort) - 5, 0)) {
+                if (sort == NULL ||
+                    print_sort(sort, info->last_sort, sizeof(info->last_sort)) != 0) {
                         put(err, errlen, "the last hit's sort values are too long");
                         goto fail;
                 }
-                /* both checked above: integral epoch ms */
+                /* both checked by take_hit: integral epoch ms */
                 info->last_time_ms = (int64_t)sort->child->valuedouble;
-                const cJSON *fs = cJSON_GetObjectItemCaseSensitive(hits->child, "sort");
-                info->first_time_ms = (int64_t)fs->child->valuedouble;
+                info->first_time_ms = w.first_ms;
         }
         const cJSON *pit = cJSON_GetObjectItemCaseSensitive(root, "pit_id");
         if (jtype(pit) == cJSON_String && !(info->pit_id = strdup(pit->valuestring))) {
                 put(err, errlen, "out of memory");
                 goto fail;
         }
+        current_arena = NULL;
         arena_rewind(p->arena);
         return 0;
 
@@ -1235,6 +1538,7 @@ fail:
         fw_arkime_page_reset(p);
         info->hits = 0;
         info->last_sort[0] = '\0';
+        info->last_time_ms = info->first_time_ms = -1;
         return -1;
 }
 

@@ -63,7 +63,7 @@ int fw_arkime_doc_append(fw_arkime_page_t *p, const char *json, size_t len, cons
 typedef struct fw_search_info {
         size_t hits;           /* hits returned (accepted + rejected) */
         char *pit_id;          /* the response's pit_id (malloc'd; free it), NULL when absent */
-        char last_sort[512];   /* the last hit's "sort" array as JSON text ("" when none): the
+        char last_sort[1024];  /* the last hit's "sort" array as JSON text ("" when none): the
                                   next page's search_after */
         int64_t last_time_ms;  /* its first sort value (@timestamp), -1 when none */
         int64_t first_time_ms; /* the first hit's, -1 when none */
@@ -77,8 +77,18 @@ typedef struct fw_search_info {
  * search answer (no _shards.total: ask for it in filter_path; an absent hits.hits is an empty page,
  * as filter_path drops empty arrays); otherwise 0, with rejected items as for a page. info->pit_id
  * is set on success only. */
-int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len,
+int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len, int in_sort,
                            fw_search_info_t *info, char *err, size_t errlen);
+
+/* The numeric and date fields can come back as sort values instead of doc values: formatting
+ * doc values was ~40% of OpenSearch's CPU per page, a sort value is the raw number. The search
+ * then sorts on @timestamp, the tie-breaker (unique: it alone decides the order), and one key
+ * per field fw_arkime_in_sort() accepts, in fw_session_fields order, each asked with
+ * "missing": FW_ARKIME_SORT_MISSING (no real value of these fields), which reads as absent.
+ * fw_arkime_search_parse with in_sort != 0 reads them from there, and @timestamp from the first
+ * sort value. */
+int fw_arkime_in_sort(int field_index);
+#define FW_ARKIME_SORT_MISSING (-1)
 
 /* An OpenSearch bulk action line ({"index":{...}} or {"create":{...}}, as capture writes its
  * sessions and the bridge and fanwatch-replay read them): 1, with its "_id" copied into id

@@ -1,9 +1,9 @@
 /* fuzz_arkime_page: the Arkime /api/sessions page parser, the OpenSearch _search response
- * parser and the single-document parser (common/arkime_page.h) on arbitrary bytes. One page is reused across inputs, as the
- * producer's poller reuses it from page to page (its arena and sessions array persist).
- * Invariants: an error leaves the page empty; count <= cap; every accepted session has a
- * NUL-terminated id and encodes with fw_session_encode (so the producer can publish it); a
- * rejected item leaves a reason; the page and the appended documents never read past len. */
+ * parser and the single-document parser (common/arkime_page.h) on arbitrary bytes. One page is
+ * reused across inputs, as the producer's poller reuses it from page to page (its arena and
+ * sessions array persist). Invariants: an error leaves the page empty; count <= cap; every accepted
+ * session has a NUL-terminated id and encodes with fw_session_encode (so the producer can publish
+ * it); a rejected item leaves a reason; the page and the appended documents never read past len. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -55,21 +55,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
         check_sessions(&page, 0);
 
-        /* The whole input as an OpenSearch _search response: an error leaves the page empty and
-         * no PIT id; on success every hit is accepted or rejected and the last sort values are
-         * a string. */
-        fw_search_info_t info;
-        rc = fw_arkime_search_parse(&page, body, size, &info, err, sizeof(err));
-        FUZZ_CHECK(rc == 0 || rc == -1);
-        FUZZ_CHECK(memchr(info.last_sort, '\0', sizeof(info.last_sort)) != NULL);
-        if (rc < 0) {
-                FUZZ_CHECK(page.count == 0 && info.pit_id == NULL && info.hits == 0);
-                FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
-        } else {
-                FUZZ_CHECK(page.count + page.rejected == info.hits);
+        /* The whole input as an OpenSearch _search response, fields from doc values or from
+         * sort values (in_sort): an error leaves the page empty and no PIT id; on success every
+         * hit is accepted or rejected and the last sort values are a string. */
+        for (int in_sort = 0; in_sort < 2; in_sort++) {
+                fw_search_info_t info;
+                rc = fw_arkime_search_parse(&page, body, size, in_sort, &info, err, sizeof(err));
+                FUZZ_CHECK(rc == 0 || rc == -1);
+                FUZZ_CHECK(memchr(info.last_sort, '\0', sizeof(info.last_sort)) != NULL);
+                if (rc < 0) {
+                        FUZZ_CHECK(page.count == 0 && info.pit_id == NULL && info.hits == 0);
+                        FUZZ_CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
+                } else {
+                        FUZZ_CHECK(page.count + page.rejected == info.hits);
+                }
+                free(info.pit_id);
+                check_sessions(&page, 0);
         }
-        free(info.pit_id);
-        check_sessions(&page, 0);
         fw_arkime_page_reset(&page);
         rc = fw_arkime_page_parse(&page, body, size, err, sizeof(err));
         FUZZ_CHECK(rc == 0 || rc == -1);

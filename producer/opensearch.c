@@ -20,7 +20,7 @@ struct fw_os {
         int64_t sub_lo, sub_hi; /* the sub-range of the window being read (both included) */
         int64_t span_ms;        /* about two pages' worth of @timestamp */
         int64_t from_ms, to_ms;
-        char after[512]; /* search_after of the next page ("" for the first) */
+        char after[1024]; /* search_after of the next page ("" for the first) */
 };
 
 #define FLAVOR_OPENSEARCH    1
@@ -139,6 +139,13 @@ char *fw_os_search_body(const fw_os_opts_t *o, const char *query, const char *pi
                 json_str(f, o->tiebreaker);
                 fputs(":{\"order\":\"asc\"}}", f);
         }
+        /* doc-values fetch: the numbers and dates come back as sort values (raw, unformatted;
+         * the tie-breaker alone decides the order), see fw_arkime_in_sort */
+        int in_sort = !o->fetch_source && o->tiebreaker;
+        for (int k = 0; in_sort && k < FW_SF_COUNT; k++)
+                if (fw_arkime_in_sort(k))
+                        fprintf(f, ",{\"%s\":{\"order\":\"asc\",\"missing\":%d}}",
+                                fw_session_fields[k].arkime, FW_ARKIME_SORT_MISSING);
         if (o->fetch_source) {
                 /* the fields the viewer reader asks for (FW_ARKIME_FIELDS, comma-separated) */
                 fputs("],\"_source\":{\"includes\":[", f);
@@ -151,13 +158,14 @@ char *fw_os_search_body(const fw_os_opts_t *o, const char *query, const char *pi
                 }
                 fputs("]}", f);
         } else {
-                /* the same fields from doc values: no stored field is read (the _id comes with
+                /* the other fields from doc values: no stored field is read (the _id comes with
                  * the sort when it is the tie-breaker), dates as epoch milliseconds */
                 fputs("],\"_source\":false,\"docvalue_fields\":[", f);
                 int first = 1;
                 for (int k = 0; k < FW_SF_COUNT; k++) {
                         const fw_session_field_t *sf = &fw_session_fields[k];
-                        if (sf->kind == FW_FK_ID)
+                        if (sf->kind == FW_FK_ID ||
+                            (in_sort && (fw_arkime_in_sort(k) || sf->kind == FW_FK_DBTIME)))
                                 continue;
                         if (sf->kind == FW_FK_TIME || sf->kind == FW_FK_DBTIME)
                                 fprintf(f, "%s{\"field\":\"%s\",\"format\":\"epoch_millis\"}",
@@ -433,7 +441,8 @@ int fw_os_next(fw_os_t *os, fw_arkime_page_t *page, fw_search_info_t *info, int 
         free(req);
         if (rc != FW_ARKIME_OK)
                 return rc;
-        if (fw_arkime_search_parse(page, body, len, info, err, errlen) != 0)
+        if (fw_arkime_search_parse(page, body, len, !os->o.fetch_source && os->o.tiebreaker, info,
+                                   err, errlen) != 0)
                 return FW_OS_EANSWER;
         if (info->pit_id) { /* the PIT id may change from page to page: use the newest */
                 free(os->pit_id);

@@ -7,7 +7,8 @@ correct answer is; this one answers the few requests the reader sends and can fa
 
 Serves GET / (distribution "opensearch"), POST /<index>/_search/point_in_time, DELETE
 /_search/point_in_time and POST /_search with the reader's body: a @timestamp range (gte/lte),
-an optional slice (sha1 of _id mod max), sort [@timestamp, _id], search_after, size, and
+an optional slice (sha1 of _id mod max), sort [@timestamp, _id, then fields whose values the
+hits carry, "missing" when absent], search_after, size, and
 _source.includes (dotted names, nested documents) or docvalue_fields (arrays; dates as strings
 of epoch ms when asked so) with stored_fields _none_ (no _id: it is in the sort). Documents are standin_store.generate()'s
 (id "3@<_id>", stored without it, index arkime_sessions3-<yymmdd>). Each search takes the next
@@ -87,6 +88,7 @@ class FakeOpenSearch:
         dv = body.get('docvalue_fields') or []
         no_stored = body.get('stored_fields') == '_none_'
         size = body.get('size', 10)
+        extra = [next(iter(k.items())) for k in body.get('sort', [])[2:]]
         hits = []
         with self.lock:
             for ts, _id, index, src in self.docs:
@@ -96,7 +98,10 @@ class FakeOpenSearch:
                     continue
                 if sl and int(hashlib.sha1(_id.encode()).hexdigest(), 16) % sl['max'] != sl['id']:
                     continue
-                hit = {'_index': index, 'sort': [ts, _id]}
+                # sort keys after the tie-breaker carry fields (their values, or "missing")
+                hit = {'_index': index, 'sort': [ts, _id] + [
+                    _get(src, name) if _get(src, name) is not None else spec.get('missing')
+                    for name, spec in extra]}
                 if not no_stored:
                     hit['_id'] = _id
                 if isinstance(source, dict) or source is True:

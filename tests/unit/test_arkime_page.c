@@ -1359,7 +1359,7 @@ static void test_search_real(void **state) {
         fw_search_info_t info;
         char err[512];
         fw_arkime_page_init(&p);
-        assert_int_equal(fw_arkime_search_parse(&p, body, len, &info, err, sizeof(err)), 0);
+        assert_int_equal(fw_arkime_search_parse(&p, body, len, 0, &info, err, sizeof(err)), 0);
         assert_int_equal(info.hits, 3);
         assert_int_equal(p.count, 3);
         assert_int_equal(p.rejected, 0);
@@ -1379,7 +1379,7 @@ static void test_search_real(void **state) {
 
 static int search(fw_arkime_page_t *p, fw_search_info_t *info, const char *body, char *err,
                   size_t errlen) {
-        int rc = fw_arkime_search_parse(p, body, strlen(body), info, err, errlen);
+        int rc = fw_arkime_search_parse(p, body, strlen(body), 0, info, err, errlen);
         free(info->pit_id);
         info->pit_id = NULL;
         return rc;
@@ -1402,8 +1402,8 @@ static void test_search_docvalues(void **state) {
         char err[512];
         fw_arkime_page_init(&a);
         fw_arkime_page_init(&b);
-        assert_int_equal(fw_arkime_search_parse(&a, dv, dlen, &ia, err, sizeof(err)), 0);
-        assert_int_equal(fw_arkime_search_parse(&b, src, slen, &ib, err, sizeof(err)), 0);
+        assert_int_equal(fw_arkime_search_parse(&a, dv, dlen, 0, &ia, err, sizeof(err)), 0);
+        assert_int_equal(fw_arkime_search_parse(&b, src, slen, 0, &ib, err, sizeof(err)), 0);
         assert_int_equal(a.count, 2);
         assert_int_equal(a.rejected, 0);
         assert_int_equal(b.count, 2);
@@ -1416,6 +1416,54 @@ static void test_search_docvalues(void **state) {
         fw_arkime_page_free(&a);
         fw_arkime_page_free(&b);
         free(dv);
+        free(src);
+}
+
+/* Real OpenSearch 2.19 answers for the same three sessions (TCP, ICMP, UDP): the numbers and
+ * dates as sort values (-1 where missing: no TCP flags for ICMP and UDP) and the strings from
+ * doc values, against _source: equal sessions. */
+static void test_search_sortvalues(void **state) {
+        (void)state;
+        size_t vlen, slen;
+        char *sv = read_data("opensearch_sortvalues.json", &vlen);
+        char *src = read_data("opensearch_sortvalues_source.json", &slen);
+        fw_arkime_page_t a, b;
+        fw_search_info_t ia, ib;
+        char err[512];
+        fw_arkime_page_init(&a);
+        fw_arkime_page_init(&b);
+        assert_int_equal(fw_arkime_search_parse(&a, sv, vlen, 1, &ia, err, sizeof(err)), 0);
+        assert_int_equal(fw_arkime_search_parse(&b, src, slen, 0, &ib, err, sizeof(err)), 0);
+        assert_int_equal(a.count, 3);
+        assert_int_equal(a.rejected, 0);
+        assert_int_equal(b.count, 3);
+        for (size_t i = 0; i < 3; i++)
+                assert_true(fw_session_equal(&a.sessions[i], &b.sessions[i]));
+        assert_int_equal(a.sessions[0].ip_protocol, 6);
+        assert_int_equal(a.sessions[0].tcpflags.syn, 1);
+        assert_int_equal(a.sessions[0].db_time_ms, 1796476803756LL);
+        assert_int_equal(a.sessions[2].ip_protocol, 17);
+        assert_int_equal(a.sessions[2].tcpflags.syn, FW_ABSENT);
+        assert_int_equal(a.sessions[2].dst_port, 53);
+        /* the next search_after: every sort value, as it came */
+        assert_string_equal(ia.last_sort, "[1796476803756,\"240518-jHOqv5IfHA5HEb0ULW0gpWbP\","
+                                          "1716029855037,1716029855038,41157,53,17,1,1,83,99,41,"
+                                          "57,-1,-1,-1,-1,-1,-1,-1,-1,-1]");
+        /* the same answer read as if the fields were doc values: no times, all rejected */
+        assert_int_equal(fw_arkime_search_parse(&b, sv, vlen, 0, &ib, err, sizeof(err)), 0);
+        assert_int_equal(b.count, 0);
+        assert_int_equal(b.rejected, 3);
+        /* a carried value a double cannot hold exactly goes back as -1 (missing), not as
+         * 9.2233720368547758e+18, which OpenSearch would refuse for a long */
+        const char *big = "{\"_shards\":{\"total\":1},\"hits\":{\"hits\":[{\"_id\":\"a\",\"sort\":"
+                          "[5,\"a\",1,2,3,4,6,9223372036854775807]}]}}";
+        assert_int_equal(fw_arkime_search_parse(&a, big, strlen(big), 1, &ia, err, sizeof(err)), 0);
+        assert_string_equal(ia.last_sort, "[5,\"a\",1,2,3,4,6,-1]");
+        free(ia.pit_id);
+        free(ib.pit_id);
+        fw_arkime_page_free(&a);
+        fw_arkime_page_free(&b);
+        free(sv);
         free(src);
 }
 
@@ -1503,6 +1551,108 @@ static void test_search_errors(void **state) {
         fw_arkime_page_free(&p);
 }
 
+/* The answer is walked a hit at a time (common/arkime_page.c "search answers"): members in any
+ * order, blanks anywhere, duplicates resolved as in a whole tree (the first wins), and every
+ * prefix of a real answer refused without a read past its end. */
+static void test_search_walk(void **state) {
+        (void)state;
+        fw_arkime_page_t p, q;
+        fw_search_info_t info;
+        char err[512];
+        fw_arkime_page_init(&p);
+        fw_arkime_page_init(&q);
+#define HIT(id, ts) "{\"_id\":\"" id "\",\"sort\":[" #ts ",\"" id "\"],\"_source\":" SRC "}"
+        /* the same page, members reordered and spaced out: the same sessions and last sort */
+        assert_int_equal(search(&p, &info,
+                                "{" SH "\"hits\":{\"hits\":[" HIT("a", 1) "," HIT(
+                                        "b", 2) "]},\"pit_id\":\"p\"}",
+                                err, sizeof(err)),
+                         0);
+        assert_int_equal(search(&q, &info,
+                                "\xEF\xBB\xBF \n{ \"hits\" :\t{ \"total\":{\"value\":2}"
+                                ",\"hits\" : [ " HIT("a", 1) " ,\r\n" HIT(
+                                        "b", 2) " ] } , "
+                                                "\"pit_id\":\"p\",\"_shards\" : {\"total\":1} }\n ",
+                                err, sizeof(err)),
+                         0);
+        assert_int_equal(p.count, 2);
+        assert_int_equal(q.count, 2);
+        for (size_t i = 0; i < 2; i++)
+                assert_true(fw_session_equal(&p.sessions[i], &q.sessions[i]));
+        assert_string_equal(info.last_sort, "[2,\"b\"]");
+        assert_int_equal(info.first_time_ms, 1);
+        assert_int_equal(info.last_time_ms, 2);
+        /* a second "hits" (at either level) is not read: the first wins */
+        assert_int_equal(search(&p, &info,
+                                "{" SH "\"hits\":{\"hits\":[" HIT("a", 1) "],\"hits\":[" HIT(
+                                        "b", 2) "]},\"hits\":{\"hits\":[" HIT("c", 3) "]}}",
+                                err, sizeof(err)),
+                         0);
+        assert_int_equal(p.count, 1);
+        assert_int_equal(info.hits, 1);
+        assert_string_equal(p.sessions[0].id, "a");
+        assert_string_equal(info.last_sort, "[1,\"a\"]");
+        /* what follows the hits still decides: an error, a partial answer, a bad hit, junk */
+        static const struct {
+                const char *body, *want;
+        } bad[] = {
+                {"{\"hits\":{\"hits\":[" HIT("a", 1) "]}," SH "\"error\":{\"type\":\"t\","
+                                                     "\"reason\":\"r\"}}",
+                 "opensearch error: t: r"},
+                {"{\"hits\":{\"hits\":[" HIT("a", 1) "]}," SH "\"timed_out\":true}", "timed out"},
+                {"{\"hits\":{\"hits\":[" HIT("a", 1) "]}}", "no _shards.total"},
+                {"{" SH "\"hits\":{\"hits\":[" HIT("a", 1) ",7," HIT("b", 2) "]}}",
+                 "hits[1] is a number"},
+                {"{" SH "\"hits\":{\"hits\":[" HIT("a", 1) "]}} x", "data after the JSON value"},
+                {"{" SH "\"hits\":{\"hits\":[" HIT("a", 1) "]},}", "not JSON"},
+                {"{" SH "\"hits\":{\"hits\":[" HIT("a", 1) ",]}}", "not JSON"},
+                {"{" SH "\"hits\":{\"hits\":[" HIT("a", 1) "}}", "not JSON"},
+                {"{" SH "7:\"hits\"}", "not JSON"},
+                {"{" SH "\"hits\" {}}", "not JSON"},
+                {"{" SH "\"hits\":{\"hits\":[{\"_id\":\"a\\u0000\",\"sort\":[1,\"a\"]}]}}",
+                 "not JSON"},
+                {"[" SH "]", "not JSON"},
+                {"\"hits\"", "not a JSON object"},
+        };
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                int rc = search(&p, &info, bad[i].body, err, sizeof(err));
+                if (rc != -1 || !strstr(err, bad[i].want)) {
+                        fprintf(stderr, "case %zu: rc %d, '%s' lacks '%s'\n", i, rc, err,
+                                bad[i].want);
+                        fail();
+                }
+                assert_int_equal(p.count, 0);
+                assert_int_equal(info.hits, 0);
+                assert_string_equal(info.last_sort, "");
+        }
+#undef HIT
+        /* every prefix of a real answer, ending at a guard page: refused, never read past */
+        size_t len;
+        char *body = read_data("opensearch_docvalues.json", &len);
+        guarded_t g;
+        guarded_init(&g, 1 << 16);
+        assert_true(len < (1 << 16));
+        for (size_t k = 1; k <= len; k++) {
+                int rc = fw_arkime_search_parse(&p, guarded_put(&g, body, k), k, 0, &info, err,
+                                                sizeof(err));
+                free(info.pit_id);
+                size_t rest = k;
+                while (rest < len && strchr(" \t\r\n", body[rest]))
+                        rest++;
+                if (rest < len) {
+                        assert_int_equal(rc, -1);
+                        assert_int_equal(p.count, 0);
+                } else {
+                        assert_int_equal(rc, 0);
+                        assert_int_equal(p.count, 2);
+                }
+        }
+        guarded_free(&g);
+        free(body);
+        fw_arkime_page_free(&p);
+        fw_arkime_page_free(&q);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_nested_v5_response),
@@ -1528,6 +1678,8 @@ int main(void) {
                 cmocka_unit_test(test_deep_nesting),
                 cmocka_unit_test(test_bulk_header),
                 cmocka_unit_test(test_search_real),
+                cmocka_unit_test(test_search_walk),
+                cmocka_unit_test(test_search_sortvalues),
                 cmocka_unit_test(test_search_docvalues),
                 cmocka_unit_test(test_search_errors),
         };

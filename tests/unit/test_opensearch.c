@@ -15,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arkime_page.h"
 #include "opensearch.h"
+#include "session_fields.h"
 
 static cJSON *at(cJSON *o, const char *path) {
         char buf[256];
@@ -69,8 +71,9 @@ static void test_body_first_page(void **state) {
         free(b);
 }
 
-/* The default fetch: the same fields from doc values, dates as epoch milliseconds, no stored
- * field read when the _id comes with the sort. */
+/* The default fetch: the numbers and dates as sort values after @timestamp and the tie-breaker
+ * (missing: -1), the strings and addresses from doc values; every field exactly once; no
+ * stored field read when the _id comes with the sort. */
 static void test_body_docvalues(void **state) {
         (void)state;
         fw_os_opts_t o = {.index = "x", .tiebreaker = "_id", .page_size = 100};
@@ -79,23 +82,34 @@ static void test_body_docvalues(void **state) {
         assert_non_null(j);
         assert_true(cJSON_IsFalse(at(j, "_source")));
         assert_string_equal(at(j, "stored_fields")->valuestring, "_none_");
-        char *joined = calloc(1, strlen(FW_ARKIME_FIELDS) + 1);
-        int dates = 0;
+        int seen[FW_SF_COUNT] = {0};
         cJSON *e;
         cJSON_ArrayForEach(e, at(j, "docvalue_fields")) {
-                const char *name = cJSON_IsString(e) ? e->valuestring : NULL;
-                if (cJSON_IsObject(e)) {
-                        name = at(e, "field")->valuestring;
-                        assert_string_equal(at(e, "format")->valuestring, "epoch_millis");
-                        dates++;
-                }
-                if (*joined)
-                        strcat(joined, ",");
-                strcat(joined, name);
+                assert_true(cJSON_IsString(e)); /* no date left to format */
+                int k = 0;
+                while (k < FW_SF_COUNT && strcmp(fw_session_fields[k].arkime, e->valuestring))
+                        k++;
+                assert_true(k < FW_SF_COUNT);
+                assert_false(fw_arkime_in_sort(k));
+                seen[k]++;
         }
-        assert_string_equal(joined, FW_ARKIME_FIELDS);
-        assert_int_equal(dates, 3); /* firstPacket, lastPacket, @timestamp */
-        free(joined);
+        cJSON *sort = at(j, "sort");
+        assert_non_null(at(sort, "0.@timestamp"));
+        assert_non_null(at(sort, "1._id"));
+        seen[FW_SF_DB_TIME]++;
+        int pos = 2;
+        for (int k = 0; k < FW_SF_COUNT; k++) {
+                if (!fw_arkime_in_sort(k))
+                        continue;
+                cJSON *key = cJSON_GetArrayItem(sort, pos++);
+                assert_non_null(key);
+                assert_string_equal(key->child->string, fw_session_fields[k].arkime);
+                assert_int_equal(at(key->child, "missing")->valueint, FW_ARKIME_SORT_MISSING);
+                seen[k]++;
+        }
+        assert_int_equal(cJSON_GetArraySize(sort), pos);
+        for (int k = 0; k < FW_SF_COUNT; k++)
+                assert_int_equal(seen[k], k == FW_SF_ID ? 0 : 1);
         cJSON_Delete(j);
         free(b);
         /* another tie-breaker: the _id must come from the stored fields */
@@ -103,6 +117,7 @@ static void test_body_docvalues(void **state) {
         b = fw_os_search_body(&o, NULL, "p", 1, 2, NULL);
         j = cJSON_Parse(b);
         assert_null(at(j, "stored_fields"));
+        assert_non_null(at(j, "sort.2.firstPacket"));
         cJSON_Delete(j);
         free(b);
 }

@@ -140,12 +140,16 @@ char *fw_os_search_body(const fw_os_opts_t *o, const char *query, const char *pi
                 fputs(":{\"order\":\"asc\"}}", f);
         }
         /* doc-values fetch: the numbers and dates come back as sort values (raw, unformatted;
-         * the tie-breaker alone decides the order), see fw_arkime_in_sort */
+         * the tie-breaker alone decides the order), see fw_arkime_in_sort; a field an older
+         * index lacks reads as missing instead of failing the search, as a doc value would */
         int in_sort = !o->fetch_source && o->tiebreaker;
         for (int k = 0; in_sort && k < FW_SF_COUNT; k++)
                 if (fw_arkime_in_sort(k))
-                        fprintf(f, ",{\"%s\":{\"order\":\"asc\",\"missing\":%d}}",
-                                fw_session_fields[k].arkime, FW_ARKIME_SORT_MISSING);
+                        fprintf(f,
+                                ",{\"%s\":{\"order\":\"asc\",\"missing\":%d,"
+                                "\"unmapped_type\":\"%s\"}}",
+                                fw_session_fields[k].arkime, FW_ARKIME_SORT_MISSING,
+                                fw_session_fields[k].kind == FW_FK_TIME ? "date" : "long");
         if (o->fetch_source) {
                 /* the fields the viewer reader asks for (FW_ARKIME_FIELDS, comma-separated) */
                 fputs("],\"_source\":{\"includes\":[", f);

@@ -105,6 +105,8 @@ static void test_body_docvalues(void **state) {
                 assert_non_null(key);
                 assert_string_equal(key->child->string, fw_session_fields[k].arkime);
                 assert_int_equal(at(key->child, "missing")->valueint, FW_ARKIME_SORT_MISSING);
+                assert_string_equal(at(key->child, "unmapped_type")->valuestring,
+                                    fw_session_fields[k].kind == FW_FK_TIME ? "date" : "long");
                 seen[k]++;
         }
         assert_int_equal(cJSON_GetArraySize(sort), pos);

@@ -874,17 +874,25 @@ static size_t find_nul(const char *s, size_t len, const char **what) {
 /* Parse text (len bytes, no NUL needed) into a cJSON tree in the page's arena: one JSON value
  * and nothing after it but blanks, no string cJSON would silently cut at a NUL. NULL with err
  * otherwise. The tree lives until the next arena_rewind. */
+/* The page's arena, created on first use and rewound, the cJSON hooks installed; -1 with err
+ * when out of memory. */
+static int arena_begin(fw_arkime_page_t *p, char *err, size_t errlen) {
+        pthread_once(&hooks_once, install_hooks);
+        if (!p->arena && !(p->arena = calloc(1, sizeof(page_arena_t)))) {
+                put(err, errlen, "out of memory");
+                return -1;
+        }
+        arena_rewind(p->arena);
+        return 0;
+}
+
 static cJSON *parse_in_arena(fw_arkime_page_t *p, const char *text, size_t len, char *err,
                              size_t errlen) {
         const char *end = NULL, *what = NULL;
         size_t off, i;
 
-        pthread_once(&hooks_once, install_hooks);
-        if (!p->arena && !(p->arena = calloc(1, sizeof(page_arena_t)))) {
-                put(err, errlen, "out of memory");
+        if (arena_begin(p, err, errlen) != 0)
                 return NULL;
-        }
-        arena_rewind(p->arena);
         /* reads text[0..len) only: the length bounds every access, no NUL terminator needed */
         current_arena = p->arena;
         cJSON *root = cJSON_ParseWithLengthOpts(text, len, &end, 0);
@@ -1140,11 +1148,11 @@ typedef struct search_walk {
         int in_sort;   /* numeric fields are sort values after the second (fw_arkime_in_sort) */
         const char *t; /* the answer */
         size_t len;
-        size_t n;                /* hits seen */
-        int walked;              /* hits.hits was an array, walked */
-        size_t last_at, last_to; /* the last hit's bytes [last_at, last_to) */
-        int64_t first_ms;        /* the first hit's first sort value, -1 before one */
-        char bad[256];           /* why a hit made the page unusable ("" when none did) */
+        size_t n;         /* hits seen */
+        int walked;       /* hits.hits was an array, walked */
+        size_t last_at;   /* where the last hit starts */
+        int64_t first_ms; /* the first hit's first sort value, -1 before one */
+        char bad[256];    /* why a hit made the page unusable ("" when none did) */
         char *err;
         size_t errlen;
 } search_walk_t;
@@ -1259,7 +1267,7 @@ static int print_sort(const cJSON *sort, char *out, size_t outsize) {
 
 /* The first hit of h that makes the page unusable, into w->bad; else its session (or its
  * rejection) added to the page. 0, or -1 with err (out of memory). */
-static int take_hit(search_walk_t *w, cJSON *h, size_t at, size_t to) {
+static int take_hit(search_walk_t *w, cJSON *h, size_t at) {
         fw_arkime_page_t *p = w->p;
         size_t k = w->n++;
         if (w->bad[0])
@@ -1289,7 +1297,6 @@ static int take_hit(search_walk_t *w, cJSON *h, size_t at, size_t to) {
         if (w->first_ms < 0)
                 w->first_ms = (int64_t)t->valuedouble;
         w->last_at = at;
-        w->last_to = to;
 
         if (reserve(p, p->count + 1) != 0) {
                 put(w->err, w->errlen, "out of memory for %zu sessions", p->count + 1);
@@ -1360,7 +1367,7 @@ static int walk_hits(search_walk_t *w, size_t *i) {
                 cJSON *h = value_at(w, i);
                 if (h == NULL)
                         return -1;
-                int rc = take_hit(w, h, at, *i);
+                int rc = take_hit(w, h, at);
                 arena_back(w->p->arena, m);
                 if (rc != 0)
                         return -1;
@@ -1450,12 +1457,8 @@ int fw_arkime_search_parse(fw_arkime_page_t *p, const char *body, size_t len, in
         fw_arkime_page_reset(p);
         if (err != NULL && errlen > 0)
                 err[0] = '\0';
-        pthread_once(&hooks_once, install_hooks);
-        if (!p->arena && !(p->arena = calloc(1, sizeof(page_arena_t)))) {
-                put(err, errlen, "out of memory");
+        if (arena_begin(p, err, errlen) != 0)
                 return -1;
-        }
-        arena_rewind(p->arena);
         current_arena = p->arena;
         search_walk_t w = {.p = p,
                            .in_sort = in_sort,
